@@ -1,0 +1,39 @@
+# Two entry points: `make demo` builds the demo corpus, `make test` runs the suite.
+# Each sets up what is missing (Debian packages, .venv) and is a no-op for set-up otherwise.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+APT_PACKAGES := chromium poppler-utils bubblewrap texlive-latex-base texlive-latex-extra texlive-pictures fonts-dejavu-core fonts-noto-cjk
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test setup system-deps bench clean
+
+demo: setup
+	$(VENV)/bin/vinci build manifests/demo.yaml --out out/demo
+
+test: setup
+	$(PY) -m pytest -q
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@if ! command -v chromium >/dev/null || ! command -v pdflatex >/dev/null || ! command -v pdftoppm >/dev/null \
+	   || ! command -v bwrap >/dev/null || ! kpsewhich mylatexformat.ltx >/dev/null 2>&1 \
+	   || ! kpsewhich pgfplots.sty >/dev/null 2>&1 || ! kpsewhich standalone.cls >/dev/null 2>&1; then \
+	  echo "installing Debian packages: $(APT_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
+	fi
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[train,test]'
+	touch $(STAMP)
+
+bench: setup
+	$(PY) benchmarks/render_throughput.py
+
+clean:
+	rm -rf out .pytest_cache

@@ -1,0 +1,1 @@
+"""Execution filter, quality checks and deduplication; ``filters.render`` turns code into pictures."""

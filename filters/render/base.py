@@ -1,0 +1,144 @@
+"""Shared types of the render engine: results, error kinds, canvases and the renderer registry.
+
+A renderer turns code of one language into PNG bytes. It runs *inside* a sandboxed worker
+(see ``worker.py``); the pool in the parent only ever sees ``RenderResult`` values.
+"""
+from __future__ import annotations
+
+import importlib
+import io
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
+
+ERROR_KINDS = ("syntax", "runtime", "timeout", "memory", "blank", "forbidden", "unsupported")
+
+
+class RenderError(Exception):
+    """A sample failed in a way we can name; ``kind`` is one of ``ERROR_KINDS``."""
+
+    def __init__(self, kind: str, message: str):
+        if kind not in ERROR_KINDS:
+            raise ValueError(f"unknown render error kind {kind!r}")
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """What a language's renders look like; documented so that corpora are comparable."""
+
+    description: str
+    max_pixels: int = 4096 * 4096
+    max_side: int = 8192
+
+
+@dataclass
+class RenderResult:
+    """Outcome of one sample: PNG bytes on success, else an error kind and message."""
+
+    ok: bool
+    png: bytes | None = None
+    error_kind: str | None = None
+    message: str = ""
+    elapsed_s: float = 0.0
+    width: int = 0
+    height: int = 0
+    meta: dict = field(default_factory=dict)
+
+    @classmethod
+    def failure(cls, kind: str, message: str, elapsed_s: float = 0.0) -> "RenderResult":
+        return cls(ok=False, error_kind=kind, message=message[:2000], elapsed_s=elapsed_s)
+
+    def status_line(self) -> str:
+        return "ok" if self.ok else f"error: {self.error_kind}: {self.first_line()}"
+
+    def first_line(self) -> str:
+        return (self.message.strip().splitlines() or [""])[0][:300]
+
+
+class Renderer(Protocol):
+    """One language's renderer, instantiated once per worker process.
+
+    ``per_sample_fork`` renderers run each sample in a forked child of the warm worker, so a
+    sample can neither crash the worker nor leave state behind; the others manage their own
+    child processes (pdflatex, Chromium) and enforce the deadline themselves.
+    """
+
+    lang: ClassVar[str]
+    canvas: ClassVar[Canvas]
+    per_sample_fork: ClassVar[bool]
+    pids_max: ClassVar[int]
+
+    def setup(self) -> None: ...
+
+    def render(self, code: str, workdir: str, timeout_s: float) -> bytes: ...
+
+    def teardown(self) -> None: ...
+
+
+RENDERER_MODULES: dict[str, str] = {
+    "python": "filters.render.python",
+    "html": "filters.render.html",
+    "svg": "filters.render.svg",
+    "latex": "filters.render.latex",
+    "smiles": "filters.render.smiles",
+}
+EXTENSIONS: dict[str, str] = {
+    ".py": "python", ".html": "html", ".htm": "html", ".svg": "svg",
+    ".tex": "latex", ".tikz": "latex", ".smi": "smiles", ".smiles": "smiles",
+}
+LANGS: tuple[str, ...] = tuple(RENDERER_MODULES)
+
+
+def renderer_class(lang: str) -> type:
+    """Import a language's renderer lazily: a worker only pays for the language it serves."""
+    try:
+        module = importlib.import_module(RENDERER_MODULES[lang])
+    except KeyError:
+        raise RenderError("unsupported", f"no renderer for language {lang!r}; known: {', '.join(LANGS)}") from None
+    return module.RENDERER
+
+
+def lang_from_path(path: str) -> str:
+    import os
+
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in EXTENSIONS:
+        raise RenderError("unsupported", f"cannot tell the language of {path!r} from its extension; pass --lang")
+    return EXTENSIONS[ext]
+
+
+def normalize_png(data: bytes, canvas: Canvas) -> tuple[bytes, int, int]:
+    """Decode any renderer output, flatten it on white, reject blanks, re-encode deterministically.
+
+    Re-encoding strips metadata (timestamps, RDKit's embedded mol blocks, software tags), which is
+    what makes the same code give the same bytes whatever the renderer wrote.
+    """
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = canvas.max_pixels
+    try:
+        img = Image.open(io.BytesIO(data))
+        width, height = img.size
+        if width * height > canvas.max_pixels or max(width, height) > canvas.max_side:
+            raise RenderError("forbidden", f"render of {width}x{height} pixels exceeds the canvas limit")
+        img.load()
+    except RenderError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise RenderError("forbidden", f"render exceeds the canvas limit: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - any undecodable output is the sample's failure
+        raise RenderError("runtime", f"renderer produced no readable image: {exc}") from None
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba)
+    img = img.convert("RGB")
+    lo, hi = img.convert("L").getextrema()
+    if hi - lo < 2:
+        raise RenderError("blank", f"the render is a single flat colour ({width}x{height})")
+    out = io.BytesIO()
+    img.save(out, format="PNG", compress_level=6)
+    return out.getvalue(), width, height
+

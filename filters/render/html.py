@@ -1,0 +1,145 @@
+"""HTML renderer: one warm headless Chromium per worker, driven by Playwright.
+
+Each sample is a fresh navigation of one reused page to ``http://vinci.invalid/``, whose document
+the route handler serves from memory: a new navigation resets ``window`` globals and timers (unlike
+``set_content``) and costs ~100 ms instead of a new context's ~350 ms. Every other request is
+aborted; inside the worker's network namespace nothing could be reached anyway, and the launch
+flags send any socket Chromium opens on its own (WebSocket, prefetch, beacons) to a dead proxy.
+JavaScript gets the sample's deadline; a page that does not finish loading in time is killed with
+its renderer process and the browser is restarted if it does not recover.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from typing import ClassVar
+
+from .base import Canvas, RenderError
+
+VIEWPORT = {"width": 1024, "height": 768}
+MAX_HEIGHT = 4096
+ORIGIN = "http://vinci.invalid/"
+LAUNCH_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-extensions",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
+    "--no-first-run", "--mute-audio", "--hide-scrollbars", "--font-render-hinting=none",
+    "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=socks5://0.0.0.0:9", "--proxy-bypass-list=<-loopback>",
+    "--js-flags=--max-old-space-size=512",
+]
+DETERMINISM_SCRIPT = """
+(() => {
+  let s = 42;
+  Math.random = () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
+  const fixed = 1700000000000;
+  const RealDate = Date;
+  Date = class extends RealDate { constructor(...a) { super(...(a.length ? a : [fixed])); } static now() { return fixed; } };
+})();
+"""
+CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "chromium", "chromium-browser", "google-chrome", "chrome")
+
+
+def chromium_executable() -> str | None:
+    """Debian's Chromium where installed; ``None`` lets Playwright use its own browser if it has one.
+
+    Debian's ``/usr/bin/chromium`` is a shell wrapper that sources ``/etc/chromium.d``; the binary
+    behind it is preferred so the sandbox need not expose ``/etc``.
+    """
+    env = os.environ.get("VINCI_CHROMIUM")
+    if env:
+        return env
+    for name in CHROMIUM_CANDIDATES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+class HtmlRenderer:
+    lang: ClassVar[str] = "html"
+    canvas: ClassVar[Canvas] = Canvas(
+        f"a {VIEWPORT['width']}x{VIEWPORT['height']} CSS-px viewport at device scale 1, full page up to "
+        f"{MAX_HEIGHT} px tall, white background; only inline and data: resources load"
+    )
+    per_sample_fork: ClassVar[bool] = False
+    pids_max: ClassVar[int] = 1024
+
+    def setup(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        self._browser = None
+        self._page = None
+        self._document = ""
+        self._launch()
+
+    def _launch(self) -> None:
+        self._close_browser()
+        self._browser = self._pw.chromium.launch(executable_path=chromium_executable(), args=LAUNCH_ARGS,
+                                                 headless=True, timeout=60_000)
+        self._new_page()
+
+    def _new_page(self) -> None:
+        context = self._browser.new_context(viewport=VIEWPORT, device_scale_factor=1, java_script_enabled=True,
+                                            service_workers="block", accept_downloads=False,
+                                            reduced_motion="reduce", locale="en-US", timezone_id="UTC")
+        context.add_init_script(DETERMINISM_SCRIPT)
+        context.route("**/*", self._route)
+        self._page = context.new_page()
+
+    def _route(self, route) -> None:
+        request = route.request
+        if request.url == ORIGIN and request.is_navigation_request():
+            route.fulfill(status=200, content_type="text/html; charset=utf-8", body=self._document)
+        elif request.url.startswith("data:"):
+            route.continue_()
+        else:
+            route.abort("blockedbyclient")
+
+    def render(self, code: str, workdir: str, timeout_s: float) -> bytes:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        self._document = code
+        timeout_ms = max(1000, int(timeout_s * 1000))
+        page = self._page
+        try:
+            page.goto(ORIGIN, wait_until="load", timeout=timeout_ms)
+            height = page.evaluate("() => Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)",)
+            clip_height = max(VIEWPORT["height"], min(int(height or 0), MAX_HEIGHT))
+            if clip_height > VIEWPORT["height"]:
+                page.set_viewport_size({"width": VIEWPORT["width"], "height": clip_height})
+            png = page.screenshot(type="png", animations="disabled", caret="hide", timeout=timeout_ms)
+            if clip_height > VIEWPORT["height"]:
+                page.set_viewport_size(VIEWPORT)
+            return png
+        except PlaywrightTimeout:
+            self._recover()
+            raise RenderError("timeout", f"the page did not finish loading and drawing within {timeout_s:.0f} s") from None
+        except PlaywrightError as exc:
+            self._recover()
+            text = str(exc).splitlines()[0]
+            kind = "memory" if "crash" in text.lower() or "out of memory" in text.lower() else "runtime"
+            raise RenderError(kind, text) from None
+
+    def _recover(self) -> None:
+        """Throw away the page (and its busy renderer); relaunch the browser if that fails."""
+        try:
+            self._page.context.close()
+            self._new_page()
+        except Exception:  # noqa: BLE001 - any failure here means the browser is gone
+            self._launch()
+
+    def _close_browser(self) -> None:
+        if self._browser is not None:
+            try:
+                self._browser.close()
+            except Exception:  # noqa: BLE001 - closing a dead browser may raise anything
+                pass
+        self._browser = None
+
+    def teardown(self) -> None:
+        self._close_browser()
+        self._pw.stop()
+
+
+RENDERER = HtmlRenderer

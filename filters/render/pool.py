@@ -1,0 +1,227 @@
+"""Warm, sandboxed worker pools: the one way the project turns code into pictures.
+
+``RenderPool`` keeps N workers of one language alive and spreads a batch over them;
+``RenderService`` holds one pool per language, started on first use, and is what the pipeline,
+the CLI and the ViRL reward call (``render_many``). A worker that misses its deadline or dies is
+killed with everything it spawned and replaced; the batch carries on.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import subprocess
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterable, Sequence
+
+from .base import LANGS, RenderError, RenderResult, renderer_class
+from .sandbox import ProcessCage, detect_isolation, worker_command
+from .protocol import read_frame, write_frame
+
+log = logging.getLogger("vinci.render")
+
+GRACE_S = 3.0
+START_TIMEOUT_S = 120.0
+
+
+class WorkerGone(Exception):
+    """The worker died or stopped answering; the pool replaces it."""
+
+
+class WorkerProcess:
+    """Parent-side handle of one sandboxed worker."""
+
+    def __init__(self, lang: str, isolation: str):
+        self.lang = lang
+        cls = renderer_class(lang)
+        self.cage = ProcessCage(cls.pids_max)
+        cmd, env = worker_command(lang, isolation)
+        self.stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(self.cage.wrap(cmd), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.stderr, env=env, start_new_session=True, bufsize=0)
+        self.in_fd, self.out_fd = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+
+    def wait_ready(self) -> "WorkerProcess":
+        try:
+            frame = read_frame(self.out_fd, time.monotonic() + START_TIMEOUT_S)
+        except TimeoutError:
+            frame = None
+        if frame is None or not frame[0].get("ready"):
+            tail = self.stderr_tail()
+            self.kill()
+            raise RuntimeError(f"the {self.lang} render worker failed to start:\n{tail}")
+        return self
+
+    def request(self, code: str, timeout_s: float) -> RenderResult:
+        start = time.monotonic()
+        try:
+            write_frame(self.in_fd, {"code": code, "timeout_s": timeout_s})
+            frame = read_frame(self.out_fd, start + timeout_s + GRACE_S)
+        except TimeoutError:
+            raise WorkerGone("timeout") from None
+        except (OSError, ValueError) as exc:
+            raise WorkerGone(str(exc)) from None
+        if frame is None:
+            raise WorkerGone("died")
+        header, png = frame
+        elapsed = time.monotonic() - start
+        if header.get("ok"):
+            return RenderResult(ok=True, png=png, elapsed_s=elapsed, width=header["width"], height=header["height"])
+        return RenderResult.failure(header.get("kind", "runtime"), header.get("message", ""), elapsed)
+
+    def stderr_tail(self, limit: int = 4000) -> str:
+        try:
+            self.stderr.seek(0, os.SEEK_END)
+            size = self.stderr.tell()
+            self.stderr.seek(max(0, size - limit))
+            return self.stderr.read().decode(errors="replace")
+        except (OSError, ValueError):
+            return ""
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.cage.remove()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout, self.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Ask politely (EOF), then make sure."""
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.kill()
+
+
+class RenderPool:
+    """N warm workers of one language; thread-safe ``render_many``."""
+
+    def __init__(self, lang: str, workers: int = 1, timeout_s: float = 10.0):
+        if lang not in LANGS:
+            raise RenderError("unsupported", f"no renderer for language {lang!r}; known: {', '.join(LANGS)}")
+        self.lang, self.timeout_s = lang, timeout_s
+        self.isolation = detect_isolation()
+        log.info("render pool %s: %d worker(s), isolation: %s", lang, workers, self.isolation)
+        self._idle: queue.Queue[WorkerProcess | None] = queue.Queue()
+        self._all: list[WorkerProcess] = []
+        self._lock = threading.Lock()
+        self.restarts = 0
+        # bubblewrap's --die-with-parent follows the *thread* that started it, so every worker is
+        # started from this one thread, which lives as long as the pool.
+        self._spawner = ThreadPoolExecutor(1, thread_name_prefix=f"spawn-{lang}")
+        with ThreadPoolExecutor(workers) as starter:
+            for worker in starter.map(lambda _: self._spawn(), range(workers)):
+                self._idle.put(worker)
+        self._threads = ThreadPoolExecutor(workers, thread_name_prefix=f"render-{lang}")
+
+    def _spawn(self) -> WorkerProcess:
+        worker = self._spawner.submit(WorkerProcess, self.lang, self.isolation).result().wait_ready()
+        with self._lock:
+            self._all.append(worker)
+        return worker
+
+    def _replace(self, worker: WorkerProcess) -> WorkerProcess:
+        worker.kill()
+        with self._lock:
+            self._all.remove(worker)
+            self.restarts += 1
+        return self._spawn()
+
+    def render(self, code: str, timeout_s: float | None = None) -> RenderResult:
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        worker = self._idle.get()
+        try:
+            try:
+                return worker.request(code, timeout)
+            except WorkerGone as gone:
+                log.warning("%s worker %s; replacing it. stderr tail:\n%s", self.lang, gone, worker.stderr_tail(800))
+                worker = self._replace(worker)
+                if str(gone) == "timeout":
+                    return RenderResult.failure("timeout", f"the sample ran past its {timeout:.0f} s deadline", timeout)
+                return RenderResult.failure("runtime", "the render worker died on this sample")
+        finally:
+            self._idle.put(worker)
+
+    def render_many(self, codes: Iterable[str], timeout_s: float | None = None) -> list[RenderResult]:
+        return list(self._threads.map(lambda code: self.render(code, timeout_s), codes))
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True)
+        with self._lock:
+            workers, self._all = list(self._all), []
+        for worker in workers:
+            worker.close()
+        self._spawner.shutdown(wait=True)
+
+    def __enter__(self) -> "RenderPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class RenderService:
+    """One pool per language, started on first use; ``render_many`` over mixed-language batches."""
+
+    def __init__(self, workers: int | dict[str, int] = 1, timeout_s: float = 10.0):
+        self._workers, self.timeout_s = workers, timeout_s
+        self._pools: dict[str, RenderPool] = {}
+        self._lock = threading.Lock()
+
+    def pool(self, lang: str) -> RenderPool:
+        with self._lock:
+            if lang not in self._pools:
+                n = self._workers.get(lang, 1) if isinstance(self._workers, dict) else self._workers
+                self._pools[lang] = RenderPool(lang, n, self.timeout_s)
+            return self._pools[lang]
+
+    def render_many(self, samples: Sequence[tuple[str, str]]) -> list[RenderResult]:
+        """Render ``(lang, code)`` pairs; results come back in input order."""
+        results: list[RenderResult | None] = [None] * len(samples)
+        by_lang: dict[str, list[int]] = {}
+        for i, (lang, _) in enumerate(samples):
+            by_lang.setdefault(lang, []).append(i)
+
+        def run(lang: str) -> None:
+            idx = by_lang[lang]
+            try:
+                pool = self.pool(lang)
+            except RenderError as exc:
+                for i in idx:
+                    results[i] = RenderResult.failure(exc.kind, exc.message)
+                return
+            for i, result in zip(idx, pool.render_many([samples[i][1] for i in idx])):
+                results[i] = result
+
+        with ThreadPoolExecutor(max(1, len(by_lang))) as ex:
+            list(ex.map(run, by_lang))
+        return results  # type: ignore[return-value]
+
+    def close(self) -> None:
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
+
+    def __enter__(self) -> "RenderService":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def render_many(samples: Sequence[tuple[str, str]], workers: int = 1, timeout_s: float = 10.0) -> list[RenderResult]:
+    """One-shot convenience: start pools, render, stop. Long runs should hold a ``RenderService``."""
+    with RenderService(workers, timeout_s) as service:
+        return service.render_many(samples)

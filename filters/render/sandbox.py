@@ -1,0 +1,248 @@
+"""Isolation for untrusted code: namespaces around each worker, limits around each sample.
+
+Layers, strongest first:
+
+* **namespaces** -- each worker runs under ``bubblewrap`` with new user, PID, network, IPC and UTS
+  namespaces, a read-only view of only the system and Python trees it needs (no home, no project
+  data, no ``/tmp`` of the host), a private ``/tmp``, and a cleared environment. No network device
+  but a dead loopback exists inside, so no socket reaches the host.
+* **process cage** -- a cgroup (v1 ``pids`` or v2) per worker caps how many tasks it may hold, so a
+  fork bomb stalls inside its cage, and lets the pool kill every process the worker ever made.
+* **per-sample limits** -- address space, CPU seconds, file size, open files, no core dumps, a
+  process group killed at the deadline (``apply_sample_limits``, ``run_limited``).
+
+Where namespaces are unavailable the worker runs with the limits, a scrubbed environment and an
+audit hook that refuses sockets and process spawning; ``detect_isolation`` says which level is
+active and the pool logs it.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("vinci.sandbox")
+
+NAMESPACES = "namespaces (bubblewrap: user, pid, net, ipc, uts, mount)"
+RLIMITS = "rlimits + scrubbed env + audit hook (no namespaces available)"
+
+SAFE_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "HOME": "/tmp/home",
+    "MPLBACKEND": "Agg",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PYTHONHASHSEED": "0",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "TZ": "UTC",
+}
+SYSTEM_RO_PATHS = ("/usr", "/etc/fonts", "/etc/texmf", "/etc/alternatives", "/etc/ld.so.cache",
+                   "/etc/ssl/certs", "/var/lib/texmf", "/var/cache/fontconfig", "/etc/localtime")
+
+
+@dataclass(frozen=True)
+class SampleLimits:
+    """Per-sample resource limits; the defaults fit a chart, a page, a picture or a molecule."""
+
+    address_space_bytes: int = 4 << 30
+    cpu_seconds: int = 60
+    file_size_bytes: int = 64 << 20
+    open_files: int = 256
+
+
+def apply_sample_limits(limits: SampleLimits, cpu_seconds: float | None = None) -> None:
+    """Set rlimits on the calling process (a forked sample child or a ``preexec_fn``)."""
+    cpu = int(cpu_seconds if cpu_seconds is not None else limits.cpu_seconds) + 1
+    for which, value in ((resource.RLIMIT_AS, limits.address_space_bytes), (resource.RLIMIT_CPU, cpu),
+                         (resource.RLIMIT_FSIZE, limits.file_size_bytes), (resource.RLIMIT_NOFILE, limits.open_files),
+                         (resource.RLIMIT_CORE, 0)):
+        resource.setrlimit(which, (value, value))
+
+
+@dataclass
+class Completed:
+    returncode: int
+    timed_out: bool
+    elapsed_s: float
+
+
+def run_limited(cmd: list[str], cwd: str, env: dict[str, str], timeout_s: float,
+                limits: SampleLimits | None = None) -> Completed:
+    """Run a helper program (pdflatex, a naive baseline) in its own session with limits.
+
+    Unlike ``subprocess.run(timeout=...)``, a deadline kills the whole process group, so nothing
+    the program spawned outlives it.
+    """
+    limits = limits or SampleLimits()
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True,
+                            preexec_fn=lambda: apply_sample_limits(limits, timeout_s))
+    try:
+        code = proc.wait(timeout=timeout_s)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        kill_group(proc.pid)
+        code = proc.wait()
+        timed_out = True
+    kill_group(proc.pid)
+    return Completed(code, timed_out, time.monotonic() - start)
+
+
+def kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+@functools.cache
+def detect_isolation() -> str:
+    """The strongest isolation level this machine offers; checked once per process."""
+    if os.environ.get("VINCI_ISOLATION") == "rlimits":
+        return RLIMITS
+    bwrap = shutil.which("bwrap")
+    if bwrap:
+        probe = [*bwrap_prefix(bwrap, []), "/bin/true"]
+        try:
+            if subprocess.run(probe, capture_output=True, timeout=20).returncode == 0:
+                return NAMESPACES
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return RLIMITS
+
+
+def bwrap_prefix(bwrap: str, ro_paths: list[str]) -> list[str]:
+    args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/tmp/home",
+            "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+            "--symlink", "usr/sbin", "/sbin"]
+    for path in dict.fromkeys([*SYSTEM_RO_PATHS, *ro_paths]):
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    for key, value in SAFE_ENV.items():
+        args += ["--setenv", key, value]
+    return args
+
+
+def python_trees() -> list[str]:
+    """Paths a worker needs to run this interpreter and import this package -- nothing more."""
+    package_root = Path(__file__).resolve().parents[2]
+    trees = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).resolve().parent.parent)}
+    trees.add(str(package_root / "filters"))
+    for entry in sys.path:
+        if entry and "site-packages" in entry and os.path.isdir(entry):
+            trees.add(entry)
+    return sorted(trees)
+
+
+def worker_command(lang: str, isolation: str) -> tuple[list[str], dict[str, str] | None]:
+    """The command line and environment that start one sandboxed worker for ``lang``."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    inner = [sys.executable, "-m", "filters.render.worker", lang]
+    if isolation == NAMESPACES:
+        cmd = [*bwrap_prefix(shutil.which("bwrap"), python_trees()), "--setenv", "PYTHONPATH", package_root,
+               "--setenv", "VINCI_PID_NAMESPACE", "1",
+               "--chdir", "/tmp", *inner]
+        return cmd, {"PATH": SAFE_ENV["PATH"]}
+    env = {**SAFE_ENV, "PYTHONPATH": package_root, "HOME": "/tmp", "VINCI_AUDIT_HOOK": "1"}
+    return inner, env
+
+
+class ProcessCage:
+    """A cgroup that holds one worker and everything it spawns.
+
+    Caps the number of tasks (a fork bomb stalls at the cap) and lets ``kill_all`` end every
+    process the worker made, even ones that left its process group. Falls back to nothing where
+    no writable cgroup hierarchy exists.
+    """
+
+    def __init__(self, pids_max: int):
+        self.path: Path | None = None
+        name = f"vinci-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        for root in _pids_cgroup_roots():
+            try:
+                path = root / name
+                path.mkdir()
+                (path / "pids.max").write_text(str(pids_max))
+                self.path = path
+                break
+            except OSError:
+                continue
+
+    def wrap(self, cmd: list[str]) -> list[str]:
+        """Prefix a command so it enters the cage before it execs (no window to escape)."""
+        if self.path is None:
+            return cmd
+        return ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.path), *cmd]
+
+    def pids(self) -> list[int]:
+        if self.path is None:
+            return []
+        try:
+            return [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
+        except OSError:
+            return []
+
+    def kill_all(self) -> None:
+        for _ in range(100):
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.01)
+
+    def remove(self) -> None:
+        if self.path is None:
+            return
+        self.kill_all()
+        for _ in range(50):
+            try:
+                self.path.rmdir()
+                return
+            except OSError:
+                time.sleep(0.02)
+        log.warning("could not remove cgroup %s", self.path)
+
+
+def _pids_cgroup_roots() -> list[Path]:
+    """Writable hierarchies with the pids controller: cgroup v1's ``pids`` or a v2 root that delegates it."""
+    roots = []
+    v1 = Path("/sys/fs/cgroup/pids")
+    if (v1 / "cgroup.procs").exists():
+        roots.append(v1)
+    v2 = Path("/sys/fs/cgroup")
+    try:
+        if "pids" in (v2 / "cgroup.subtree_control").read_text().split():
+            roots.append(v2)
+    except OSError:
+        pass
+    return roots
+
+
+def install_audit_hook() -> None:
+    """Fallback guard for the rlimits level: refuse sockets and process spawning in this process."""
+    blocked = {"socket.connect", "socket.bind", "socket.sendto", "subprocess.Popen", "os.system", "os.exec",
+               "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "pty.spawn"}
+
+    def hook(event: str, _args) -> None:
+        if event in blocked:
+            raise PermissionError(f"{event} is not allowed while rendering")
+
+    sys.addaudithook(hook)

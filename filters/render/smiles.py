@@ -1,0 +1,57 @@
+"""SMILES renderer: RDKit 2D depiction on a fixed square canvas."""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from .base import Canvas, RenderError
+
+SIZE = 512
+MAX_HEAVY_ATOMS = 300
+
+
+class SmilesRenderer:
+    lang: ClassVar[str] = "smiles"
+    canvas: ClassVar[Canvas] = Canvas(f"{SIZE}x{SIZE} px, white background, RDKit 2D depiction; at most {MAX_HEAVY_ATOMS} heavy atoms")
+    per_sample_fork: ClassVar[bool] = True
+    pids_max: ClassVar[int] = 32
+
+    def setup(self) -> None:
+        from rdkit import RDLogger
+
+        RDLogger.DisableLog("rdApp.*")
+        self._draw("c1ccccc1O")
+
+    def render(self, code: str, workdir: str, timeout_s: float) -> bytes:
+        return self._draw(code)
+
+    def _draw(self, code: str) -> bytes:
+        from rdkit import Chem
+        from rdkit.Chem import rdDepictor
+        from rdkit.Chem.Draw import rdMolDraw2D
+
+        tokens = code.split()
+        smiles = tokens[0] if tokens else ""  # a .smi line is "SMILES [name]"
+        if not smiles:
+            raise RenderError("syntax", "empty SMILES")
+        mol = Chem.MolFromSmiles(smiles, sanitize=False)
+        if mol is None:
+            raise RenderError("syntax", f"RDKit cannot parse SMILES {smiles[:80]!r}")
+        if mol.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
+            raise RenderError("forbidden", f"{mol.GetNumHeavyAtoms()} heavy atoms exceed the limit of {MAX_HEAVY_ATOMS}")
+        try:
+            Chem.SanitizeMol(mol)
+        except Exception as exc:  # noqa: BLE001 - RDKit raises valence/kekulize errors of several types
+            raise RenderError("runtime", f"{type(exc).__name__}: {exc}") from None
+        rdDepictor.SetPreferCoordGen(False)
+        rdDepictor.Compute2DCoords(mol, canonOrient=True)
+        drawer = rdMolDraw2D.MolDraw2DCairo(SIZE, SIZE)
+        drawer.drawOptions().clearBackground = True
+        rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
+        drawer.FinishDrawing()
+        return drawer.GetDrawingText()
+
+    def teardown(self) -> None:
+        pass
+
+
+RENDERER = SmilesRenderer

@@ -1,0 +1,94 @@
+"""SVG renderer: cairosvg, with no external resources and no entity expansion.
+
+cairosvg parses through defusedxml when ``unsafe`` is off (entities and external DTDs are refused);
+on top of that the URL fetcher only serves ``data:`` URIs, so ``<image href="file://...">`` or
+``http://`` references never load anything.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import urllib.parse
+from typing import ClassVar
+
+from .base import Canvas, RenderError
+
+LONG_SIDE = 512
+
+
+def data_only_fetcher(url: str, resource_type: str | None = None):
+    """Serve ``data:`` URIs in memory; refuse everything else."""
+    if not url.startswith("data:"):
+        raise RenderError("forbidden", f"external resource refused: {url[:80]}")
+    header, _, payload = url[5:].partition(",")
+    mime = header.split(";")[0] or "text/plain"
+    body = base64.b64decode(payload) if header.endswith(";base64") else urllib.parse.unquote_to_bytes(payload)
+    return {"string": body, "mime_type": mime}
+
+
+class _SizeProbe:
+    """The few attributes cairosvg's size helper reads, for a 96-DPI viewport."""
+
+    dpi = 96
+    font_size = 12
+    context_width = context_height = 512
+
+
+def intrinsic_size(tree) -> tuple[float, float]:
+    from cairosvg.helpers import node_format
+
+    width, height, viewbox = node_format(_SizeProbe(), tree)
+    if (not width or not height) and viewbox:
+        width, height = viewbox[2], viewbox[3]
+    return width or 300.0, height or 150.0
+
+
+def svg_to_png(data: bytes, canvas: Canvas) -> bytes:
+    from cairosvg.parser import Tree
+    from cairosvg.surface import PNGSurface
+
+    try:
+        tree = Tree(bytestring=data, url_fetcher=data_only_fetcher, unsafe=False)
+    except RenderError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - defusedxml/lxml raise many parse error types
+        name = type(exc).__name__
+        kind = "forbidden" if "Entities" in name or "DTD" in name or "External" in name else "syntax"
+        raise RenderError(kind, f"{name}: {exc}") from None
+    width, height = intrinsic_size(tree)
+    if width <= 0 or height <= 0:
+        raise RenderError("blank", f"the SVG has no area ({width}x{height})")
+    scale = LONG_SIDE / max(width, height)
+    out_w, out_h = max(1, round(width * scale)), max(1, round(height * scale))
+    if out_w * out_h > canvas.max_pixels:
+        raise RenderError("forbidden", f"SVG of aspect {width}:{height} exceeds the canvas limit")
+    try:
+        out = io.BytesIO()
+        PNGSurface(tree, out, 96, output_width=out_w, output_height=out_h, background_color="white").finish()
+        return out.getvalue()
+    except RenderError:
+        raise
+    except MemoryError:
+        raise RenderError("memory", "MemoryError while rendering the SVG") from None
+    except Exception as exc:  # noqa: BLE001 - cairosvg raises plain exceptions for bad documents
+        raise RenderError("runtime", f"{type(exc).__name__}: {exc}") from None
+
+
+class SvgRenderer:
+    lang: ClassVar[str] = "svg"
+    canvas: ClassVar[Canvas] = Canvas("the SVG's own aspect ratio, longer side 512 px, white background")
+    per_sample_fork: ClassVar[bool] = True
+    pids_max: ClassVar[int] = 32
+
+    def setup(self) -> None:
+        warm = b'<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10"><text x="1" y="8">a</text><circle cx="15" cy="5" r="4"/></svg>'
+        svg_to_png(warm, self.canvas)
+
+    def render(self, code: str, workdir: str, timeout_s: float) -> bytes:
+        return svg_to_png(code.encode("utf-8"), self.canvas)
+
+    def teardown(self) -> None:
+        pass
+
+
+RENDERER = SvgRenderer

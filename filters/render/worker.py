@@ -1,0 +1,170 @@
+"""The long-lived render worker: ``python -m filters.render.worker LANG``, started by the pool.
+
+It speaks a framed protocol on private copies of stdin/stdout (file descriptors 0-2 are pointed at
+``/dev/null`` first, so nothing a sample prints can forge a reply). Requests are JSON; replies are
+a JSON header plus the PNG bytes. Fork-mode renderers run every sample in a child of the warm
+worker, which is killed with its process group at the deadline.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+
+from .base import RenderError, normalize_png, renderer_class
+from .protocol import read_frame, write_frame
+from .sandbox import SampleLimits, apply_sample_limits, install_audit_hook, kill_group
+
+class Worker:
+    def __init__(self, lang: str, in_fd: int, out_fd: int):
+        self.renderer = renderer_class(lang)()
+        self.in_fd, self.out_fd = in_fd, out_fd
+        self.limits = SampleLimits()
+        self.audit = os.environ.get("VINCI_AUDIT_HOOK") == "1"
+        self.in_pid_namespace = os.environ.get("VINCI_PID_NAMESPACE") == "1"
+        self.scratch_root = tempfile.mkdtemp(prefix="vinci-scratch-")
+
+    def serve(self) -> None:
+        self.renderer.setup()
+        write_frame(self.out_fd, {"ready": True, "pid": os.getpid()})
+        while True:
+            frame = read_frame(self.in_fd)
+            if frame is None:
+                break
+            request, _ = frame
+            start = time.monotonic()
+            try:
+                raw = self.run_sample(request["code"], float(request["timeout_s"]))
+                png, width, height = normalize_png(raw, self.renderer.canvas)
+                header = {"ok": True, "width": width, "height": height}
+            except RenderError as exc:
+                png, header = b"", {"ok": False, "kind": exc.kind, "message": exc.message}
+            header["elapsed_s"] = time.monotonic() - start
+            write_frame(self.out_fd, header, png)
+        self.renderer.teardown()
+
+    def run_sample(self, code: str, timeout_s: float) -> bytes:
+        workdir = tempfile.mkdtemp(dir=self.scratch_root)
+        try:
+            if self.renderer.per_sample_fork:
+                return self.run_forked(code, workdir, timeout_s)
+            try:
+                return self.renderer.render(code, workdir, timeout_s)
+            except MemoryError:
+                raise RenderError("memory", "the renderer ran out of memory") from None
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def run_forked(self, code: str, workdir: str, timeout_s: float) -> bytes:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            self.child(code, workdir, timeout_s, write_fd)
+        os.close(write_fd)
+        deadline = time.monotonic() + timeout_s
+        try:
+            frame = read_frame(read_fd, deadline)
+        except TimeoutError:
+            frame = "timeout"
+        except (ValueError, json.JSONDecodeError):
+            frame = None
+        finally:
+            os.close(read_fd)
+        kill_group(pid)
+        _, status = os.waitpid(pid, 0)
+        self.sweep()
+        if frame == "timeout":
+            raise RenderError("timeout", f"the sample ran past its {timeout_s:.0f} s deadline")
+        if frame is None:
+            raise RenderError(*describe_death(status))
+        header, payload = frame
+        if not header.get("ok"):
+            raise RenderError(header.get("kind", "runtime"), header.get("message", ""))
+        return payload
+
+    def child(self, code: str, workdir: str, timeout_s: float, write_fd: int) -> None:
+        """Runs in the forked child: confine, render, reply, exit without cleanup handlers."""
+        try:
+            os.setpgid(0, 0)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            os.closerange(3, write_fd)
+            os.closerange(write_fd + 1, 1 << 16)
+            os.chdir(workdir)
+            sys.path.insert(0, workdir)
+            apply_sample_limits(self.limits, timeout_s)
+            if self.audit:
+                install_audit_hook()
+            try:
+                png = self.renderer.render(code, workdir, timeout_s)
+                write_frame(write_fd, {"ok": True}, png)
+            except RenderError as exc:
+                write_frame(write_fd, {"ok": False, "kind": exc.kind, "message": exc.message})
+            except MemoryError:
+                write_frame(write_fd, {"ok": False, "kind": "memory", "message": "MemoryError"})
+            except BaseException as exc:  # noqa: BLE001 - anything else the sample raised
+                write_frame(write_fd, {"ok": False, "kind": "runtime", "message": f"{type(exc).__name__}: {exc}"})
+        finally:
+            os._exit(0)
+
+    def sweep(self) -> None:
+        """Kill whatever a sample left behind, even processes that changed their session.
+
+        Only inside the worker's own PID namespace, where every other process is ours.
+        """
+        if not self.in_pid_namespace:
+            return
+        protected = {1, os.getpid(), os.getppid()}
+        for _ in range(100):
+            strays = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in protected]
+            if not strays:
+                return
+            for pid in strays:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            for pid in strays:
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+            time.sleep(0.005)
+
+
+def describe_death(status: int) -> tuple[str, str]:
+    """Name the way a sample child died without replying."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig == signal.SIGXCPU:
+            return "timeout", "the sample used up its CPU-time limit"
+        if sig == signal.SIGXFSZ:
+            return "forbidden", "the sample exceeded the file-size limit"
+        if sig == signal.SIGKILL:
+            return "memory", "the sample was killed (out of memory or over a limit)"
+        return "runtime", f"the sample crashed with signal {signal.Signals(sig).name}"
+    return "runtime", f"the sample exited with status {os.WEXITSTATUS(status)} before replying"
+
+
+def main() -> None:
+    lang = sys.argv[1]
+    in_fd, out_fd = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    try:
+        Worker(lang, in_fd, out_fd).serve()
+    except Exception:  # noqa: BLE001 - report set-up failures to the pool's log, then exit
+        traceback.print_exc()
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

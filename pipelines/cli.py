@@ -1,0 +1,85 @@
+"""The ``vinci`` command line: thin argument parsing over the library's functions."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from filters.render import RenderError, RenderService, lang_from_path
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    files = [Path(f) for f in args.files]
+    try:
+        langs = [args.lang or lang_from_path(str(f)) for f in files]
+        codes = [f.read_text(encoding="utf-8", errors="replace") for f in files]
+    except RenderError as exc:
+        print(f"error: {exc.kind}: {exc.message}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: unsupported: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
+    single = len(files) == 1 and not (args.output and args.output.endswith("/"))
+    if single:
+        target = Path(args.output) if args.output else Path(files[0].with_suffix(".png").name)
+    else:
+        outdir = Path(args.output or ".")
+        outdir.mkdir(parents=True, exist_ok=True)
+    workers = args.workers or 1
+    with RenderService(workers=workers, timeout_s=args.timeout) as service:
+        results = service.render_many(list(zip(langs, codes)))
+    if single:
+        result = results[0]
+        if not result.ok:
+            print(f"error: {result.error_kind}: {result.first_line()}", file=sys.stderr)
+            return 1
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(result.png)
+        return 0
+    failed = 0
+    for path, result in zip(files, results):
+        if result.ok:
+            out = outdir / (path.stem + ".png")
+            out.write_bytes(result.png)
+            print(f"{path}: ok {result.width}x{result.height} {result.elapsed_s * 1000:.0f} ms -> {out}")
+        else:
+            failed += 1
+            print(f"{path}: {result.status_line()}")
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vinci", description="Build image-code corpora and train on them.")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-v info, -vv debug)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("render", help="render code files to PNG through the sandboxed warm pool")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--lang", choices=["python", "html", "svg", "latex", "smiles"])
+    p.add_argument("-o", "--output", help="OUT.png for one file, or OUTDIR/ for several")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per sample")
+    p.add_argument("--workers", type=int, default=None, help="workers per language")
+    p.set_defaults(func=cmd_render)
+
+    for register in _extra_commands():
+        register(sub)
+    return parser
+
+
+def _extra_commands():
+    """Commands of the later stages, registered by their own modules (one place per concept)."""
+    from pipelines import commands
+
+    return commands.REGISTER
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = {0: logging.ERROR, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
