@@ -1,0 +1,224 @@
+"""Hostile code: each attack fails cleanly (or does nothing) and the same pool renders the next sample."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from filters.render import RenderService, detect_isolation
+from filters.render.sandbox import NAMESPACES
+from tests.conftest import image_of, render_one
+
+NORMAL = {
+    "python": "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [2, 3, 1])\n",
+    "html": "<html><body><h1 style='color:#225'>still alive</h1></body></html>",
+    "svg": '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="30" height="10" fill="blue"/></svg>',
+    "latex": r"\begin{tikzpicture}\draw (0,0) circle (1);\end{tikzpicture}",
+    "smiles": "c1ccncc1",
+}
+
+
+def assert_still_renders(service, lang):
+    result = render_one(service, lang, NORMAL[lang])
+    assert result.ok, f"{lang} pool did not recover: {result.message}"
+
+
+class Listener:
+    """A TCP listener on 127.0.0.1 that records every connection it sees."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.seen: list[bytes] = []
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            conn.settimeout(0.5)
+            try:
+                self.seen.append(conn.recv(1024) or b"<connected>")
+            except OSError:
+                self.seen.append(b"<connected>")
+            conn.close()
+
+    def close(self):
+        time.sleep(0.5)
+        self.stop = True
+        self.thread.join()
+        self.sock.close()
+
+
+@pytest.fixture
+def listener():
+    lst = Listener()
+    yield lst
+    lst.close()
+
+
+def count_processes() -> int:
+    return sum(1 for p in os.listdir("/proc") if p.isdigit())
+
+
+def test_isolation_level_is_reported():
+    assert detect_isolation() in (NAMESPACES, "rlimits + scrubbed env + audit hook (no namespaces available)")
+
+
+def test_infinite_loop_times_out_within_deadline(service):
+    start = time.monotonic()
+    result = render_one(service, "python", "while True:\n    pass\n")
+    assert result.error_kind == "timeout"
+    assert time.monotonic() - start < service.timeout_s + 2
+    assert_still_renders(service, "python")
+
+
+def test_fork_bomb_is_contained(service):
+    before = count_processes()
+    result = render_one(service, "python", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n")
+    assert not result.ok
+    time.sleep(0.5)
+    assert count_processes() <= before + 5
+    assert_still_renders(service, "python")
+
+
+def test_huge_allocation_is_a_memory_error(service):
+    result = render_one(service, "python", "x = bytearray(50 * 1024 ** 3)\n")
+    assert result.error_kind == "memory"
+    assert_still_renders(service, "python")
+
+
+def test_huge_file_write_is_stopped(service):
+    code = "with open('big.bin', 'wb') as fh:\n    for _ in range(10240):\n        fh.write(b'0' * (1 << 20))\n"
+    result = render_one(service, "python", code)
+    assert result.error_kind in ("forbidden", "runtime")
+    assert_still_renders(service, "python")
+
+
+def test_spawned_processes_do_not_escape(service, tmp_path):
+    marker = tmp_path / "marker"
+    code = (f"import os, subprocess\nos.system('touch {marker}')\n"
+            "subprocess.Popen(['sleep', '977'], start_new_session=True)\n"
+            "import matplotlib.pyplot as plt\nplt.plot([1, 2])\n")
+    render_one(service, "python", code)
+    time.sleep(0.3)
+    assert not marker.exists()
+    leftovers = subprocess.run(["pgrep", "-f", "sleep 977"], capture_output=True, text=True).stdout.split()
+    assert leftovers == []
+    assert_still_renders(service, "python")
+
+
+def test_python_cannot_reach_a_local_listener(service, listener):
+    code = (f"import socket\ns = socket.socket()\ns.settimeout(1)\ns.connect(('127.0.0.1', {listener.port}))\n"
+            "s.sendall(b'exfiltrate')\n")
+    result = render_one(service, "python", code)
+    assert not result.ok
+    assert listener.seen == []
+
+
+def test_secrets_stay_outside(tmp_path, monkeypatch):
+    secret_file = tmp_path / "secret.txt"
+    secret_file.write_text("s3cr3t-value")
+    monkeypatch.setenv("HF_TOKEN", "hf_s3cr3t")
+    code = ("import os\nimport matplotlib.pyplot as plt\n"
+            "if any('s3cr3t' in v for v in os.environ.values()):\n    raise SystemExit('env secret visible')\n"
+            f"try:\n    open({str(secret_file)!r}).read()\n    raise SystemExit('file secret visible')\n"
+            "except FileNotFoundError:\n    pass\n"
+            "plt.plot([1, 2, 3])\n")
+    with RenderService(timeout_s=5.0) as svc:
+        result = render_one(svc, "python", code)
+    assert result.ok, result.message
+
+
+def test_input_and_show_do_not_hang(service):
+    start = time.monotonic()
+    code = ("import matplotlib.pyplot as plt\nplt.plot([3, 1, 2])\nplt.show()\n"
+            "try:\n    input('name? ')\nexcept EOFError:\n    pass\n")
+    result = render_one(service, "python", code)
+    assert result.ok, result.message
+    assert time.monotonic() - start < 3
+
+
+def test_gigantic_figure_is_refused(service):
+    code = "import matplotlib.pyplot as plt\nplt.figure(figsize=(1000, 1000))\nplt.plot([1, 2])\n"
+    result = render_one(service, "python", code)
+    assert result.error_kind in ("forbidden", "memory")
+    assert_still_renders(service, "python")
+
+
+def test_latex_shell_escape_and_absolute_input(service, tmp_path):
+    marker = tmp_path / "pwned"
+    escape = render_one(service, "latex", rf"\immediate\write18{{touch {marker}}}\begin{{tikzpicture}}\draw (0,0)--(1,1);\end{{tikzpicture}}")
+    assert not marker.exists()
+    assert escape.error_kind == "forbidden"
+    secret = tmp_path / "secret.tex"
+    secret.write_text("TOPSECRET")
+    read = render_one(service, "latex", rf"\begin{{tikzpicture}}\node {{\input{{{secret}}}}};\end{{tikzpicture}}")
+    assert not read.ok and "TOPSECRET" not in read.message
+    assert_still_renders(service, "latex")
+
+
+def test_svg_entity_bomb_and_file_image(service, tmp_path):
+    lol = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+           + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
+           + ']><svg xmlns="http://www.w3.org/2000/svg"><text x="0" y="10">&lol9;</text></svg>')
+    bomb = render_one(service, "svg", lol)
+    assert bomb.error_kind in ("forbidden", "syntax")
+    red = tmp_path / "red.svg"
+    red.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="red"/></svg>')
+    code = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="100" height="100">'
+            f'<circle cx="50" cy="50" r="20" fill="blue"/><image href="file://{red}" width="100" height="100"/></svg>')
+    result = render_one(service, "svg", code)
+    if result.ok:
+        img = np.asarray(image_of(result.png)).astype(int)
+        assert not ((img[..., 0] > 200) & (img[..., 1] < 60)).any(), "file:// image was loaded"
+    assert_still_renders(service, "svg")
+
+
+def test_html_requests_never_leave(service, listener, tmp_path):
+    url = f"http://127.0.0.1:{listener.port}"
+    code = (f"<html><body><img src='{url}/img.png'><link rel=prefetch href='{url}/pre'>"
+            f"<script>fetch('{url}/fetch'); navigator.sendBeacon('{url}/beacon', 'x');"
+            f"try {{ new WebSocket('ws://127.0.0.1:{listener.port}/ws'); }} catch (e) {{}}</script>"
+            "<p>hello</p></body></html>")
+    result = render_one(service, "html", code)
+    assert result.ok, result.message
+    time.sleep(0.5)
+    assert listener.seen == []
+
+
+def test_html_file_iframe_shows_nothing(service, tmp_path):
+    secret = tmp_path / "secret.html"
+    secret.write_text("<body style='background:#ff0000'></body>")
+    code = f"<html><body><p>frame:</p><iframe src='file://{secret}' width=900 height=600></iframe></body></html>"
+    result = render_one(service, "html", code)
+    assert result.ok, result.message
+    img = np.asarray(image_of(result.png)).astype(int)
+    assert not ((img[..., 0] > 200) & (img[..., 1] < 60) & (img[..., 2] < 60)).any()
+
+
+def test_html_busy_script_times_out_and_pool_recovers(service):
+    start = time.monotonic()
+    result = render_one(service, "html", "<html><body><script>while(true){}</script></body></html>")
+    assert result.error_kind == "timeout"
+    assert time.monotonic() - start < service.timeout_s + 2
+    assert_still_renders(service, "html")
+
+
+def test_smiles_invalid_and_huge(service):
+    assert render_one(service, "smiles", "not a smiles").error_kind == "syntax"
+    huge = render_one(service, "smiles", "C" * 2000)
+    assert huge.error_kind == "forbidden"
+    assert_still_renders(service, "smiles")
