@@ -62,16 +62,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="workers per language")
     p.set_defaults(func=cmd_render)
 
-    for register in _extra_commands():
-        register(sub)
+    p = sub.add_parser("harvest", help="write the raw samples of one source, unrendered")
+    p.add_argument("source", help="synthetic.charts | hub:ID[:CONFIG][@SPLIT] | dir:PATH")
+    p.add_argument("-n", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="source option (repeatable)")
+    p.add_argument("-o", "--output", required=True, help="OUT.parquet or OUT.jsonl")
+    p.set_defaults(func=cmd_harvest)
     return parser
 
 
-def _extra_commands():
-    """Commands of the later stages, registered by their own modules (one place per concept)."""
-    from pipelines import commands
+def parse_options(pairs: list[str]) -> dict:
+    import yaml
 
-    return commands.REGISTER
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"error: --option {pair!r} is not KEY=VALUE")
+        options[key] = yaml.safe_load(value)
+    return options
+
+
+def cmd_harvest(args: argparse.Namespace) -> int:
+    from itertools import islice
+
+    from sources.base import SourceError, open_source
+    from sources.harvest import write_samples
+
+    try:
+        samples = islice(open_source(args.source, seed=args.seed, options=parse_options(args.option)), args.n)
+        count = write_samples(samples, args.output)
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {count} samples to {args.output}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

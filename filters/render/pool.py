@@ -55,10 +55,10 @@ class WorkerProcess:
             raise RuntimeError(f"the {self.lang} render worker failed to start:\n{tail}")
         return self
 
-    def request(self, code: str, timeout_s: float) -> RenderResult:
+    def request(self, code: str, timeout_s: float, files: dict[str, str] | None = None) -> RenderResult:
         start = time.monotonic()
         try:
-            write_frame(self.in_fd, {"code": code, "timeout_s": timeout_s})
+            write_frame(self.in_fd, {"code": code, "timeout_s": timeout_s, "files": files or {}})
             frame = read_frame(self.out_fd, start + timeout_s + GRACE_S)
         except TimeoutError:
             raise WorkerGone("timeout") from None
@@ -138,12 +138,13 @@ class RenderPool:
             self.restarts += 1
         return self._spawn()
 
-    def render(self, code: str, timeout_s: float | None = None) -> RenderResult:
+    def render(self, code: str, timeout_s: float | None = None, files: dict[str, str] | None = None) -> RenderResult:
+        """Render one sample; ``files`` are helper files placed beside it in its scratch folder."""
         timeout = self.timeout_s if timeout_s is None else timeout_s
         worker = self._idle.get()
         try:
             try:
-                return worker.request(code, timeout)
+                return worker.request(code, timeout, files)
             except WorkerGone as gone:
                 log.warning("%s worker %s; replacing it. stderr tail:\n%s", self.lang, gone, worker.stderr_tail(800))
                 worker = self._replace(worker)
@@ -153,8 +154,11 @@ class RenderPool:
         finally:
             self._idle.put(worker)
 
-    def render_many(self, codes: Iterable[str], timeout_s: float | None = None) -> list[RenderResult]:
-        return list(self._threads.map(lambda code: self.render(code, timeout_s), codes))
+    def render_many(self, codes: Iterable[str], timeout_s: float | None = None,
+                    files: Sequence[dict[str, str] | None] | None = None) -> list[RenderResult]:
+        codes = list(codes)
+        files = list(files) if files is not None else [None] * len(codes)
+        return list(self._threads.map(lambda pair: self.render(pair[0], timeout_s, pair[1]), zip(codes, files)))
 
     def close(self) -> None:
         self._threads.shutdown(wait=True)
@@ -186,11 +190,11 @@ class RenderService:
                 self._pools[lang] = RenderPool(lang, n, self.timeout_s)
             return self._pools[lang]
 
-    def render_many(self, samples: Sequence[tuple[str, str]]) -> list[RenderResult]:
-        """Render ``(lang, code)`` pairs; results come back in input order."""
+    def render_many(self, samples: Sequence[tuple]) -> list[RenderResult]:
+        """Render ``(lang, code)`` or ``(lang, code, files)`` tuples; results come back in input order."""
         results: list[RenderResult | None] = [None] * len(samples)
         by_lang: dict[str, list[int]] = {}
-        for i, (lang, _) in enumerate(samples):
+        for i, (lang, *_) in enumerate(samples):
             by_lang.setdefault(lang, []).append(i)
 
         def run(lang: str) -> None:
@@ -201,7 +205,8 @@ class RenderService:
                 for i in idx:
                     results[i] = RenderResult.failure(exc.kind, exc.message)
                 return
-            for i, result in zip(idx, pool.render_many([samples[i][1] for i in idx])):
+            files = [samples[i][2] if len(samples[i]) > 2 else None for i in idx]
+            for i, result in zip(idx, pool.render_many([samples[i][1] for i in idx], files=files)):
                 results[i] = result
 
         with ThreadPoolExecutor(max(1, len(by_lang))) as ex:

@@ -39,7 +39,7 @@ class Worker:
             request, _ = frame
             start = time.monotonic()
             try:
-                raw = self.run_sample(request["code"], float(request["timeout_s"]))
+                raw = self.run_sample(request["code"], float(request["timeout_s"]), request.get("files") or {})
                 png, width, height = normalize_png(raw, self.renderer.canvas)
                 header = {"ok": True, "width": width, "height": height}
             except RenderError as exc:
@@ -48,9 +48,10 @@ class Worker:
             write_frame(self.out_fd, header, png)
         self.renderer.teardown()
 
-    def run_sample(self, code: str, timeout_s: float) -> bytes:
+    def run_sample(self, code: str, timeout_s: float, files: dict[str, str]) -> bytes:
         workdir = tempfile.mkdtemp(dir=self.scratch_root)
         try:
+            write_support_files(workdir, files)
             if self.renderer.per_sample_fork:
                 return self.run_forked(code, workdir, timeout_s)
             try:
@@ -137,6 +138,17 @@ class Worker:
                 except ChildProcessError:
                     pass
             time.sleep(0.005)
+
+
+def write_support_files(workdir: str, files: dict[str, str]) -> None:
+    """Place a sample's helper files (modules beside a script) in its scratch folder, never outside it."""
+    for name, text in files.items():
+        path = os.path.realpath(os.path.join(workdir, name))
+        if not path.startswith(os.path.realpath(workdir) + os.sep):
+            raise RenderError("forbidden", f"support file {name!r} would land outside the scratch folder")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
 
 
 def describe_death(status: int) -> tuple[str, str]:

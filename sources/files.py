@@ -1,0 +1,214 @@
+"""Trees of real files as sources: ``dir:<path>`` (a folder, or a .zip/.tar[.gz] archive).
+
+Code units: matplotlib scripts (with the helper modules beside them), SVG files, HTML pages,
+TikZ pictures (each ``tikzpicture`` of a document extracted with the preamble lines it needs;
+standalone documents and bare ``.tikz`` files kept whole), and molecules from ``.smi``, ``.csv``
+and ``.sdf`` files. Unreadable, binary or undecodable files are counted in ``skipped`` and left
+out; none of them stops a harvest.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import tarfile
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import PurePosixPath
+from typing import Callable, Iterator
+
+from .base import RawSample, SourceError
+
+MAX_FILE_BYTES = 2 << 20
+LICENSE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE", "COPYING", "COPYING.txt")
+MATPLOTLIB = re.compile(r"^\s*(import matplotlib|from matplotlib|import pylab|from pylab)", re.M)
+RDKIT_DRAW = re.compile(r"^\s*from rdkit\.Chem import .*Draw|^\s*from rdkit\.Chem\.Draw import", re.M)
+REMOTE_ASSET = re.compile(r"""(?:src|href)\s*=\s*["']?(https?:)?//""", re.I)
+TIKZ_BLOCK = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.S)
+PREAMBLE_KEEP = re.compile(r"^\s*\\(usepackage|usetikzlibrary|usepgfplotslibrary|pgfplotsset|tikzset|definecolor|colorlet|"
+                           r"newcommand|renewcommand|DeclareMathOperator|def\\)", re.M)
+SPDX_HINTS = {"MIT License": "MIT", "Apache License": "Apache-2.0", "BSD 3-Clause": "BSD-3-Clause", "BSD 2-Clause": "BSD-2-Clause",
+              "GNU GENERAL PUBLIC LICENSE": "GPL", "GNU LESSER GENERAL PUBLIC": "LGPL", "Creative Commons": "CC",
+              "LaTeX Project Public License": "LPPL", "Mozilla Public License": "MPL-2.0", "The Unlicense": "Unlicense",
+              "SIL OPEN FONT LICENSE": "OFL-1.1"}
+
+
+@dataclass
+class Tree:
+    """A uniform view of a folder or an archive: sorted relative paths and a reader."""
+
+    name: str
+    paths: list[str]
+    read: Callable[[str], bytes]
+    skipped: Counter = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.path_set = frozenset(self.paths)
+
+
+def open_tree(path: str) -> Tree:
+    if os.path.isdir(path):
+        paths = []
+        for root, dirs, files in os.walk(path):
+            dirs.sort()
+            for name in sorted(files):
+                paths.append(os.path.relpath(os.path.join(root, name), path).replace(os.sep, "/"))
+        paths.sort()
+
+        def read(rel: str) -> bytes:
+            with io.open(os.path.join(path, rel), "rb") as fh:
+                return fh.read(MAX_FILE_BYTES + 1)
+
+        return Tree(path, paths, read)
+    if zipfile.is_zipfile(path):
+        archive = zipfile.ZipFile(path)
+        names = sorted(i.filename for i in archive.infolist() if not i.is_dir())
+        return Tree(path, names, lambda rel: archive.open(rel).read(MAX_FILE_BYTES + 1))
+    if os.path.isfile(path) and tarfile.is_tarfile(path):
+        archive = tarfile.open(path)
+        members = {m.name: m for m in archive.getmembers() if m.isfile()}
+        return Tree(path, sorted(members), lambda rel: archive.extractfile(members[rel]).read(MAX_FILE_BYTES + 1))
+    raise SourceError(f"dir:{path} is neither a folder nor a .zip/.tar archive")
+
+
+def text_of(tree: Tree, rel: str) -> str | None:
+    try:
+        data = tree.read(rel)
+    except OSError:
+        tree.skipped["unreadable"] += 1
+        return None
+    if len(data) > MAX_FILE_BYTES:
+        tree.skipped["too_large"] += 1
+        return None
+    if b"\x00" in data[:8192]:
+        tree.skipped["binary"] += 1
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        tree.skipped["undecodable"] += 1
+        return None
+
+
+def licence_for(tree: Tree, rel: str, cache: dict[str, str]) -> str:
+    """The licence of the nearest LICENSE/COPYING file above ``rel``; ``unknown`` if none."""
+    folder = str(PurePosixPath(rel).parent)
+    chain = []
+    while True:
+        if folder in cache:
+            found = cache[folder]
+            break
+        chain.append(folder)
+        hit = next((f"{folder}/{n}" if folder != "." else n for n in LICENSE_NAMES
+                    if (f"{folder}/{n}" if folder != "." else n) in tree.path_set), None)
+        if hit:
+            text = text_of(tree, hit) or ""
+            found = next((spdx for hint, spdx in SPDX_HINTS.items() if hint.lower() in text.lower()), f"see {hit}")
+            break
+        if folder in (".", ""):
+            found = "unknown"
+            break
+        folder = str(PurePosixPath(folder).parent)
+    for f in chain:
+        cache[f] = found
+    return found
+
+
+def units(tree: Tree, rel: str, text: str) -> Iterator[tuple[str, str, str, dict]]:
+    """(lang, code, ref, meta) for each code unit in one file."""
+    ext = PurePosixPath(rel).suffix.lower()
+    if ext == ".py":
+        if MATPLOTLIB.search(text) or RDKIT_DRAW.search(text):
+            helpers = {}
+            folder = str(PurePosixPath(rel).parent)
+            for other in tree.paths:
+                if other != rel and other.endswith(".py") and str(PurePosixPath(other).parent) == folder:
+                    helper = text_of(tree, other)
+                    if helper is not None:
+                        helpers[PurePosixPath(other).name] = helper
+            yield "python", text, rel, {"files": helpers} if helpers else {}
+    elif ext == ".svg":
+        yield "svg", text, rel, {}
+    elif ext in (".html", ".htm"):
+        yield "html", text, rel, {"remote_assets": True} if REMOTE_ASSET.search(text) else {}
+    elif ext in (".tex", ".tikz"):
+        yield from tikz_units(text, rel)
+    elif ext in (".smi", ".smiles"):
+        for n, line in enumerate(text.splitlines(), start=1):
+            if line.strip() and not line.lstrip().startswith("#") and not line.lower().startswith("smiles"):
+                yield "smiles", line.split()[0], f"{rel}:{n}", {}
+    elif ext == ".csv":
+        rows = csv.reader(io.StringIO(text))
+        header = next(rows, [])
+        column = next((i for i, h in enumerate(header) if h.strip().lower() in ("smiles", "canonical_smiles", "smi")), None)
+        if column is not None:
+            for n, row in enumerate(rows, start=2):
+                if len(row) > column and row[column].strip():
+                    yield "smiles", row[column].strip(), f"{rel}:{n}", {}
+    elif ext == ".sdf":
+        yield from sdf_units(text, rel)
+
+
+def tikz_units(text: str, rel: str) -> Iterator[tuple[str, str, str, dict]]:
+    has_class = "\\documentclass" in text
+    pictures = list(TIKZ_BLOCK.finditer(text))
+    if not has_class or re.search(r"\\documentclass(\[[^\]]*\])?\{standalone\}", text):
+        if pictures or "\\tikz" in text or "\\begin{axis}" in text:
+            yield "latex", text, rel, {"unit": "document" if has_class else "snippet"}
+        return
+    head = text.split("\\begin{document}")[0]
+    preamble = "\n".join(m.group(0).strip() + line_rest(head, m.end()) for m in PREAMBLE_KEEP.finditer(head))
+    for picture in pictures:
+        first = text.count("\n", 0, picture.start()) + 1
+        last = text.count("\n", 0, picture.end()) + 1
+        doc = ("\\documentclass[border=4pt]{standalone}\n" + preamble + "\n\\begin{document}\n" + picture.group(0) + "\n\\end{document}\n")
+        yield "latex", doc, f"{rel}:{first}-{last}", {"unit": "extracted"}
+
+
+def line_rest(text: str, pos: int) -> str:
+    end = text.find("\n", pos)
+    return text[pos:] if end == -1 else text[pos:end]
+
+
+def sdf_units(text: str, rel: str) -> Iterator[tuple[str, str, str, dict]]:
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    supplier = Chem.SDMolSupplier()
+    supplier.SetData(text)
+    for n, mol in enumerate(supplier, start=1):
+        if mol is not None:
+            yield "smiles", Chem.MolToSmiles(mol), f"{rel}#mol{n}", {}
+
+
+class FileSource:
+    """Iterates the code units of a tree; ``skipped`` counts the files it had to leave out."""
+
+    def __init__(self, path: str, start: int = 0):
+        self.tree = open_tree(path)
+        self.start = start
+        self.skipped = self.tree.skipped
+
+    def __iter__(self) -> Iterator[RawSample]:
+        return islice(self._all(), self.start, None)
+
+    def _all(self) -> Iterator[RawSample]:
+        licences: dict[str, str] = {}
+        for rel in self.tree.paths:
+            if PurePosixPath(rel).suffix.lower() not in (".py", ".svg", ".html", ".htm", ".tex", ".tikz", ".smi", ".smiles", ".csv", ".sdf"):
+                continue
+            text = text_of(self.tree, rel)
+            if text is None:
+                continue
+            for lang, code, ref, meta in units(self.tree, rel, text):
+                yield RawSample(lang=lang, code=code, source=f"dir:{self.tree.name}", source_ref=ref,
+                                license=licence_for(self.tree, rel, licences), meta=meta)
+
+
+def open(rest: str, seed: int = 0, start: int = 0, **_options) -> FileSource:
+    if not os.path.exists(rest):
+        raise SourceError(f"dir:{rest} does not exist")
+    return FileSource(rest, start)
