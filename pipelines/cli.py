@@ -69,7 +69,84 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="source option (repeatable)")
     p.add_argument("-o", "--output", required=True, help="OUT.parquet or OUT.jsonl")
     p.set_defaults(func=cmd_harvest)
+    p = sub.add_parser("build", help="build a corpus from a manifest (resumable)")
+    p.add_argument("manifest")
+    p.add_argument("--out", default=None, help="build folder (default: out/<manifest name>)")
+    p.add_argument("--workers", default=None, help="concurrent units and render workers per language (default: all cores)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local")
+    p.add_argument("--address", default=None, help="Ray cluster address (with --executor ray)")
+    p.add_argument("--limit", type=int, default=None, help="cap every source's quota (quick tries)")
+    p.add_argument("--plan", action="store_true", help="validate and print the resolved plan, build nothing")
+    p.add_argument("--restart", action="store_true", help="start over in a folder that holds another manifest's build")
+    p.add_argument("--no-report", action="store_true", help="skip plots and contact sheets")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("inspect", help="contact sheet of a build's rows")
+    p.add_argument("dir")
+    p.add_argument("--split", default="sft")
+    p.add_argument("-n", type=int, default=24)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("push", help="upload a build's shards and card to the Hugging Face Hub")
+    p.add_argument("dir")
+    p.add_argument("--repo-id", required=True)
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--dry-run", action="store_true")
+    p.set_defaults(func=cmd_push)
     return parser
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from pipelines.build import Build, BuildError
+    from pipelines.manifest import ManifestError, load_manifest
+    from pipelines.plan import print_plan
+    from pipelines.summary import print_summary
+    from sources.base import SourceError
+
+    try:
+        manifest = load_manifest(args.manifest)
+    except ManifestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.plan:
+        print_plan(manifest, args.limit)
+        return 0
+    out = args.out or f"out/{manifest.name}"
+    if args.executor == "ray" and args.address:
+        import os
+
+        os.environ["RAY_ADDRESS"] = args.address
+    try:
+        stats = Build(manifest, out, workers=args.workers, limit=args.limit, restart=args.restart).run(args.executor)
+    except (BuildError, SourceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not args.no_report:
+        from pipelines.report import write_report
+
+        write_report(out)
+    print_summary(out, stats)
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from pipelines.report import contact_sheet
+
+    n = contact_sheet(args.dir, args.output, split=args.split, n=args.n, seed=args.seed)
+    print(f"wrote {args.output} ({n} rows of split {args.split})")
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from pipelines.push import push
+
+    files = push(args.dir, args.repo_id, private=args.private, dry_run=args.dry_run)
+    verb = "would upload" if args.dry_run else "uploaded"
+    for f in files:
+        print(f"{verb} {f}")
+    return 0
 
 
 def parse_options(pairs: list[str]) -> dict:

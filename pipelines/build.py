@@ -1,0 +1,221 @@
+"""``vinci build``: harvest → execution filter → quality → dedup → perturb → split → write, resumable.
+
+Work is cut into units (one source × one slice of ``unit_rows`` samples). A finished unit is one
+Parquet file in ``DIR/work/units`` written by rename, so a build killed at any moment resumes by
+skipping the files that exist, and ends with exactly the rows of an uninterrupted run. The global
+steps (dedup, split, write) are deterministic functions of the unit files and are simply redone.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from filters.dedup import greedy_keep, hex_to_u64, near_pairs
+from filters.execution import execution_filter
+from sources.base import open_source
+
+from .manifest import Manifest
+from .records import Record, arrow_schema, to_arrow_row
+from .split import assign_splits
+from .stats import Stats
+
+log = logging.getLogger("vinci.build")
+LIGHT_COLUMNS = ["id", "lang", "phash", "task"]
+
+
+@dataclass(frozen=True)
+class Unit:
+    source_index: int
+    index: int
+    start: int
+    stop: int
+
+    @property
+    def name(self) -> str:
+        return f"u-{self.source_index:03d}-{self.index:05d}"
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def plan_units(manifest: Manifest, limit: int | None = None) -> list[Unit]:
+    units = []
+    for si, entry in enumerate(manifest.sources):
+        n = min(entry.n, limit) if limit else entry.n
+        for k in range(math.ceil(n / manifest.unit_rows)):
+            units.append(Unit(si, k, k * manifest.unit_rows, min(n, (k + 1) * manifest.unit_rows)))
+    return units
+
+
+def resolve_workers(workers: int | str | None, manifest: Manifest) -> int:
+    value = workers or manifest.render.workers
+    return os.cpu_count() or 1 if value == "auto" else int(value)
+
+
+def write_atomic_table(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def write_atomic_text(text: str, path: Path) -> None:
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class Build:
+    def __init__(self, manifest: Manifest, out: str | Path, workers: int | str | None = None, limit: int | None = None,
+                 restart: bool = False, progress: bool = True):
+        self.manifest, self.out = manifest, Path(out)
+        self.workers = resolve_workers(workers, manifest)
+        self.limit, self.progress = limit, progress
+        self.units_dir = self.out / "work" / "units"
+        self._claim_folder(restart)
+
+    def _claim_folder(self, restart: bool) -> None:
+        stamp = self.out / "work" / "fingerprint"
+        mine = f"{self.manifest.fingerprint()} limit={self.limit}"
+        if stamp.exists() and stamp.read_text().strip() != mine:
+            if not restart:
+                raise BuildError(f"{self.out} holds a build of a different manifest ({stamp.read_text().strip()}); "
+                                 "pass --restart to start over there, or choose another --out")
+            shutil.rmtree(self.out / "work")
+        self.units_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in self.units_dir.glob("*.tmp-*"):
+            leftover.unlink()
+        write_atomic_text(mine + "\n", stamp)
+
+    def run(self, executor: str = "local") -> Stats:
+        start = time.monotonic()
+        units = plan_units(self.manifest, self.limit)
+        todo = [u for u in units if not (self.units_dir / f"{u.name}.parquet").exists()]
+        log.info("%d units, %d already done", len(units), len(units) - len(todo))
+        if todo:
+            run_units = _executor(executor)
+            from filters.render import RenderService
+
+            with RenderService(workers=self.workers, timeout_s=self.manifest.render.timeout_s) as service:
+                bar = _progress(len(todo), "render+filter", self.progress)
+                rows_done = 0
+                for unit, kept in run_units(todo, lambda u: self.run_unit(u, service), self.workers):
+                    rows_done += unit.stop - unit.start
+                    bar.update(1)
+                    bar.set_postfix(rows=rows_done, kept=kept)
+                bar.close()
+        stats = self.finalize(units)
+        stats.time("total_s", time.monotonic() - start)
+        return stats
+
+    def run_unit(self, unit: Unit, service) -> int:
+        """Harvest one slice of one source, render and filter it, and commit it as one file."""
+        entry = self.manifest.sources[unit.source_index]
+        stats = Stats()
+        t0 = time.monotonic()
+        samples = list(islice(open_source(entry.source, seed=self.manifest.seed, start=unit.start, options=entry.options),
+                              unit.stop - unit.start))
+        stats.time("harvest", time.monotonic() - t0)
+        t1 = time.monotonic()
+        records = execution_filter(samples, service, self.manifest.quality, stats)
+        stats.time("execution", time.monotonic() - t1)
+        for r in records:
+            r.meta["order"] = [unit.source_index, unit.index]
+        table = pa.Table.from_pylist([to_arrow_row(r) for r in records], schema=arrow_schema())
+        table = table.replace_schema_metadata({"vinci_stats": json.dumps(stats.to_dict())})
+        write_atomic_table(table, self.units_dir / f"{unit.name}.parquet")
+        return len(records)
+
+    def unit_files(self, units: list[Unit]) -> list[Path]:
+        files = [self.units_dir / f"{u.name}.parquet" for u in units]
+        missing = [f.name for f in files if not f.exists()]
+        if missing:
+            raise BuildError(f"units not finished: {', '.join(missing[:5])}")
+        return files
+
+    def finalize(self, units: list[Unit]) -> Stats:
+        from .perturb.stage import perturb_stage
+        from .shards import write_outputs
+
+        files = self.unit_files(units)
+        stats = Stats()
+        for f in files:
+            stats.merge(Stats.from_dict(json.loads(pq.read_schema(f).metadata[b"vinci_stats"])))
+        light = pa.concat_tables([pq.read_table(f, columns=LIGHT_COLUMNS) for f in files]) if files else None
+        ids = light.column("id").to_pylist() if light is not None else []
+        langs = light.column("lang").to_pylist() if light is not None else []
+        hashes = hex_to_u64(light.column("phash").to_pylist()) if light is not None else np.zeros(0, np.uint64)
+        t0 = time.monotonic()
+        keep = self.dedup(ids, langs, hashes, stats)
+        stats.time("dedup", time.monotonic() - t0)
+        kept = np.flatnonzero(keep)
+        splits = assign_splits([ids[i] for i in kept], [langs[i] for i in kept], hashes[kept],
+                               self.manifest.dedup.phash_radius, self.manifest.splits.virl, self.manifest.splits.test,
+                               self.manifest.seed)
+        split_of = {ids[i]: s for i, s in zip(kept, splits)}
+        clean = lambda: self.iter_records(files, split_of)  # noqa: E731 - re-iterable stream of kept rows
+        t1 = time.monotonic()
+        rows = perturb_stage(clean, self.manifest, self.workers, stats)
+        stats.time("perturb", time.monotonic() - t1)
+        write_outputs(self.out, self.manifest, rows, stats, self.limit)
+        return stats
+
+    def dedup(self, ids: list[str], langs: list[str], hashes: np.ndarray, stats: Stats) -> np.ndarray:
+        keep = np.ones(len(ids), dtype=bool)
+        seen: set[str] = set()
+        for i, (rid, lang) in enumerate(zip(ids, langs)):
+            stats.add("dedup", lang, "in")
+            if rid in seen:
+                keep[i] = False
+                stats.drop("dedup", lang, "exact_duplicate")
+            seen.add(rid)
+        radius = self.manifest.dedup.phash_radius
+        for lang in sorted(set(langs)):
+            rows = np.flatnonzero((np.array(langs) == lang) & keep)
+            mask = greedy_keep(len(rows), near_pairs(hashes[rows], radius))
+            for r in rows[~mask]:
+                keep[r] = False
+                stats.drop("dedup", lang, "near_duplicate")
+            stats.add("dedup", lang, "out", int(mask.sum()))
+        return keep
+
+    @staticmethod
+    def iter_records(files: list[Path], split_of: dict[str, str]) -> Iterator[tuple[str, Record]]:
+        """Kept clean rows in unit order with their split, streamed a row group at a time."""
+        emitted: set[str] = set()
+        for f in files:
+            for batch in pq.ParquetFile(f).iter_batches(batch_size=256):
+                for row in batch.to_pylist():
+                    if row["id"] in split_of and row["id"] not in emitted:
+                        emitted.add(row["id"])
+                        for key in ("image", "flawed_image"):
+                            row[key] = row[key]["bytes"] if row[key] else None
+                        yield split_of[row["id"]], Record.from_row(row)
+
+
+def _executor(name: str) -> Callable:
+    if name == "local":
+        from .executors.local import run_units
+    elif name == "ray":
+        from .executors.ray import run_units
+    else:
+        raise BuildError(f"unknown executor {name!r}: use local or ray")
+    return run_units
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="unit", disable=not enabled, dynamic_ncols=True)

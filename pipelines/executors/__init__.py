@@ -1,0 +1,1 @@
+"""Executors decide *where* build units run; the stage functions decide *what* they do."""

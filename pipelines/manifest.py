@@ -1,0 +1,106 @@
+"""Manifests: everything a build needs, validated on load with errors that name the field."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceEntry(Strict):
+    source: str
+    n: int = Field(gt=0)
+    options: dict[str, Any] = Field(default_factory=dict)
+    why: str | None = None
+
+
+class RenderConfig(Strict):
+    timeout_s: float = Field(10.0, gt=0)
+    workers: Union[int, Literal["auto"]] = "auto"
+
+
+class QualityConfig(Strict):
+    min_code_chars: int = 20
+    max_code_chars: int = 20000
+    min_side: int = 32
+    max_pixels: int = 4096 * 4096
+    max_aspect: float = 8.0
+    min_std: float = 3.0
+    max_dominant_share: float = 0.995
+
+
+class DedupConfig(Strict):
+    phash_radius: int = Field(4, ge=0, le=32)
+
+
+class PerturbConfig(Strict):
+    per_row: float = Field(0.0, ge=0)
+    error_share: float = Field(0.2, ge=0, le=1)
+    min_distance: int = Field(4, ge=0)
+    max_distance: int = Field(24, ge=0)
+    max_kinds: int = Field(2, ge=1, le=3)
+    kinds: list[str] | None = None
+    weights: dict[str, float] = Field(default_factory=dict)
+
+
+class Splits(Strict):
+    virl: int = Field(0, ge=0)
+    test: int = Field(0, ge=0)
+    sft: Union[int, Literal["rest"]] = "rest"
+
+
+class Manifest(Strict):
+    name: str
+    seed: int = 0
+    description: str | None = None
+    sources: list[SourceEntry] = Field(min_length=1)
+    render: RenderConfig = Field(default_factory=RenderConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+    perturb: PerturbConfig = Field(default_factory=PerturbConfig)
+    splits: Splits = Field(default_factory=Splits)
+    shard_rows: int = Field(5000, gt=0)
+    unit_rows: int = Field(250, gt=0)
+
+    @field_validator("sources")
+    @classmethod
+    def _known_sources(cls, entries: list[SourceEntry]) -> list[SourceEntry]:
+        from sources.base import PREFIXED, SYNTHETIC
+
+        for entry in entries:
+            prefix = entry.source.partition(":")[0]
+            if entry.source not in SYNTHETIC and prefix not in PREFIXED:
+                raise ValueError(f"unknown source {entry.source!r}")
+        return entries
+
+    def fingerprint(self) -> str:
+        """Hash of everything that changes rows; a build folder refuses another fingerprint."""
+        data = self.model_dump(mode="json")
+        data.pop("description", None)
+        for entry in data["sources"]:
+            entry.pop("why", None)
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class ManifestError(ValueError):
+    pass
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ManifestError(f"{path}: cannot read manifest: {exc}") from None
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors())
+        raise ManifestError(f"{path}: invalid manifest: {problems}") from None

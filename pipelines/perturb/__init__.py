@@ -1,0 +1,1 @@
+"""Visual-code-optimization examples: perturb clean code, verify the flaw by rendering."""

@@ -1,0 +1,27 @@
+"""``vinci build --plan``: the resolved plan of a manifest, without building anything."""
+from __future__ import annotations
+
+import math
+
+from .build import plan_units
+from .manifest import Manifest
+
+
+def print_plan(manifest: Manifest, limit: int | None = None) -> None:
+    units = plan_units(manifest, limit)
+    total = sum(min(e.n, limit) if limit else e.n for e in manifest.sources)
+    print(f"manifest {manifest.name}  (fingerprint {manifest.fingerprint()}, seed {manifest.seed})")
+    print(f"{'source':<48} {'quota':>10} {'units':>7}  options")
+    for si, entry in enumerate(manifest.sources):
+        n = min(entry.n, limit) if limit else entry.n
+        print(f"{entry.source:<48} {n:>10,} {sum(u.source_index == si for u in units):>7}  {entry.options or ''}")
+    print(f"{'total':<48} {total:>10,} {len(units):>7}")
+    s = manifest.splits
+    held = s.virl + s.test
+    sft = total - held if s.sft == "rest" else s.sft
+    print(f"splits: sft {'rest' if s.sft == 'rest' else s.sft} (≤ {max(sft, 0):,} before filtering), virl {s.virl:,}, test {s.test:,}")
+    optimize = int(max(sft, 0) * manifest.perturb.per_row)
+    print(f"perturb: up to {manifest.perturb.per_row} optimize rows per clean row (≤ {optimize:,}), error share {manifest.perturb.error_share}")
+    shards = math.ceil(max(sft, 0) * (1 + manifest.perturb.per_row) / manifest.shard_rows)
+    print(f"expected rows ≤ {max(sft, 0) + optimize + held:,} in about {shards} sft shard(s) of {manifest.shard_rows:,} rows")
+    print(f"render timeout {manifest.render.timeout_s} s, dedup radius {manifest.dedup.phash_radius}, quality {manifest.quality.model_dump()}")

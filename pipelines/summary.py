@@ -1,0 +1,29 @@
+"""The one-screen summary printed at the end of a build."""
+from __future__ import annotations
+
+from .stats import Stats
+
+STAGES = ("harvest", "quality_code", "execution", "quality_image", "dedup", "perturb")
+
+
+def print_summary(out, stats: Stats) -> None:
+    table = stats.table()
+    langs = sorted({lang for stage in STAGES for lang in table.get(stage, {})})
+    print(f"\nbuild folder: {out}   total {stats.timings.get('total_s', 0):.0f} s")
+    print(f"{'stage':<14}" + "".join(f"{lang:>16}" for lang in langs))
+    for stage in STAGES:
+        if stage not in table:
+            continue
+        cells = []
+        for lang in langs:
+            c = table[stage].get(lang, {})
+            cells.append(f"{c.get('in', c.get('out', 0)):>7}→{c.get('out', 0):<7}" if "in" in c else f"{c.get('out', 0):>15} ")
+        print(f"{stage:<14}" + "".join(f"{cell:>16}" for cell in cells))
+    written = {}
+    for lang, cols in table.get("write", {}).items():
+        for key, n in cols.items():
+            written[key] = written.get(key, 0) + n
+    print("written: " + ", ".join(f"{k} {v:,}" for k, v in sorted(written.items())))
+    top = stats.top_drop_reasons(6)
+    if top:
+        print("top drop reasons: " + "; ".join(f"{r} ({n})" for r, n in top))
