@@ -23,7 +23,7 @@ def normalize_code(lang: str, code: str) -> str:
         return _normalize_python(code)
     if lang in ("html", "svg"):
         code = re.sub(r"<!--.*?-->", "", code, flags=re.S)
-        code = re.sub(r">\s+<", "><", code)
+        code = re.sub(r">\s+", ">", re.sub(r"\s+<", "<", code))
     elif lang == "latex":
         code = re.sub(r"(?<!\\)%.*", "", code)
     elif lang == "smiles":

@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 
+SMILES_TOKENS = re.compile(r"(?:\[[^\]]+\]|Br|Cl|[BCNOPSFI]|[bcnops]|\*|%\d\d|\d|[=#$:/\\.()+\-@~])+")
 LANG_SIGNS = {
     "html": re.compile(r"<\s*(html|body|div|p|h[1-6]|span|table|section|main|!doctype)\b", re.I),
     "svg": re.compile(r"<\s*svg\b", re.I),
@@ -19,10 +20,10 @@ LANG_SIGNS = {
 
 
 def code_reason(lang: str, code: str, min_chars: int, max_chars: int, harvest_error: str | None = None) -> str | None:
-    if harvest_error:
-        return "harvest_error"
     if not code or not code.strip():
         return "empty_code"
+    if harvest_error:
+        return "undecodable_code" if "UTF-8" in harvest_error else "harvest_error"
     if len(code) > max_chars:
         return "code_too_long"
     if len(code.strip()) < min_chars and lang != "smiles":
@@ -39,7 +40,7 @@ def language_reason(lang: str, code: str) -> str | None:
             return None if _looks_like_python(code) else "wrong_language"
         return None
     if lang == "smiles":
-        return None if re.fullmatch(r"[A-Za-z0-9@+\-\[\]\(\)=#$:/\\%.*]+", code.strip().split()[0]) else "wrong_language"
+        return None if SMILES_TOKENS.fullmatch(code.split()[0]) else "wrong_language"
     sign = LANG_SIGNS.get(lang)
     if sign is None:
         return "unknown_language"

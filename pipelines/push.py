@@ -1,7 +1,9 @@
 """``vinci push``: upload a build folder to the Hub with ``huggingface_hub``.
 
-Uses ``upload_large_folder`` (resumable, chunked, parallel); the token comes from the usual
-places (``HF_TOKEN``, ``huggingface-cli login``) and is never printed.
+Uses ``upload_large_folder`` (resumable, multi-commit) where the installed ``huggingface_hub``
+has it (< 2.0), else ``upload_folder``, whose content-addressed pre-upload skips every file the
+Hub already holds, so re-running an interrupted push only sends what is missing. The token comes
+from the usual places (``HF_TOKEN``, ``hf auth login``) and is never printed.
 """
 from __future__ import annotations
 
@@ -29,6 +31,10 @@ def push(folder: str | Path, repo_id: str, private: bool = False, dry_run: bool 
 
         api = HfApi()
     api.create_repo(repo_id=repo_id, repo_type="dataset", private=private, exist_ok=True)
-    api.upload_large_folder(repo_id=repo_id, folder_path=str(folder), repo_type="dataset", allow_patterns=ALLOW,
-                            private=private)
+    if hasattr(api, "upload_large_folder"):
+        api.upload_large_folder(repo_id=repo_id, folder_path=str(folder), repo_type="dataset", allow_patterns=ALLOW,
+                                private=private)
+    else:
+        api.upload_folder(repo_id=repo_id, folder_path=str(folder), repo_type="dataset", allow_patterns=ALLOW,
+                          commit_message=f"vinci push: {len(files)} files")
     return files

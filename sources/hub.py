@@ -150,38 +150,52 @@ def open(rest: str, seed: int = 0, start: int = 0, streaming: bool = True, data_
     cmap = ColumnMap(code=code_column or base.code, lang=lang or base.lang, image=image_column or base.image,
                      chat=base.chat if chat is None else chat, license=license or base.license, default_split=base.default_split)
     split = split or spec_split or cmap.default_split
-    ds = load_rows(dataset_id, config, split, streaming, data_files)
-    ds = undecoded_images(ds, cmap.image)
-    return _rows(ds, dataset_id, split, cmap, start)
+    where = f"hub:{dataset_id}" + (f" (data_files={data_files})" if data_files is not None else "")
+    try:
+        ds = load_rows(dataset_id, config, split, streaming, data_files)
+        ds = undecoded_images(ds, cmap.image)
+    except Exception as exc:  # noqa: BLE001 - datasets/pyarrow raise many types for unreadable input
+        raise SourceError(f"{where}: cannot load split {split!r}: {type(exc).__name__}: {exc}") from exc
+    return _rows(ds, dataset_id, split, cmap, start, where)
 
 
-def _rows(ds, dataset_id: str, split: str, cmap: ColumnMap, start: int) -> Iterator[RawSample]:
-    checked = False
-    for index, row in enumerate(islice(iter(ds), start, None), start=start):
-        if not checked:
-            missing = [c for c in (cmap.code, cmap.image) if c and c not in row]
-            if missing:
-                raise SourceError(f"hub:{dataset_id}@{split}: column(s) {missing} not found; the dataset has columns "
-                                  f"{sorted(row)}. Fix its map in sources/hub.py or pass code_column/image_column.")
-            checked = True
-        ref = f"{dataset_id}@{split}#{index}"
-        raw = row.get(cmap.code)
-        meta: dict[str, Any] = {}
-        if cmap.chat:
-            fence_lang, code = chat_code(raw)
-            sample_lang = cmap.lang or fence_lang
-            if code is None:
-                meta["harvest_error"] = "no fenced code block in the assistant turn"
-        else:
-            code, sample_lang = raw, cmap.lang
-        if isinstance(code, bytes):
-            try:
-                code = code.decode("utf-8")
-            except UnicodeDecodeError:
-                code, meta["harvest_error"] = code.decode("utf-8", errors="replace"), "code is not valid UTF-8"
-        if code is not None and not isinstance(code, str):
-            code, meta["harvest_error"] = str(code), f"code cell of type {type(code).__name__}"
-        if not code:
-            meta.setdefault("harvest_error", "empty code")
-        yield RawSample(lang=sample_lang or "unknown", code=code or "", source=f"hub:{dataset_id}", source_ref=ref,
-                        license=cmap.license, image=image_bytes(row.get(cmap.image)) if cmap.image else None, meta=meta)
+def _rows(ds, dataset_id: str, split: str, cmap: ColumnMap, start: int, where: str) -> Iterator[RawSample]:
+    rows = iter(islice(iter(ds), start, None))
+    index = start - 1
+    while True:
+        index += 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - a corrupt file surfaces while streaming
+            raise SourceError(f"{where}: cannot read row {index}: {type(exc).__name__}: {exc}") from exc
+        yield from _sample(row, index, dataset_id, split, cmap)
+
+
+def _sample(row: dict, index: int, dataset_id: str, split: str, cmap: ColumnMap) -> Iterator[RawSample]:
+    missing = [c for c in (cmap.code, cmap.image) if c and c not in row]
+    if missing:
+        raise SourceError(f"hub:{dataset_id}@{split}: column(s) {missing} not found; the dataset has columns "
+                          f"{sorted(row)}. Fix its map in sources/hub.py or pass code_column/image_column.")
+    ref = f"{dataset_id}@{split}#{index}"
+    raw = row.get(cmap.code)
+    meta: dict[str, Any] = {}
+    if cmap.chat:
+        fence_lang, code = chat_code(raw)
+        sample_lang = cmap.lang or fence_lang
+        if code is None:
+            meta["harvest_error"] = "no fenced code block in the assistant turn"
+    else:
+        code, sample_lang = raw, cmap.lang
+    if isinstance(code, bytes):
+        try:
+            code = code.decode("utf-8")
+        except UnicodeDecodeError:
+            code, meta["harvest_error"] = code.decode("utf-8", errors="replace"), "code is not valid UTF-8"
+    if code is not None and not isinstance(code, str):
+        code, meta["harvest_error"] = str(code), f"code cell of type {type(code).__name__}"
+    if not code:
+        meta.setdefault("harvest_error", "empty code")
+    yield RawSample(lang=sample_lang or "unknown", code=code or "", source=f"hub:{dataset_id}", source_ref=ref,
+                    license=cmap.license, image=image_bytes(row.get(cmap.image)) if cmap.image else None, meta=meta)

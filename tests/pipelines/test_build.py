@@ -1,0 +1,120 @@
+"""End-to-end builds of a tiny manifest: outputs, determinism, kill-and-resume, bad input."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from pipelines.build import Build, BuildError
+from pipelines.manifest import load_manifest
+from sources.base import SourceError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def rows_of(folder: Path) -> list[tuple]:
+    out = []
+    for shard in sorted((folder / "data").glob("*.parquet")):
+        for r in pq.read_table(shard).to_pylist():
+            out.append((shard.name.split("-")[0], r["id"], r["code"], r["image"]["bytes"], r["task"]))
+    return out
+
+
+def build_cli(manifest: Path, out: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "build", str(manifest), "--out", str(out),
+                             "--workers", "1", "--no-report", *extra], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    from tests.pipelines.conftest import TINY
+
+    folder = tmp_path_factory.mktemp("ref")
+    manifest = folder / "tiny.yaml"
+    manifest.write_text(yaml.safe_dump(TINY))
+    proc = build_cli(manifest, folder / "out")
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err.decode()
+    return manifest, folder / "out"
+
+
+def test_outputs_load_with_datasets(reference):
+    _, out = reference
+    ds = datasets.load_dataset(str(out))
+    assert set(ds) == {"sft", "virl"}
+    assert ds["virl"].num_rows == 5
+    row = ds["sft"][0]
+    assert row["image"].size[0] > 0 and row["task"] == "generate"
+    assert {"id", "lang", "code", "phash", "source_ref", "license", "meta"} <= set(ds["sft"].column_names)
+    shards = sorted(p.name for p in (out / "data").glob("*.parquet"))
+    assert all(name.endswith("-of-" + name.split("-of-")[1]) for name in shards)
+    assert "sft-00000-of-" in shards[0]
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["rows"]["virl"] == 5
+    assert stats["table"]["execution"]["svg"]["in"] == 14
+    lock = yaml.safe_load((out / "manifest.lock.yaml").read_text())
+    assert set(lock["shards"]) == set(shards) and lock["packages"]["datasets"]
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\nconfigs:") and "| sft | smiles | generate |" in card
+
+
+def test_same_manifest_same_rows_and_kill_resume(reference, tmp_path):
+    manifest, ref_out = reference
+    expected = rows_of(ref_out)
+    out = tmp_path / "resumed"
+    for delay in (6.0, 10.0):
+        proc = build_cli(manifest, out)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    done = len(list((out / "work" / "units").glob("*.parquet")))
+    assert 0 < done
+    proc = build_cli(manifest, out)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err.decode()
+    assert rows_of(out) == expected
+
+
+def test_changed_manifest_refuses_to_resume(reference, tmp_path, tiny_manifest):
+    manifest, _ = reference
+    out = tmp_path / "b"
+    Build(load_manifest(tiny_manifest(sources=[{"source": "synthetic.smiles", "n": 3}])), out, workers=1, progress=False).run()
+    with pytest.raises(BuildError, match="different manifest"):
+        Build(load_manifest(tiny_manifest(sources=[{"source": "synthetic.smiles", "n": 4}])), out, workers=1)
+    Build(load_manifest(tiny_manifest(sources=[{"source": "synthetic.smiles", "n": 4}])), out, workers=1, restart=True, progress=False).run()
+    assert sum(1 for _ in rows_of(out)) == 4
+
+
+def test_bad_rows_are_counted_drops(tmp_path, tiny_manifest):
+    rows = [{"code": "CCO", "image": None}, {"code": "", "image": None}, {"code": "C" * (50 << 20), "image": None},
+            {"code": "c1ccccc1", "image": {"bytes": b"not an image", "path": None}}, {"code": "C1CC(", "image": None}]
+    path = tmp_path / "mols.parquet"
+    feats = datasets.Features({"code": datasets.Value("string"), "image": datasets.Image()})
+    datasets.Dataset.from_list(rows, features=feats).to_parquet(str(path))
+    m = tiny_manifest(sources=[{"source": "hub:local/mols", "n": 10, "options": {
+        "data_files": str(path), "code_column": "code", "image_column": "image", "lang": "smiles"}}],
+        splits={"virl": 0, "sft": "rest"}, quality={"max_code_chars": 20000, "min_code_chars": 1})
+    stats = Build(load_manifest(m), tmp_path / "out", workers=1, progress=False).run()
+    table = stats.table()
+    assert table["quality_code"]["smiles"] == {"in": 5, "out": 2, "dropped:empty_code": 1, "dropped:code_too_long": 1,
+                                               "dropped:bad_source_image": 1}
+    assert table["execution"]["smiles"]["dropped:syntax"] == 1
+    assert [r[2] for r in rows_of(tmp_path / "out")] == ["CCO"]
+
+
+def test_corrupt_input_file_is_named(tmp_path, tiny_manifest):
+    bad = tmp_path / "broken.parquet"
+    bad.write_bytes(b"PAR1 this is not parquet PAR1")
+    m = tiny_manifest(sources=[{"source": "hub:local/x", "n": 3, "options": {"data_files": str(bad), "code_column": "c", "lang": "svg"}}])
+    with pytest.raises(SourceError, match="broken.parquet"):
+        Build(load_manifest(m), tmp_path / "out", workers=1, progress=False).run()

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.manifest import ManifestError, load_manifest
+
+MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+
+
+def test_demo_manifest_loads():
+    m = load_manifest(MANIFESTS / "demo.yaml")
+    assert {e.source for e in m.sources} == {f"synthetic.{k}" for k in ("charts", "html", "svg", "latex", "smiles")}
+    assert m.splits.virl == 200
+
+
+@pytest.mark.parametrize("name, total", [("vincicoder-sft-1.6m.yaml", 1_600_000), ("vincicoder-virl-42k.yaml", 42_000)])
+def test_full_recipes_validate_and_plan(name, total):
+    m = load_manifest(MANIFESTS / name)
+    assert sum(e.n for e in m.sources) == total
+    assert all(e.source.startswith("hub:") and e.why for e in m.sources)
+    plan = subprocess.run([sys.executable, "-m", "pipelines.cli", "build", "--plan", str(MANIFESTS / name)],
+                          capture_output=True, text=True)
+    assert plan.returncode == 0, plan.stderr
+    assert f"{total:,}" in plan.stdout
+
+
+def test_errors_name_the_field(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsources:\n  - {source: synthetic.svg, n: -3}\ndedup: {phash_radius: 4, typo: 1}\n")
+    with pytest.raises(ManifestError) as err:
+        load_manifest(bad)
+    assert "sources.0.n" in str(err.value) and "dedup.typo" in str(err.value)
+
+
+def test_unknown_source_is_rejected(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsources:\n  - {source: synthetic.cobol, n: 3}\n")
+    with pytest.raises(ManifestError, match="unknown source"):
+        load_manifest(bad)
