@@ -1,8 +1,8 @@
 """Render throughput, three ways side by side in one run (ms per sample, one worker, sequential):
 
 * naive -- what a user would write (and what VinciCoder's released reward code does): a fresh
-  ``python`` per chart or molecule, a fresh browser launch per page, the ``cairosvg`` CLI and a
-  plain ``pdflatex`` + ``pdftoppm`` per picture;
+  ``python`` process per chart, molecule or page (the page one launching Playwright and a
+  browser), the ``cairosvg`` CLI and a plain ``pdflatex`` + ``pdftoppm`` per picture;
 * vinci -- the sandboxed warm pool (``RenderPool``, 1 worker);
 * floor -- the same renderer in this process, unsandboxed: the cost that cannot be removed.
 
@@ -35,6 +35,11 @@ SOURCES = {"python": "synthetic.charts", "html": "synthetic.html", "svg": "synth
 NAIVE_PY = ("import sys, matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nplt.show = lambda *a, **k: None\n"
             "code = open(sys.argv[1]).read()\nexec(compile(code, sys.argv[1], 'exec'), {'__name__': '__main__'})\n"
             "plt.gcf().savefig(sys.argv[2], dpi=100)\n")
+NAIVE_HTML = ("import sys\nfrom playwright.sync_api import sync_playwright\nwith sync_playwright() as pw:\n"
+              "    browser = pw.chromium.launch(executable_path={exe!r}, args={args!r})\n"
+              "    page = browser.new_page(viewport={{'width': 1024, 'height': 768}})\n"
+              "    page.set_content(open(sys.argv[1]).read(), wait_until='load')\n"
+              "    page.screenshot(path=sys.argv[2], full_page=True)\n    browser.close()\n")
 NAIVE_SMILES = ("import sys\nfrom rdkit import Chem\nfrom rdkit.Chem import Draw\n"
                 "Draw.MolToFile(Chem.MolFromSmiles(open(sys.argv[1]).read().split()[0]), sys.argv[2], size=(512, 512))\n")
 
@@ -85,16 +90,8 @@ def naive(lang: str, codes: list[str], tmp: Path) -> list[float]:
             subprocess.run(["pdftoppm", "-png", "-r", "200", "-singlefile", "doc.pdf", "out"], cwd=tmp, capture_output=True, timeout=120)
         return timed(run_tex, codes)
     if lang == "html":
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as pw:
-            def run_html(code: str):
-                browser = pw.chromium.launch(executable_path=chromium_executable(), args=LAUNCH_ARGS)
-                page = browser.new_page(viewport={"width": 1024, "height": 768})
-                page.set_content(code, wait_until="load")
-                page.screenshot(type="png")
-                browser.close()
-            return timed(run_html, codes)
+        script = NAIVE_HTML.format(exe=chromium_executable(), args=LAUNCH_ARGS)
+        return timed(via_script(script, ".html"), codes)
     raise ValueError(lang)
 
 

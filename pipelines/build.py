@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from filters.dedup import greedy_keep, hex_to_u64, near_pairs
 from filters.execution import execution_filter
+from pipelines.perturb.stage import perturb_records
 from sources.base import open_source
 
 from .manifest import Manifest
@@ -32,7 +33,7 @@ from .split import assign_splits
 from .stats import Stats
 
 log = logging.getLogger("vinci.build")
-LIGHT_COLUMNS = ["id", "lang", "phash", "task"]
+LIGHT_COLUMNS = ["id", "lang", "phash", "task", "meta"]
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,9 @@ class Build:
         t1 = time.monotonic()
         records = execution_filter(samples, service, self.manifest.quality, stats)
         stats.time("execution", time.monotonic() - t1)
+        t2 = time.monotonic()
+        records += perturb_records(records, service, self.manifest.perturb, self.manifest.seed, stats)
+        stats.time("perturb", time.monotonic() - t2)
         for r in records:
             r.meta["order"] = [unit.source_index, unit.index]
         table = pa.Table.from_pylist([to_arrow_row(r) for r in records], schema=arrow_schema())
@@ -146,7 +150,7 @@ class Build:
         return files
 
     def finalize(self, units: list[Unit]) -> Stats:
-        from .perturb.stage import perturb_stage
+        """Global steps over the finished units: dedup, split, optimize rows follow their parent, write."""
         from .shards import write_outputs
 
         files = self.unit_files(units)
@@ -154,9 +158,12 @@ class Build:
         for f in files:
             stats.merge(Stats.from_dict(json.loads(pq.read_schema(f).metadata[b"vinci_stats"])))
         light = pa.concat_tables([pq.read_table(f, columns=LIGHT_COLUMNS) for f in files]) if files else None
-        ids = light.column("id").to_pylist() if light is not None else []
-        langs = light.column("lang").to_pylist() if light is not None else []
-        hashes = hex_to_u64(light.column("phash").to_pylist()) if light is not None else np.zeros(0, np.uint64)
+        cols = {c: (light.column(c).to_pylist() if light is not None else []) for c in LIGHT_COLUMNS}
+        generate = np.array([t == "generate" for t in cols["task"]], dtype=bool)
+        rows = np.flatnonzero(generate)
+        ids = [cols["id"][i] for i in rows]
+        langs = [cols["lang"][i] for i in rows]
+        hashes = hex_to_u64([cols["phash"][i] for i in rows])
         t0 = time.monotonic()
         keep = self.dedup(ids, langs, hashes, stats)
         stats.time("dedup", time.monotonic() - t0)
@@ -165,12 +172,25 @@ class Build:
                                self.manifest.dedup.phash_radius, self.manifest.splits.virl, self.manifest.splits.test,
                                self.manifest.seed)
         split_of = {ids[i]: s for i, s in zip(kept, splits)}
-        clean = lambda: self.iter_records(files, split_of)  # noqa: E731 - re-iterable stream of kept rows
-        t1 = time.monotonic()
-        rows = perturb_stage(clean, self.manifest, self.workers, stats)
-        stats.time("perturb", time.monotonic() - t1)
-        write_outputs(self.out, self.manifest, rows, stats, self.limit)
+        self.place_optimize_rows(cols, np.flatnonzero(~generate), split_of, stats)
+        write_outputs(self.out, self.manifest, self.iter_records(files, split_of), stats, self.limit)
         return stats
+
+    @staticmethod
+    def place_optimize_rows(cols: dict, rows: np.ndarray, split_of: dict[str, str], stats: Stats) -> None:
+        """An optimize row lives where its clean parent lives; ``virl`` holds generate prompts only."""
+        for i in rows:
+            rid, lang = cols["id"][i], cols["lang"][i]
+            parent_split = split_of.get(json.loads(cols["meta"][i])["parent"])
+            if parent_split is None:
+                stats.drop("optimize", lang, "parent_dropped")
+            elif parent_split == "virl":
+                stats.drop("optimize", lang, "parent_in_virl")
+            elif rid in split_of:
+                stats.drop("optimize", lang, "exact_duplicate")
+            else:
+                split_of[rid] = parent_split
+                stats.add("optimize", lang, "out")
 
     def dedup(self, ids: list[str], langs: list[str], hashes: np.ndarray, stats: Stats) -> np.ndarray:
         keep = np.ones(len(ids), dtype=bool)

@@ -43,8 +43,8 @@ class DedupConfig(Strict):
 class PerturbConfig(Strict):
     per_row: float = Field(0.0, ge=0)
     error_share: float = Field(0.2, ge=0, le=1)
-    min_distance: int = Field(4, ge=0)
-    max_distance: int = Field(24, ge=0)
+    min_distance: float = Field(1.0, ge=0)
+    max_distance: float = Field(40.0, ge=0)
     max_kinds: int = Field(2, ge=1, le=3)
     kinds: list[str] | None = None
     weights: dict[str, float] = Field(default_factory=dict)

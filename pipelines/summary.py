@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .stats import Stats
 
-STAGES = ("harvest", "quality_code", "execution", "quality_image", "dedup", "perturb")
+STAGES = ("harvest", "quality_code", "execution", "quality_image", "perturb", "dedup", "optimize")
 
 
 def print_summary(out, stats: Stats) -> None:

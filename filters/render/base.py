@@ -60,14 +60,21 @@ class RenderResult:
 class Renderer(Protocol):
     """One language's renderer, instantiated once per worker process.
 
-    ``per_sample_fork`` renderers run each sample in a forked child of the warm worker, so a
-    sample can neither crash the worker nor leave state behind; the others manage their own
-    child processes (pdflatex, Chromium) and enforce the deadline themselves.
+    ``mode`` says how a sample is confined inside the (already sandboxed) worker:
+
+    * ``fork`` -- the sample is *code* (Python): each one runs in a forked child of the warm
+      worker, with its own limits, killed with its process group at the deadline; nothing it
+      does to the interpreter survives it.
+    * ``parse`` -- the sample is *data* for a parser (SVG, SMILES): it runs in the worker itself,
+      which carries the memory and file limits, under an interval timer; forking would double
+      the render time (copy-on-write faults) and buys nothing where no user code runs.
+    * ``own`` -- the renderer drives its own child processes (pdflatex, Chromium) and enforces
+      the deadline on them.
     """
 
     lang: ClassVar[str]
     canvas: ClassVar[Canvas]
-    per_sample_fork: ClassVar[bool]
+    mode: ClassVar[str]
     pids_max: ClassVar[int]
 
     def setup(self) -> None: ...
@@ -113,7 +120,8 @@ def normalize_png(data: bytes, canvas: Canvas) -> tuple[bytes, int, int]:
     """Decode any renderer output, flatten it on white, reject blanks, re-encode deterministically.
 
     Re-encoding strips metadata (timestamps, RDKit's embedded mol blocks, software tags), which is
-    what makes the same code give the same bytes whatever the renderer wrote.
+    what makes the same code give the same bytes whatever the renderer wrote. A PNG that is already
+    plain RGB without any metadata chunk is kept as it is: re-encoding it would only cost time.
     """
     from PIL import Image
 
@@ -130,6 +138,7 @@ def normalize_png(data: bytes, canvas: Canvas) -> tuple[bytes, int, int]:
         raise RenderError("forbidden", f"render exceeds the canvas limit: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any undecodable output is the sample's failure
         raise RenderError("runtime", f"renderer produced no readable image: {exc}") from None
+    plain = img.format == "PNG" and img.mode == "RGB" and not img.info
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -138,6 +147,8 @@ def normalize_png(data: bytes, canvas: Canvas) -> tuple[bytes, int, int]:
     lo, hi = img.convert("L").getextrema()
     if hi - lo < 2:
         raise RenderError("blank", f"the render is a single flat colour ({width}x{height})")
+    if plain:
+        return data, width, height
     out = io.BytesIO()
     img.save(out, format="PNG", compress_level=6)
     return out.getvalue(), width, height

@@ -35,6 +35,7 @@ DETERMINISM_SCRIPT = """
   Date = class extends RealDate { constructor(...a) { super(...(a.length ? a : [fixed])); } static now() { return fixed; } };
 })();
 """
+PAGE_HEIGHT = "() => Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)"
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "chromium", "chromium-browser", "google-chrome", "chrome")
 
 
@@ -60,7 +61,7 @@ class HtmlRenderer:
         f"a {VIEWPORT['width']}x{VIEWPORT['height']} CSS-px viewport at device scale 1, full page up to "
         f"{MAX_HEIGHT} px tall, white background; only inline and data: resources load"
     )
-    per_sample_fork: ClassVar[bool] = False
+    mode: ClassVar[str] = "own"
     pids_max: ClassVar[int] = 1024
 
     def setup(self) -> None:
@@ -104,13 +105,9 @@ class HtmlRenderer:
         page = self._page
         try:
             page.goto(ORIGIN, wait_until="load", timeout=timeout_ms)
-            height = page.evaluate("() => Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)",)
-            clip_height = max(VIEWPORT["height"], min(int(height or 0), MAX_HEIGHT))
-            if clip_height > VIEWPORT["height"]:
-                page.set_viewport_size({"width": VIEWPORT["width"], "height": clip_height})
-            png = page.screenshot(type="png", animations="disabled", caret="hide", timeout=timeout_ms)
-            if clip_height > VIEWPORT["height"]:
-                page.set_viewport_size(VIEWPORT)
+            height = page.evaluate(PAGE_HEIGHT)
+            clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": max(VIEWPORT["height"], min(int(height or 0), MAX_HEIGHT))}
+            png = page.screenshot(type="png", full_page=True, clip=clip, animations="disabled", caret="hide", timeout=timeout_ms)
             return png
         except PlaywrightTimeout:
             self._recover()

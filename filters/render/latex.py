@@ -3,20 +3,25 @@
 Bare snippets (a ``tikzpicture``, ``\\tikz`` commands, ``\\usetikzlibrary`` lines, ``\\usepackage``
 lines of preloaded packages) are compiled against a format precompiled at worker start with a
 fixed superset preamble, which skips the ~0.3 s of loading TikZ and pgfplots per picture. Whole
-documents, or snippets that need other packages, compile the plain way. pdflatex never gets
+documents compile the plain way the first time their preamble is seen; a preamble seen twice gets
+a format of its own (``mylatexformat`` dumps exactly that preamble, so the output is unchanged),
+which is what makes real corpora -- a few preambles shared by many pictures -- fast. pdflatex never gets
 shell escape and may only open files in its scratch folder (``openin_any=p``, ``openout_any=p``).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
+from collections import Counter, OrderedDict
 from typing import ClassVar
 
 from .base import Canvas, RenderError
 from .sandbox import run_limited
 
 DPI = 200
+MAX_DOCUMENT_FORMATS = 16
 TIKZ_LIBRARIES = (
     "arrows,arrows.meta,positioning,calc,shapes,shapes.geometric,shapes.arrows,shapes.multipart,automata,"
     "decorations.pathreplacing,decorations.pathmorphing,decorations.markings,patterns,backgrounds,fit,"
@@ -59,14 +64,16 @@ def classify_log(log: str) -> tuple[str, str]:
         return "memory", first
     syntax_markers = ("Missing", "ended by", "Runaway argument", "File ended", "Extra }", "Extra alignment",
                       "Too many }", "Emergency stop", "Paragraph ended", "Illegal parameter")
-    kind = "syntax" if any(m in first for m in syntax_markers) else "runtime"
+    structural = ("ended by", "Emergency stop", "File ended while scanning", "\\end occurred inside a group",
+                  "Improper \\prevdepth", "Missing \\end")
+    kind = "syntax" if any(m in first for m in syntax_markers) or any(m in log for m in structural) else "runtime"
     return kind, first
 
 
 class LatexRenderer:
     lang: ClassVar[str] = "latex"
     canvas: ClassVar[Canvas] = Canvas(f"the standalone page (4 pt border) at {DPI} DPI, white background")
-    per_sample_fork: ClassVar[bool] = False
+    mode: ClassVar[str] = "own"
     pids_max: ClassVar[int] = 32
 
     def setup(self) -> None:
@@ -74,17 +81,41 @@ class LatexRenderer:
 
         self._home = tempfile.mkdtemp(prefix="vinci-latex-")
         self._env = {**os.environ, **TEX_ENV, "TEXMFOUTPUT": self._home}
-        with open(os.path.join(self._home, "vinci.tex"), "w") as fh:
-            fh.write(PREAMBLE + "\\begin{document}\n\\end{document}\n")
-        done = run_limited(["etex", "-ini", "-interaction=batchmode", "-jobname=vinci", "&pdflatex",
-                            "mylatexformat.ltx", "vinci.tex"], cwd=self._home, env=self._env, timeout_s=120)
-        self._format = os.path.join(self._home, "vinci.fmt")
-        if done.returncode != 0 or not os.path.exists(self._format):
-            raise RuntimeError(f"could not build the LaTeX format (exit {done.returncode}); is texlive-latex-extra installed?")
+        self._format = self._build_format("vinci", PREAMBLE, timeout_s=120)
+        if self._format is None:
+            raise RuntimeError("could not build the LaTeX format; is texlive-latex-extra installed?")
+        self._seen: Counter[str] = Counter()
+        self._formats: OrderedDict[str, str | None] = OrderedDict()
+
+    def _build_format(self, name: str, preamble: str, timeout_s: float) -> str | None:
+        with open(os.path.join(self._home, f"{name}.tex"), "w", encoding="utf-8") as fh:
+            fh.write(preamble + "\\begin{document}\n\\end{document}\n")
+        done = run_limited(["etex", "-ini", "-interaction=batchmode", f"-jobname={name}", "&pdflatex",
+                            "mylatexformat.ltx", f"{name}.tex"], cwd=self._home, env=self._env, timeout_s=timeout_s)
+        path = os.path.join(self._home, f"{name}.fmt")
+        return path if done.returncode == 0 and os.path.exists(path) else None
+
+    def _document_format(self, preamble: str, timeout_s: float) -> str | None:
+        """A format for a preamble seen before; ``None`` the first time (or if it cannot be dumped)."""
+        key = hashlib.sha1(preamble.encode()).hexdigest()[:16]
+        if key in self._formats:
+            self._formats.move_to_end(key)
+            return self._formats[key]
+        self._seen[key] += 1
+        if self._seen[key] < 2:
+            return None
+        self._formats[key] = self._build_format(f"doc-{key}", preamble, timeout_s)
+        if len(self._formats) > MAX_DOCUMENT_FORMATS:
+            _, old = self._formats.popitem(last=False)
+            if old:
+                os.unlink(old)
+        return self._formats[key]
 
     def render(self, code: str, workdir: str, timeout_s: float) -> bytes:
         if "\\documentclass" in code:
-            source, fmt = code, None
+            preamble, marker, body = code.partition("\\begin{document}")
+            fmt = self._document_format(preamble, timeout_s) if marker else None
+            source = marker + body if fmt else code
         else:
             body, packages = split_snippet(code)
             extra = [p for p in packages if p not in PRELOADED_PACKAGES]
@@ -129,7 +160,7 @@ class LatexRenderer:
                 raise RenderError("forbidden", f"page of {width:.0f}x{height:.0f} pt exceeds the canvas limit at {DPI} DPI")
             image = page.render(scale=scale, fill_color=(255, 255, 255, 255)).to_pil()
             out = io.BytesIO()
-            image.save(out, format="PNG", compress_level=1)
+            image.convert("RGB").save(out, format="PNG", compress_level=6)
             return out.getvalue()
         finally:
             pdf.close()

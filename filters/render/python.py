@@ -28,7 +28,7 @@ class PythonRenderer:
         "the script's figure at 100 DPI (figsize x 100 px), its own facecolor flattened on white; "
         "at most 16.7 Mpx and 8192 px a side",
     )
-    per_sample_fork: ClassVar[bool] = True
+    mode: ClassVar[str] = "fork"
     pids_max: ClassVar[int] = 64
 
     def setup(self) -> None:
@@ -67,6 +67,7 @@ class PythonRenderer:
         except (SyntaxError, ValueError) as exc:
             raise RenderError("syntax", f"{type(exc).__name__}: {exc}") from None
 
+        plt.close("all")
         matplotlib.rcdefaults()
         matplotlib.use("Agg")
         np.random.seed(0)
@@ -110,19 +111,29 @@ class PythonRenderer:
         figure = noted[-1] if noted else (plt.gcf() if plt.get_fignums() else None)
         if figure is None:
             return self._image_file(workdir)
-        return self._draw(figure, original_savefig)
+        return self._draw(figure)
 
-    def _draw(self, figure, savefig) -> bytes:
+    def _draw(self, figure) -> bytes:
         width, height = figure.get_size_inches() * DPI
         if width * height > self.canvas.max_pixels or max(width, height) > self.canvas.max_side:
             raise RenderError("forbidden", f"figure of {width:.0f}x{height:.0f} px exceeds the canvas limit")
-        buf = io.BytesIO()
+        import numpy as np
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from PIL import Image
+
         try:
-            savefig(figure, buf, format="png", dpi=DPI, metadata={"Software": None})
+            figure.set_dpi(DPI)
+            canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
+            canvas.draw()
+            rgba = np.asarray(canvas.buffer_rgba())
         except MemoryError:
             raise RenderError("memory", "MemoryError while drawing the figure") from None
         except Exception as exc:  # noqa: BLE001 - drawing errors come from the user's artists
             raise RenderError("runtime", f"{type(exc).__name__} while drawing: {exc}") from None
+        alpha = rgba[..., 3:4].astype(np.uint16)
+        rgb = (rgba[..., :3].astype(np.uint16) * alpha + 255 * (255 - alpha)) // 255
+        buf = io.BytesIO()
+        Image.fromarray(rgb.astype(np.uint8), "RGB").save(buf, format="PNG", compress_level=6)
         return buf.getvalue()
 
     def _image_file(self, workdir: str) -> bytes:

@@ -12,7 +12,7 @@ MAX_HEAVY_ATOMS = 300
 class SmilesRenderer:
     lang: ClassVar[str] = "smiles"
     canvas: ClassVar[Canvas] = Canvas(f"{SIZE}x{SIZE} px, white background, RDKit 2D depiction; at most {MAX_HEAVY_ATOMS} heavy atoms")
-    per_sample_fork: ClassVar[bool] = True
+    mode: ClassVar[str] = "parse"
     pids_max: ClassVar[int] = 32
 
     def setup(self) -> None:

@@ -77,7 +77,7 @@ def svg_to_png(data: bytes, canvas: Canvas) -> bytes:
 class SvgRenderer:
     lang: ClassVar[str] = "svg"
     canvas: ClassVar[Canvas] = Canvas("the SVG's own aspect ratio, longer side 512 px, white background")
-    per_sample_fork: ClassVar[bool] = True
+    mode: ClassVar[str] = "parse"
     pids_max: ClassVar[int] = 32
 
     def setup(self) -> None:

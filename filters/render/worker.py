@@ -31,6 +31,8 @@ class Worker:
 
     def serve(self) -> None:
         self.renderer.setup()
+        if self.renderer.mode == "parse":
+            apply_sample_limits(self.limits, cpu_seconds=1 << 20)
         write_frame(self.out_fd, {"ready": True, "pid": os.getpid()})
         while True:
             frame = read_frame(self.in_fd)
@@ -52,14 +54,31 @@ class Worker:
         workdir = tempfile.mkdtemp(dir=self.scratch_root)
         try:
             write_support_files(workdir, files)
-            if self.renderer.per_sample_fork:
+            if self.renderer.mode == "fork":
                 return self.run_forked(code, workdir, timeout_s)
+            if self.renderer.mode == "parse":
+                return self.run_parser(code, workdir, timeout_s)
             try:
                 return self.renderer.render(code, workdir, timeout_s)
             except MemoryError:
                 raise RenderError("memory", "the renderer ran out of memory") from None
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+    def run_parser(self, code: str, workdir: str, timeout_s: float) -> bytes:
+        """Render data in the worker itself under a wall-clock timer (the pool kills a stuck worker)."""
+        def expire(_sig, _frame):
+            raise RenderError("timeout", f"the sample ran past its {timeout_s:.0f} s deadline")
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, timeout_s)
+        try:
+            return self.renderer.render(code, workdir, timeout_s)
+        except MemoryError:
+            raise RenderError("memory", "the sample exceeded the memory limit") from None
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
     def run_forked(self, code: str, workdir: str, timeout_s: float) -> bytes:
         read_fd, write_fd = os.pipe()

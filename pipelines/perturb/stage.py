@@ -1,17 +1,101 @@
-"""The perturbation stage's place in the build: clean rows in, clean + optimize rows out.
+"""The perturbation stage: clean rows in, verified ``optimize`` rows out.
 
-With ``perturb.per_row: 0`` (or no registered perturbations) it passes the clean rows through.
+It runs inside each build unit, right after the execution filter, so it is parallel and
+resumable like the rest of the unit; optimize rows whose clean parent is later dropped by the
+global dedup (or held out for ``virl``) are dropped at the end.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+import random
+from dataclasses import dataclass
+from typing import Sequence
 
-from pipelines.records import Record
+from filters.dedup import normalize_code
+from pipelines.records import Record, record_id
 from pipelines.stats import Stats
 
+from .base import Perturbation, registry
+from .verify import verdict
 
-def perturb_stage(clean: Callable[[], Iterable[tuple[str, Record]]], manifest, workers: int,
-                  stats: Stats) -> Iterator[tuple[str, Record]]:
-    for split, record in clean():
-        stats.add("perturb", record.lang, "in")
-        yield split, record
+
+@dataclass
+class Attempt:
+    parent: Record
+    applied: list[Perturbation]
+    flawed: str
+
+    @property
+    def name(self) -> str:
+        return "+".join(p.name for p in self.applied)
+
+    @property
+    def error(self) -> str | None:
+        return self.applied[0].error if len(self.applied) == 1 else None
+
+
+def weighted_order(items: list[Perturbation], weights: dict[str, float], rng: random.Random) -> list[Perturbation]:
+    """A random order where heavier kinds tend to come first (Efraimidis–Spirakis keys)."""
+    def weight(p: Perturbation) -> float:
+        return weights.get(p.name, weights.get(p.kind, 1.0))
+
+    keyed = [(rng.random() ** (1.0 / weight(p)), p.name, p) for p in items if weight(p) > 0]
+    return [p for _, _, p in sorted(keyed, reverse=True)]
+
+
+def plan(record: Record, rng: random.Random, cfg) -> Attempt | None:
+    """Choose and apply 1..max_kinds visual kinds, or one error kind; ``None`` if nothing applies."""
+    kinds = [p for p in registry(record.lang).values() if cfg.kinds is None or p.name in cfg.kinds or p.kind in cfg.kinds]
+    errors = [p for p in kinds if p.error]
+    visuals = [p for p in kinds if not p.error]
+    if errors and (rng.random() < cfg.error_share or not visuals):
+        for p in weighted_order(errors, cfg.weights, rng):
+            flawed = p.apply(record.code, rng)
+            if flawed is not None and flawed != record.code:
+                return Attempt(record, [p], flawed)
+        return None
+    want = rng.randint(1, cfg.max_kinds)
+    code, applied = record.code, []
+    for p in weighted_order(visuals, cfg.weights, rng):
+        changed = p.apply(code, rng)
+        if changed is not None and changed != code:
+            code, applied = changed, applied + [p]
+            if len(applied) == want:
+                break
+    return Attempt(record, applied, code) if applied else None
+
+
+def perturb_records(records: Sequence[Record], service, cfg, seed: int, stats: Stats) -> list[Record]:
+    if cfg.per_row <= 0 or not records:
+        return []
+    attempts: list[Attempt] = []
+    for record in records:
+        rng = random.Random(f"perturb:{seed}:{record.id}")
+        n = int(cfg.per_row) + (1 if rng.random() < cfg.per_row - int(cfg.per_row) else 0)
+        for _ in range(n):
+            stats.add("perturb", record.lang, "in")
+            attempt = plan(record, rng, cfg)
+            if attempt is None:
+                stats.drop("perturb", record.lang, "not_applicable")
+            else:
+                attempts.append(attempt)
+    results = service.render_many([(a.parent.lang, a.flawed, a.parent.meta.get("files")) for a in attempts])
+    out = []
+    for attempt, result in zip(attempts, results):
+        parent = attempt.parent
+        accepted, reason, distance = verdict(result, attempt.error, parent.image, cfg.min_distance, cfg.max_distance)
+        for p in attempt.applied:
+            stats.add("perturb_kind", parent.lang, f"{p.kind}:{'accepted' if accepted else 'rejected'}")
+        if distance is not None:
+            stats.observe(f"perturb_distance|{parent.lang}", distance)
+        if not accepted:
+            stats.drop("perturb", parent.lang, reason)
+            stats.add("perturb_kind", parent.lang, f"{attempt.applied[0].kind}:why:{reason}")
+            continue
+        stats.add("perturb", parent.lang, "out")
+        meta = {"parent": parent.id, "distance": distance, "width": parent.meta.get("width"), "height": parent.meta.get("height")}
+        out.append(Record(id=record_id(parent.lang, normalize_code(parent.lang, parent.code), attempt.flawed), task="optimize",
+                          lang=parent.lang, code=parent.code, image=parent.image, source=parent.source,
+                          source_ref=parent.source_ref, license=parent.license, phash=parent.phash,
+                          flawed_code=attempt.flawed, flawed_image=result.png if result.ok else None,
+                          perturbation=attempt.name, meta=meta))
+    return out

@@ -1,0 +1,61 @@
+"""The perturbation registry and the helpers every language's perturbations share.
+
+A perturbation is a small function ``(code, rng) -> flawed code | None`` that edits the code's
+structure (an AST node, a DOM element, a TikZ path, a molecule's atom). ``None`` means "does not
+apply to this sample" (no legend to remove): a clean skip, never an exception. Error
+perturbations also declare the render error kind they must produce.
+"""
+from __future__ import annotations
+
+import importlib
+import random
+from dataclasses import dataclass
+from typing import Callable
+
+Apply = Callable[[str, random.Random], "str | None"]
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    name: str
+    lang: str
+    apply: Apply
+    error: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.name.split(".", 1)[1]
+
+
+LANG_MODULES = {lang: f"pipelines.perturb.{lang}" for lang in ("python", "html", "svg", "latex", "smiles")}
+
+
+def registry(lang: str) -> dict[str, Perturbation]:
+    """All perturbations of one language, by full name (``python.color``)."""
+    module = importlib.import_module(LANG_MODULES[lang])
+    return {p.name: p for p in module.PERTURBATIONS}
+
+
+def perturbation(lang: str, kind: str, error: str | None = None) -> Callable[[Apply], Perturbation]:
+    """Decorator: turn a function into a named perturbation of ``lang``."""
+    def wrap(fn: Apply) -> Perturbation:
+        return Perturbation(f"{lang}.{kind}", lang, fn, error)
+
+    return wrap
+
+
+def far_color(rng: random.Random, avoid: str | None = None) -> str:
+    """A saturated colour unlike ``avoid`` (hue rotated by at least 90 degrees)."""
+    import colorsys
+
+    hue = rng.random()
+    if avoid and avoid.startswith("#") and len(avoid) == 7:
+        r, g, b = (int(avoid[i:i + 2], 16) / 255 for i in (1, 3, 5))
+        hue = (colorsys.rgb_to_hsv(r, g, b)[0] + rng.uniform(0.25, 0.75)) % 1.0
+    r, g, b = colorsys.hsv_to_rgb(hue, rng.uniform(0.6, 1.0), rng.uniform(0.45, 0.85))
+    return "#%02x%02x%02x" % (round(r * 255), round(g * 255), round(b * 255))
+
+
+def scale_number(value: float, rng: random.Random, lo: float = 1.4, hi: float = 2.5) -> float:
+    factor = rng.uniform(lo, hi)
+    return value * factor if rng.random() < 0.5 else value / factor

@@ -1,0 +1,45 @@
+"""Is a perturbation real? Its render must differ from the target -- but not beyond recognition.
+
+Visual distance = pHash Hamming distance (bits of 64) + changed-pixel share (percent of pixels of
+256×256 thumbnails whose colour moved by more than 24 of 255 in some channel). pHash sees layout
+and shape changes but is blind to hue and to small text; the pixel share sees a recoloured bar or
+a retitled chart. Both take a few milliseconds per pair; the manifest's ``min_distance`` and
+``max_distance`` bound the sum.
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+
+def visual_distance(a_png: bytes, b_png: bytes) -> float:
+    import imagehash
+    from PIL import Image
+
+    a = Image.open(io.BytesIO(a_png)).convert("RGB")
+    b = Image.open(io.BytesIO(b_png)).convert("RGB")
+    bits = imagehash.phash(a) - imagehash.phash(b)
+    ta = np.asarray(a.resize((256, 256), Image.BILINEAR), dtype=np.int16)
+    tb = np.asarray(b.resize((256, 256), Image.BILINEAR), dtype=np.int16)
+    changed = float((np.abs(ta - tb).max(axis=2) > 24).mean() * 100)
+    return round(float(bits) + changed, 2)
+
+
+def verdict(result, expected_error: str | None, target_png: bytes, min_distance: float,
+            max_distance: float) -> tuple[bool, str, float | None]:
+    """(accepted, reason, distance) for one rendered perturbation."""
+    if expected_error is not None:
+        if result.ok:
+            return False, "rendered_anyway", None
+        if result.error_kind != expected_error:
+            return False, f"wrong_error_{result.error_kind}", None
+        return True, "accepted", None
+    if not result.ok:
+        return False, f"failed_{result.error_kind}", None
+    distance = visual_distance(target_png, result.png)
+    if distance < min_distance:
+        return False, "too_similar", distance
+    if distance > max_distance:
+        return False, "too_different", distance
+    return True, "accepted", distance
