@@ -17,6 +17,7 @@ SKIP = {"html", "head", "body", "style", "script", "title", "meta"}
 DECL = re.compile(r"(?P<prop>[a-z-]+)\s*:\s*(?P<value>[^;{}\"']+)")
 COLOR_PROPS = {"color", "background", "background-color", "border-color", "fill"}
 SPACING_PROPS = {"padding", "margin", "gap", "padding-left", "padding-top", "margin-top", "margin-bottom"}
+RULE = re.compile(r"(?P<selector>[^{}]+)\{(?P<body>[^{}]*)\}")
 NUMBER = re.compile(r"(\d+(?:\.\d+)?)(px|em|rem|%)")
 HEX = re.compile(r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b")
 
@@ -78,13 +79,26 @@ class Locator(HTMLParser):
             self.texts.append((start, start + len(data)))
 
     def declarations(self, props: set[str]) -> list[tuple[int, int, str, str]]:
-        """(value start, value end, property, value) for CSS declarations of ``props``."""
+        """(value start, value end, property, value) of ``props`` in rules that style something on the page."""
         out = []
         for a, b in self.css:
-            for m in DECL.finditer(self.code, a, b):
-                if m.group("prop") in props:
-                    out.append((m.start("value"), m.end("value"), m.group("prop"), m.group("value")))
+            for block_start, block_end in self._used_blocks(a, b):
+                for m in DECL.finditer(self.code, block_start, block_end):
+                    if m.group("prop") in props:
+                        out.append((m.start("value"), m.end("value"), m.group("prop"), m.group("value")))
         return out
+
+    def _used_blocks(self, a: int, b: int) -> list[tuple[int, int]]:
+        """Declaration blocks of a CSS span: the whole span for a ``style`` attribute, else each rule
+        whose class selectors all occur in the page (an unused rule changes nothing visible)."""
+        if "{" not in self.code[a:b]:
+            return [(a, b)]
+        blocks = []
+        for rule in RULE.finditer(self.code, a, b):
+            classes = re.findall(r"\.([\w-]+)", rule.group("selector"))
+            if all(re.search(r"""class\s*=\s*["'][^"']*\b""" + re.escape(c) + r"\b", self.code) for c in classes):
+                blocks.append((rule.start("body"), rule.end("body")))
+        return blocks
 
 
 def splice(code: str, a: int, b: int, text: str) -> str:
@@ -157,13 +171,10 @@ def layout_direction(code: str, rng: random.Random) -> str | None:
 
 @perturbation("html", "font_weight")
 def font_weight(code: str, rng: random.Random) -> str | None:
-    changed = edit_declaration(code, rng, {"font-weight"}, lambda p, v, r: "300" if v.strip() in ("600", "700", "bold") else "800")
-    if changed:
-        return changed
     heads = [e for e in Locator(code).elements if e.tag in ("h1", "h2", "h3", "p", "a", "li", "button")
              and "style=" not in code[e.start:e.start_end]]
     if not heads:
-        return None
+        return edit_declaration(code, rng, {"font-weight"}, lambda p, v, r: "300" if v.strip() in ("600", "700", "bold") else "800")
     el = max(heads, key=lambda e: (e.tag in ("h1", "h2"), (e.end or e.start_end) - e.start_end, -e.start))
     tag_end = el.start + 1 + len(el.tag)
     return splice(code, tag_end, tag_end, ' style="font-weight:900; font-style:italic; text-transform:uppercase; letter-spacing:2px"')

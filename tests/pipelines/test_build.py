@@ -48,9 +48,9 @@ def reference(tmp_path_factory):
     return manifest, folder / "out"
 
 
-def test_outputs_load_with_datasets(reference):
+def test_outputs_load_with_datasets(reference, tmp_path):
     _, out = reference
-    ds = datasets.load_dataset(str(out))
+    ds = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache"))
     assert set(ds) == {"sft", "virl"}
     assert ds["virl"].num_rows == 5
     row = ds["sft"][0]

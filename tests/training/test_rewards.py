@@ -1,0 +1,103 @@
+"""The visual reward on real renders with a tiny random DINOv2: identical → 1, perturbed < 1, failures 0."""
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from training.rewards import DinoEncoder, RewardConfig, VisualCodeReward, crops, extract_code, tile_grid
+
+CHART = "import matplotlib.pyplot as plt\nplt.figure(figsize=(6, 4))\nplt.bar(['a', 'b', 'c'], [3, 1, 2], color='#4C72B0')\nplt.title('Sales')\n"
+SHIFTED = CHART.replace("[3, 1, 2]", "[1, 3, 2]").replace("#4C72B0", "#DD2222")
+
+
+@pytest.fixture(scope="module")
+def reward(service, tiny_dinov2):
+    return VisualCodeReward(RewardConfig(encoder=tiny_dinov2), service=service)
+
+
+@pytest.fixture(scope="module")
+def target(service):
+    return Image.open(io.BytesIO(service.render_many([("python", CHART)])[0].png)).convert("RGB")
+
+
+def answer(lang, code):
+    return [{"role": "assistant", "content": f"Here you go:\n```{lang}\n{code}\n```"}]
+
+
+def test_identical_render_scores_one_and_perturbed_less(reward, target):
+    parts = reward.score([answer("python", CHART), answer("python", SHIFTED)], ["python", "python"], [target, target])
+    assert parts[0]["visual"] == pytest.approx(1.0, abs=1e-5) and parts[0]["total"] == pytest.approx(1.0, abs=1e-5)
+    assert parts[1]["executed"] == 1.0 and parts[1]["visual"] < parts[0]["visual"]
+
+
+def test_failures_and_wrong_language_score_zero(reward, target):
+    completions = [answer("python", "raise ValueError('x')"), answer("html", "<p>hi</p>"), "no code at all",
+                   answer("python", "import time\ntime.sleep(60)")]
+    parts = reward.score(completions, ["python"] * 4, [target] * 4)
+    assert [p["visual"] for p in parts] == [0.0, 0.0, 0.0, 0.0]
+    assert [p["format"] for p in parts] == [1.0, 0.0, 0.0, 1.0]
+    assert parts[0]["total"] == pytest.approx(0.1)
+
+
+def test_trl_callables_log_per_language(reward, target):
+    logged = {}
+    scores = reward.visual(prompts=[None, None], completions=[answer("python", CHART), answer("svg", "<svg/>")],
+                           lang=["python", "svg"], image=[target, target], log_metric=lambda k, v: logged.setdefault(k, v))
+    assert scores[0] == pytest.approx(1.0, abs=1e-5) and scores[1] == 0.0
+    assert {"reward/visual/python", "reward/visual/svg", "reward/executed/python"} <= set(logged)
+    assert reward.format(completions=[answer("svg", "<svg/>")], lang=["python"]) == [0.0]
+
+
+def test_target_embeddings_are_cached(reward, target):
+    calls = []
+    original = reward.encoder.embed
+    reward.encoder.embed = lambda images, batch=32: calls.append(len(images)) or original(images, batch)
+    try:
+        reward.score([answer("python", CHART)] * 3, ["python"] * 3, [target] * 3)
+    finally:
+        reward.encoder.embed = original
+    n = len(crops(target))
+    assert calls == [3 * n]
+
+
+def test_tiling_follows_the_aspect_ratio():
+    assert tile_grid(448, 448) == (1, 1)
+    assert tile_grid(1792, 448) == (4, 1)
+    assert tile_grid(896, 1344) == (2, 3)
+    cols, rows = tile_grid(10000, 100)
+    assert cols * rows <= 12
+    assert len(crops(Image.new("RGB", (900, 450)), tile=448)) == 1 + 2
+
+
+def test_coarse_and_fine_weights(service, tiny_dinov2, target):
+    only_coarse = VisualCodeReward(RewardConfig(encoder=tiny_dinov2, fine_weight=0.0), service=service)
+    parts = only_coarse.score([answer("python", SHIFTED)], ["python"], [target])[0]
+    assert parts["visual"] == pytest.approx(parts["coarse"], abs=1e-6)
+
+
+def test_extract_code_uses_the_last_block():
+    text = "```svg\n<svg/>\n```\nbetter:\n```python\nx = 1\n```"
+    assert extract_code(text, "python") == "x = 1" and extract_code(text, "svg") is None
+
+
+def test_encoder_loads_a_saved_folder(tiny_dinov2):
+    emb = DinoEncoder(tiny_dinov2).embed([Image.new("RGB", (448, 448), "white")] * 2)
+    assert emb.shape == (2, 64) and np.allclose(emb.norm(dim=-1).numpy(), 1.0, atol=1e-5)
+
+
+def test_reward_cli(tmp_path, tiny_dinov2, target):
+    code = tmp_path / "chart.py"
+    code.write_text(CHART)
+    png = tmp_path / "target.png"
+    target.save(png)
+    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "reward", "--lang", "python", "--code", str(code),
+                           "--image", str(png), "--encoder", tiny_dinov2], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    parts = json.loads(done.stdout)
+    assert parts["total"] == pytest.approx(1.0, abs=1e-4) and {"visual", "format", "coarse", "fine"} <= set(parts)

@@ -1,0 +1,85 @@
+"""Corpus rows → trl's conversational vision format, loaded from a build folder or a Hub repo."""
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from .prompts import fenced, generate_prompt, optimize_prompt
+
+
+def as_image(value: Any):
+    """A PIL image from whatever a row holds (PIL already, ``{"bytes": ...}``, raw bytes)."""
+    from PIL import Image
+
+    if value is None:
+        return None
+    if hasattr(value, "convert"):
+        return value.convert("RGB")
+    data = value.get("bytes") if isinstance(value, dict) else value
+    return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def load_split(data: str, split: str, streaming: bool = False):
+    """A split of a vinci corpus: a local build folder or a Hub dataset repo id.
+
+    ``datasets`` caches a local folder under its *name* and config, not its content, so two builds
+    in folders of the same name would share a stale cache; a build folder is therefore read from
+    its shard files with a cache keyed by their checksums (from ``manifest.lock.yaml``).
+    """
+    import hashlib
+    from pathlib import Path
+
+    import datasets
+
+    folder = Path(data)
+    if not folder.is_dir():
+        return datasets.load_dataset(data, split=split, streaming=streaming)
+    shards = sorted(str(p) for p in (folder / "data").glob(f"{split}-*.parquet"))
+    if not shards:
+        raise ValueError(f"{folder} has no shards of split {split!r}")
+    lock = folder / "manifest.lock.yaml"
+    key = hashlib.sha256((lock.read_bytes() if lock.exists() else "\n".join(shards).encode())).hexdigest()[:16]
+    return datasets.load_dataset("parquet", data_files={split: shards}, split=split, streaming=streaming,
+                                 cache_dir=str(folder / "work" / "hf-cache" / key))
+
+
+def user_turn(row: dict) -> tuple[list[dict], list]:
+    """The user message (images first, then text) and the images it refers to."""
+    lang = row["lang"]
+    target = as_image(row["image"])
+    if row["task"] == "optimize":
+        flawed = as_image(row.get("flawed_image"))
+        images = [target] + ([flawed] if flawed is not None else [])
+        text = optimize_prompt(lang, row["flawed_code"], flawed is not None)
+    else:
+        images = [target]
+        text = generate_prompt(lang)
+    content = [{"type": "image"} for _ in images] + [{"type": "text", "text": text}]
+    return [{"role": "user", "content": content}], images
+
+
+def to_sft_example(row: dict) -> dict:
+    messages, images = user_turn(row)
+    messages.append({"role": "assistant", "content": [{"type": "text", "text": fenced(row["lang"], row["code"])}]})
+    return {"messages": messages, "images": images}
+
+
+def to_grpo_example(row: dict) -> dict:
+    """A prompt whose target picture the visual reward compares against (column ``image``)."""
+    messages, images = user_turn({**row, "task": "generate"})
+    return {"prompt": messages, "image": images[0], "lang": row["lang"], "solution": row["code"]}
+
+
+def sft_dataset(data: str, split: str = "sft", streaming: bool = False, limit: int | None = None):
+    ds = load_split(data, split, streaming)
+    if limit is not None:
+        ds = ds.take(limit) if streaming else ds.select(range(min(limit, len(ds))))
+    return ds.map(to_sft_example, remove_columns=list(ds.column_names or []))
+
+
+def grpo_dataset(data: str, split: str = "virl", streaming: bool = False, limit: int | None = None):
+    ds = load_split(data, split, streaming)
+    ds = ds.filter(lambda row: row["task"] == "generate")
+    if limit is not None:
+        ds = ds.take(limit) if streaming else ds.select(range(min(limit, len(ds))))
+    return ds.map(to_grpo_example, remove_columns=list(ds.column_names or []))

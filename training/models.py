@@ -1,0 +1,123 @@
+"""Loading vision-language models and their processors, real (Hub id or folder) or tiny (built from a config)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+TINY = "tiny:qwen2-vl"
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>",
+                  "<|video_pad|>"]
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+TOKENIZER_CORPUS = [
+    "import matplotlib.pyplot as plt\nimport numpy as np\nfig, ax = plt.subplots()\nax.plot(x, y)\nplt.show()",
+    "<html><body><div style='display:flex'><h1>Title</h1><p>text</p></div></body></html>",
+    "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 24 24\"><circle cx=\"12\" cy=\"12\" r=\"10\" fill=\"#ff0000\"/></svg>",
+    "\\begin{tikzpicture}\\draw[->] (0,0) -- (1,1) node[right] {$x$};\\end{tikzpicture}",
+    "CC(=O)Oc1ccccc1C(=O)O c1ccncc1 C1CCCCC1",
+    "```python ```html ```svg ```latex ```smiles Write code that renders exactly this image.",
+    "user assistant system The first image is the target. Correct the code so that it renders the target.",
+]
+
+
+def image_only_processor_class():
+    """Qwen2-VL's processor without a video processor (which needs torchvision, absent from CPU torch)."""
+    from transformers import Qwen2VLProcessor
+
+    class ImageOnlyQwen2VLProcessor(Qwen2VLProcessor):
+        def check_argument_for_proper_class(self, attribute_name, arg):
+            if attribute_name == "video_processor" and arg is None:
+                return None
+            return super().check_argument_for_proper_class(attribute_name, arg)
+
+        def save_pretrained(self, save_directory, **kwargs):
+            """Save the parts that exist (checkpoints reload them with ``load_processor``)."""
+            self.tokenizer.save_pretrained(save_directory)
+            self.image_processor.save_pretrained(save_directory)
+            return [str(save_directory)]
+
+    return ImageOnlyQwen2VLProcessor
+
+
+def build_tiny(folder: str | Path, seed: int = 0) -> Path:
+    """A random Qwen2-VL of ~0.2M parameters with a locally trained byte-level BPE; nothing downloaded."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast, Qwen2VLConfig, Qwen2VLForConditionalGeneration
+    from transformers.models.qwen2_vl import Qwen2VLImageProcessorPil
+
+    folder = Path(folder)
+    if (folder / "config.json").exists():
+        return folder
+    torch.manual_seed(seed)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(TOKENIZER_CORPUS, trainers.BpeTrainer(vocab_size=600, special_tokens=SPECIAL_TOKENS,
+                                                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                        padding_side="left", chat_template=CHAT_TEMPLATE)
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
+    config = Qwen2VLConfig(
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+                         rope_scaling={"type": "mrope", "mrope_section": [2, 3, 3]},
+                         bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"]),
+        vision_config=dict(depth=2, embed_dim=32, hidden_size=64, num_heads=2, mlp_ratio=2, patch_size=14,
+                           spatial_merge_size=2, temporal_patch_size=2, in_chans=3),
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])
+    model = Qwen2VLForConditionalGeneration(config)
+    model.generation_config.eos_token_id = ids["<|im_end|>"]
+    model.generation_config.pad_token_id = ids["<|endoftext|>"]
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=112 * 112).save_pretrained(folder)
+    return folder
+
+
+def load_processor(path: str):
+    """``AutoProcessor``; where torchvision is missing, the image-only Qwen2-VL processor."""
+    from transformers import AutoImageProcessor, AutoProcessor, AutoTokenizer
+
+    try:
+        return AutoProcessor.from_pretrained(path)
+    except (AttributeError, ImportError, ValueError, OSError, TypeError):
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        image_processor = AutoImageProcessor.from_pretrained(path)
+        return image_only_processor_class()(image_processor=image_processor, tokenizer=tokenizer, video_processor=None,
+                                            chat_template=tokenizer.chat_template)
+
+
+def resolve(model: str, workdir: str | Path) -> str:
+    """A Hub id or folder as given; ``tiny:qwen2-vl`` is built under ``workdir`` first."""
+    if model == TINY:
+        return str(build_tiny(Path(workdir) / "tiny-qwen2-vl"))
+    return model
+
+
+def load_model(path: str, bf16: bool = False):
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    return AutoModelForImageTextToText.from_pretrained(path, dtype=dtype)
+
+
+def build_tiny_dinov2(folder: str | Path, seed: int = 0) -> Path:
+    """A random DINOv2 (hidden 64, 2 layers) saved like a real one, for CPU tests of the reward."""
+    import torch
+    from transformers import Dinov2Config, Dinov2Model
+
+    folder = Path(folder)
+    if not (folder / "config.json").exists():
+        torch.manual_seed(seed)
+        Dinov2Model(Dinov2Config(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+                                 image_size=448, patch_size=14)).save_pretrained(folder)
+    return folder
+
+
