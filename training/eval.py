@@ -65,15 +65,15 @@ def evaluate(data: str, split: str, model_id: str, n: int | None = None, output_
     try:
         langs = [r["lang"] for r in rows]
         targets = [as_image(r["image"]) for r in rows]
-        parts = reward.score(completions, langs, targets)
         codes = [extract_code(c, l) for c, l in zip(completions, langs)]
         renders = reward.service.render_many([(l, c or "") for l, c in zip(langs, codes)])
+        pngs = [r.png if r.ok and code else None for r, code in zip(renders, codes)]
+        parts = reward.score_rendered(pngs, targets, [code is not None for code in codes])
     finally:
         reward.close()
     per_lang: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for row, p, code, target, render in zip(rows, parts, codes, targets, renders):
+    for row, p, code, target, png in zip(rows, parts, codes, targets, pngs):
         m = per_lang[row["lang"]]
-        png = render.png if render.ok and code else None
         m["execution"].append(p["executed"])
         m["coarse"].append(p["coarse"])
         m["fine"].append(p["fine"])
@@ -83,7 +83,7 @@ def evaluate(data: str, split: str, model_id: str, n: int | None = None, output_
     table = {lang: {k: float(np.mean(v)) for k, v in metrics.items()} | {"n": len(metrics["execution"])}
              for lang, metrics in sorted(per_lang.items())}
     (out / "metrics.json").write_text(json.dumps(table, indent=1))
-    sheet(targets, [r.png if r.ok else None for r in renders], out / "sheet.png")
+    sheet(targets, pngs, out / "sheet.png")
     return table
 
 

@@ -73,15 +73,25 @@ def tile_grid(width: int, height: int, max_tiles: int = 12) -> tuple[int, int]:
     return best
 
 
-def crops(image, tile: int = 448, max_tiles: int = 12, grid: tuple[int, int] | None = None) -> list:
-    """[thumbnail, tile 1, …, tile n] of an RGB PIL image."""
-    from PIL import Image
+def crops(image, tile: int = 448, max_tiles: int = 12, grid: tuple[int, int] | None = None, size=None, device="cpu"):
+    """[thumbnail, tile 1, …, tile n] of an RGB PIL image as a float tensor (n+1, 3, tile, tile) in [0, 1].
 
-    cols, rows = grid or tile_grid(*image.size, max_tiles)
-    thumb = image.resize((tile, tile), Image.BICUBIC)
-    big = image.resize((cols * tile, rows * tile), Image.BICUBIC)
-    tiles = [big.crop((c * tile, r * tile, (c + 1) * tile, (r + 1) * tile)) for r in range(rows) for c in range(cols)]
-    return [thumb, *tiles]
+    Resizing and tiling run on ``device`` (the GPU in real runs): on a CPU they cost more than the
+    encoder itself. ``size`` first resizes the image to the target's size (a generated render)."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.uint8).copy()).to(device)
+    x = x.permute(2, 0, 1).unsqueeze(0).float() / 255.0
+    if size is not None and (x.shape[-1], x.shape[-2]) != tuple(size):
+        x = F.interpolate(x, size=(size[1], size[0]), mode="bicubic", antialias=True, align_corners=False)
+    height, width = x.shape[-2:]
+    cols, rows = grid or tile_grid(width, height, max_tiles)
+    thumb = F.interpolate(x, size=(tile, tile), mode="bicubic", antialias=True, align_corners=False)
+    big = F.interpolate(x, size=(rows * tile, cols * tile), mode="bicubic", antialias=True, align_corners=False)
+    tiles = big.unfold(2, tile, tile).unfold(3, tile, tile)
+    tiles = tiles.permute(0, 2, 3, 1, 4, 5).reshape(rows * cols, 3, tile, tile)
+    return torch.cat([thumb, tiles]).clamp_(0, 1)
 
 
 class DinoEncoder:
@@ -95,15 +105,17 @@ class DinoEncoder:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model = (model or AutoModel.from_pretrained(path_or_id)).to(self.device).eval()
 
-    def embed(self, images: Sequence, batch: int = 32):
-        """L2-normalised CLS embeddings, one row per image (one forward pass per ``batch`` crops)."""
+    def embed(self, pixels, batch: int = 32):
+        """L2-normalised CLS embeddings of crops ``(N, 3, H, W)`` in [0, 1]; one forward pass per ``batch``."""
         torch = self.torch
+        mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
+        std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
+        dtype = next(self.model.parameters()).dtype
         out = []
-        for i in range(0, len(images), batch):
-            arr = np.stack([(np.asarray(im, dtype=np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD for im in images[i:i + batch]])
-            pixels = torch.from_numpy(arr).permute(0, 3, 1, 2).to(self.device, dtype=next(self.model.parameters()).dtype)
+        for i in range(0, len(pixels), batch):
+            chunk = ((pixels[i:i + batch].to(self.device) - mean) / std).to(dtype)
             with torch.inference_mode():
-                result = self.model(pixel_values=pixels)
+                result = self.model(pixel_values=chunk)
             cls = result.pooler_output if getattr(result, "pooler_output", None) is not None else result.last_hidden_state[:, 0]
             out.append(torch.nn.functional.normalize(cls.float(), dim=-1).cpu())
         return torch.cat(out) if out else torch.zeros(0)
@@ -151,42 +163,50 @@ class VisualCodeReward:
 
     def score(self, completions: list, langs: list[str], targets: list) -> list[dict[str, float]]:
         """Every component for a batch: format, executed, coarse, fine, visual, total."""
+        codes = [extract_code(c, l) for c, l in zip(completions, langs)]
+        todo = [i for i, code in enumerate(codes) if code is not None]
+        pngs: list[bytes | None] = [None] * len(codes)
+        for i, result in zip(todo, self.service.render_many([(langs[i], codes[i]) for i in todo])):
+            pngs[i] = result.png if result.ok else None
+        return self.score_rendered(pngs, targets, [code is not None for code in codes])
+
+    def score_rendered(self, pngs: list[bytes | None], targets: list, formats: list[bool] | None = None) -> list[dict[str, float]]:
+        """Score renders (``None`` = failed) against targets: one encoder pass, cached target crops."""
+        import torch
+        from PIL import Image
+
         from training.data import as_image
 
         cfg = self.config
-        codes = [extract_code(c, l) for c, l in zip(completions, langs)]
-        todo = [i for i, code in enumerate(codes) if code is not None]
-        results = self.service.render_many([(langs[i], codes[i]) for i in todo])
+        device = self.encoder.device
+        formats = formats if formats is not None else [True] * len(pngs)
         targets = [as_image(t) for t in targets]
         keys = [_image_key(t) for t in targets]
-        rendered: dict[int, list] = {}
-        for i, result in zip(todo, results):
-            if result.ok:
-                from PIL import Image
-
-                img = Image.open(io.BytesIO(result.png)).convert("RGB").resize(targets[i].size, Image.BICUBIC)
-                rendered[i] = crops(img, cfg.tile, cfg.max_tiles, tile_grid(*targets[i].size, cfg.max_tiles))
+        rendered: dict[int, Any] = {}
+        for i, png in enumerate(pngs):
+            if png is not None and formats[i]:
+                grid = tile_grid(*targets[i].size, cfg.max_tiles)
+                rendered[i] = crops(Image.open(io.BytesIO(png)), cfg.tile, cfg.max_tiles, grid, size=targets[i].size, device=device)
         missing = [k for k in dict.fromkeys(keys[i] for i in rendered) if k not in self._targets]
-        target_crops = {k: crops(targets[keys.index(k)], cfg.tile, cfg.max_tiles) for k in missing}
-        batch = [c for k in missing for c in target_crops[k]] + [c for i in rendered for c in rendered[i]]
-        embeddings = self.encoder.embed(batch, cfg.encoder_batch) if batch else None
+        target_crops = {k: crops(targets[keys.index(k)], cfg.tile, cfg.max_tiles, device=device) for k in missing}
+        parts_list = [target_crops[k] for k in missing] + [rendered[i] for i in rendered]
+        embeddings = self.encoder.embed(torch.cat(parts_list), cfg.encoder_batch) if parts_list else None
         offset = 0
         for k in missing:
             n = len(target_crops[k])
             self._remember(k, embeddings[offset:offset + n])
             offset += n
         out = []
-        for i in range(len(completions)):
-            fmt = 1.0 if codes[i] is not None else 0.0
+        for i in range(len(pngs)):
+            fmt = 1.0 if formats[i] else 0.0
             parts = {"format": fmt, "executed": 0.0, "coarse": 0.0, "fine": 0.0, "visual": 0.0}
             if i in rendered:
                 n = len(rendered[i])
                 mine = embeddings[offset:offset + n]
                 offset += n
                 sims = ((mine * self._targets[keys[i]]).sum(-1).numpy() + 1) / 2
-                coarse, fine = float(sims[0]), float(sims[1:].mean())
                 visual = (cfg.coarse_weight * sims[0] + cfg.fine_weight * sims[1:].sum()) / (cfg.coarse_weight + cfg.fine_weight * (n - 1))
-                parts.update(executed=1.0, coarse=coarse, fine=fine, visual=float(visual))
+                parts.update(executed=1.0, coarse=float(sims[0]), fine=float(sims[1:].mean()), visual=float(visual))
             parts["total"] = cfg.visual_weight * parts["visual"] + cfg.format_weight * fmt
             out.append(parts)
         return out

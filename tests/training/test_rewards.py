@@ -57,7 +57,7 @@ def test_trl_callables_log_per_language(reward, target):
 def test_target_embeddings_are_cached(reward, target):
     calls = []
     original = reward.encoder.embed
-    reward.encoder.embed = lambda images, batch=32: calls.append(len(images)) or original(images, batch)
+    reward.encoder.embed = lambda pixels, batch=32: calls.append(len(pixels)) or original(pixels, batch)
     try:
         reward.score([answer("python", CHART)] * 3, ["python"] * 3, [target] * 3)
     finally:
@@ -72,7 +72,9 @@ def test_tiling_follows_the_aspect_ratio():
     assert tile_grid(896, 1344) == (2, 3)
     cols, rows = tile_grid(10000, 100)
     assert cols * rows <= 12
-    assert len(crops(Image.new("RGB", (900, 450)), tile=448)) == 1 + 2
+    pieces = crops(Image.new("RGB", (900, 450)), tile=448)
+    assert tuple(pieces.shape) == (1 + 2, 3, 448, 448)
+    assert crops(Image.new("RGB", (300, 300), "white"), tile=448).min() > 0.99
 
 
 def test_coarse_and_fine_weights(service, tiny_dinov2, target):
@@ -87,7 +89,7 @@ def test_extract_code_uses_the_last_block():
 
 
 def test_encoder_loads_a_saved_folder(tiny_dinov2):
-    emb = DinoEncoder(tiny_dinov2).embed([Image.new("RGB", (448, 448), "white")] * 2)
+    emb = DinoEncoder(tiny_dinov2).embed(crops(Image.new("RGB", (448, 448), "white")).repeat(2, 1, 1, 1)[:2])
     assert emb.shape == (2, 64) and np.allclose(emb.norm(dim=-1).numpy(), 1.0, atol=1e-5)
 
 
