@@ -78,6 +78,36 @@ def write_atomic_text(text: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
+class UnitRunner:
+    """Harvest one slice of one source, render and filter it, perturb it, commit it as one file.
+
+    Picklable (a manifest and a folder), so any executor can ship it to where the renderers are.
+    """
+
+    def __init__(self, manifest: Manifest, units_dir: Path):
+        self.manifest, self.units_dir = manifest, Path(units_dir)
+
+    def __call__(self, unit: Unit, service) -> int:
+        entry = self.manifest.sources[unit.source_index]
+        stats = Stats()
+        t0 = time.monotonic()
+        samples = list(islice(open_source(entry.source, seed=self.manifest.seed, start=unit.start, options=entry.options),
+                              unit.stop - unit.start))
+        stats.time("harvest", time.monotonic() - t0)
+        t1 = time.monotonic()
+        records = execution_filter(samples, service, self.manifest.quality, stats)
+        stats.time("execution", time.monotonic() - t1)
+        t2 = time.monotonic()
+        records += perturb_records(records, service, self.manifest.perturb, self.manifest.seed, stats)
+        stats.time("perturb", time.monotonic() - t2)
+        for r in records:
+            r.meta["order"] = [unit.source_index, unit.index]
+        table = pa.Table.from_pylist([to_arrow_row(r) for r in records], schema=arrow_schema())
+        table = table.replace_schema_metadata({"vinci_stats": json.dumps(stats.to_dict())})
+        write_atomic_table(table, self.units_dir / f"{unit.name}.parquet")
+        return len(records)
+
+
 class Build:
     def __init__(self, manifest: Manifest, out: str | Path, workers: int | str | None = None, limit: int | None = None,
                  restart: bool = False, progress: bool = True):
@@ -106,41 +136,16 @@ class Build:
         todo = [u for u in units if not (self.units_dir / f"{u.name}.parquet").exists()]
         log.info("%d units, %d already done", len(units), len(units) - len(todo))
         if todo:
-            run_units = _executor(executor)
-            from filters.render import RenderService
-
-            with RenderService(workers=self.workers, timeout_s=self.manifest.render.timeout_s) as service:
-                bar = _progress(len(todo), "render+filter", self.progress)
-                rows_done = 0
-                for unit, kept in run_units(todo, lambda u: self.run_unit(u, service), self.workers):
-                    rows_done += unit.stop - unit.start
-                    bar.update(1)
-                    bar.set_postfix(rows=rows_done, kept=kept)
-                bar.close()
+            bar = _progress(len(todo), "render+filter", self.progress)
+            rows_done = 0
+            for unit, kept in _executor(executor)(todo, UnitRunner(self.manifest, self.units_dir), self.workers):
+                rows_done += unit.stop - unit.start
+                bar.update(1)
+                bar.set_postfix(rows=rows_done, kept=kept)
+            bar.close()
         stats = self.finalize(units)
         stats.time("total_s", time.monotonic() - start)
         return stats
-
-    def run_unit(self, unit: Unit, service) -> int:
-        """Harvest one slice of one source, render and filter it, and commit it as one file."""
-        entry = self.manifest.sources[unit.source_index]
-        stats = Stats()
-        t0 = time.monotonic()
-        samples = list(islice(open_source(entry.source, seed=self.manifest.seed, start=unit.start, options=entry.options),
-                              unit.stop - unit.start))
-        stats.time("harvest", time.monotonic() - t0)
-        t1 = time.monotonic()
-        records = execution_filter(samples, service, self.manifest.quality, stats)
-        stats.time("execution", time.monotonic() - t1)
-        t2 = time.monotonic()
-        records += perturb_records(records, service, self.manifest.perturb, self.manifest.seed, stats)
-        stats.time("perturb", time.monotonic() - t2)
-        for r in records:
-            r.meta["order"] = [unit.source_index, unit.index]
-        table = pa.Table.from_pylist([to_arrow_row(r) for r in records], schema=arrow_schema())
-        table = table.replace_schema_metadata({"vinci_stats": json.dumps(stats.to_dict())})
-        write_atomic_table(table, self.units_dir / f"{unit.name}.parquet")
-        return len(records)
 
     def unit_files(self, units: list[Unit]) -> list[Path]:
         files = [self.units_dir / f"{u.name}.parquet" for u in units]

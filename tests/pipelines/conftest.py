@@ -1,7 +1,14 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
 import pytest
 import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
 
 TINY = {
     "name": "tiny",
@@ -25,3 +32,30 @@ def tiny_manifest(tmp_path):
         return path
 
     return make
+
+
+def rows_of(folder: Path) -> list[tuple]:
+    """(split, id, code, image bytes, task) of every row, in shard order."""
+    out = []
+    for shard in sorted((folder / "data").glob("*.parquet")):
+        for r in pq.read_table(shard).to_pylist():
+            out.append((shard.name.split("-")[0], r["id"], r["code"], r["image"]["bytes"], r["task"]))
+    return out
+
+
+def build_cli(manifest: Path, out: Path, *extra: str, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "build", str(manifest), "--out", str(out),
+                             "--workers", "1", "--no-report", *extra], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True, env=env)
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory):
+    """The tiny manifest built once, uninterrupted, by the local executor."""
+    folder = tmp_path_factory.mktemp("ref")
+    manifest = folder / "tiny.yaml"
+    manifest.write_text(yaml.safe_dump(TINY))
+    proc = build_cli(manifest, folder / "out")
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err.decode()
+    return manifest, folder / "out"

@@ -18,34 +18,9 @@ from pipelines.build import Build, BuildError
 from pipelines.manifest import load_manifest
 from sources.base import SourceError
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def rows_of(folder: Path) -> list[tuple]:
-    out = []
-    for shard in sorted((folder / "data").glob("*.parquet")):
-        for r in pq.read_table(shard).to_pylist():
-            out.append((shard.name.split("-")[0], r["id"], r["code"], r["image"]["bytes"], r["task"]))
-    return out
-
-
-def build_cli(manifest: Path, out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "build", str(manifest), "--out", str(out),
-                             "--workers", "1", "--no-report", *extra], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    from tests.pipelines.conftest import TINY
-
-    folder = tmp_path_factory.mktemp("ref")
-    manifest = folder / "tiny.yaml"
-    manifest.write_text(yaml.safe_dump(TINY))
-    proc = build_cli(manifest, folder / "out")
-    _, err = proc.communicate(timeout=600)
-    assert proc.returncode == 0, err.decode()
-    return manifest, folder / "out"
+from tests.pipelines.conftest import build_cli, rows_of
 
 
 def test_outputs_load_with_datasets(reference, tmp_path):

@@ -1,0 +1,109 @@
+"""What the full corpus costs: measured rows/s per core for each stage and language on this machine,
+the Ray executor's overhead against the local one, and the projection for the 1.6M SFT manifest.
+
+    python benchmarks/scale.py [--n 40] [--skip-ray]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from itertools import islice
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import yaml  # noqa: E402
+
+from filters.dedup import phash_hex  # noqa: E402
+from filters.quality import code_reason, image_reason  # noqa: E402
+from filters.render import RenderPool  # noqa: E402
+from pipelines.perturb.base import registry  # noqa: E402
+from sources.base import open_source  # noqa: E402
+
+SOURCES = {"python": "synthetic.charts", "html": "synthetic.html", "svg": "synthetic.svg", "latex": "synthetic.latex",
+           "smiles": "synthetic.smiles"}
+CPU_PER_RENDER = {"html": 2.0}  # Chromium burns about twice its wall time in CPU (renderer + GPU + browser processes)
+# Language mix assumed for manifests/vincicoder-sft-1.6m.yaml (VinciCoder-1.6M-SFT's 600k split evenly across
+# its five families on top of the single-language datasets).
+SFT_MIX = {"python": 160_000 + 120_000, "html": 300_000 + 100_000 + 120_000, "svg": 210_000 + 120_000,
+           "latex": 90_000 + 120_000, "smiles": 140_000 + 120_000}
+PERTURB_PER_ROW = 0.25
+
+
+def per_language(lang: str, n: int) -> dict:
+    t = time.perf_counter()
+    samples = list(islice(open_source(SOURCES[lang], seed=7), n))
+    harvest = (time.perf_counter() - t) / n
+    with RenderPool(lang, workers=1, timeout_s=30) as pool:
+        pool.render(samples[0].code)
+        t = time.perf_counter()
+        results = [pool.render(s.code) for s in samples]
+        render = (time.perf_counter() - t) / n
+        ok = [r for r in results if r.ok]
+        t = time.perf_counter()
+        for s, r in zip(samples, ok):
+            code_reason(lang, s.code, 20, 20000)
+            image_reason(r.png, 32, 4096 * 4096, 8.0, 3.0, 0.995)
+            phash_hex(r.png)
+        quality = (time.perf_counter() - t) / max(1, len(ok))
+        rng = random.Random(0)
+        kinds = list(registry(lang).values())
+        flawed = [k.apply(s.code, rng) for s, k in zip(samples, (rng.choice(kinds) for _ in samples))]
+        flawed = [f for f in flawed if f]
+        t = time.perf_counter()
+        for f in flawed:
+            pool.render(f)
+        perturb = (time.perf_counter() - t) / max(1, len(flawed))
+    cpu = CPU_PER_RENDER.get(lang, 1.0)
+    per_row_core_s = harvest + render * cpu + quality + PERTURB_PER_ROW * perturb * cpu
+    return {"lang": lang, "harvest": 1 / harvest, "render": 1 / (render * cpu), "quality": 1 / quality,
+            "perturb": 1 / (perturb * cpu), "all": 1 / per_row_core_s, "per_row_core_s": per_row_core_s}
+
+
+def ray_overhead() -> tuple[float, float]:
+    from tests.pipelines.conftest import TINY
+
+    from pipelines.build import Build
+    from pipelines.manifest import load_manifest
+
+    tmp = Path(tempfile.mkdtemp())
+    (tmp / "m.yaml").write_text(yaml.safe_dump(TINY))
+    manifest = load_manifest(tmp / "m.yaml")
+    times = {}
+    for executor in ("local", "ray"):
+        start = time.perf_counter()
+        Build(manifest, tmp / executor, workers=2, progress=False).run(executor)
+        times[executor] = time.perf_counter() - start
+    shutil.rmtree(tmp, ignore_errors=True)
+    return times["local"], times["ray"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=40)
+    parser.add_argument("--skip-ray", action="store_true")
+    args = parser.parse_args()
+    rows = [per_language(lang, args.n) for lang in SOURCES]
+    print(f"rows/s per core on this machine ({os.cpu_count()} cores), {args.n} samples per language")
+    print(f"{'lang':<8} {'harvest':>9} {'render':>8} {'quality':>8} {'perturb':>8} {'all stages':>11}")
+    for r in rows:
+        print(f"{r['lang']:<8} {r['harvest']:>9.0f} {r['render']:>8.1f} {r['quality']:>8.0f} {r['perturb']:>8.1f} {r['all']:>11.2f}")
+    core_hours = sum(SFT_MIX[r["lang"]] * r["per_row_core_s"] for r in rows) / 3600
+    print(f"\n1.6M SFT manifest (mix {SFT_MIX}): {core_hours:,.0f} core-hours of render+filter+perturb")
+    for machines in (1, 8, 64):
+        cores = machines * 32
+        print(f"  {machines:>2} x 32 cores: {core_hours / cores / 0.85 * 60:,.0f} min wall (85% utilisation)")
+    if not args.skip_ray:
+        local, ray = ray_overhead()
+        print(f"\nexecutor overhead on the tiny manifest (32 samples, 2 workers): local {local:.1f} s, ray {ray:.1f} s "
+              f"(+{ray - local:.1f} s: cluster start and actor warm-up)")
+
+
+if __name__ == "__main__":
+    main()
