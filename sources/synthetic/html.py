@@ -81,12 +81,25 @@ def article(t: Theme) -> str:
 
 def sign_in(t: Theme) -> str:
     field = "display:block; width:100%; box-sizing:border-box; padding:10px; margin:6px 0 14px; border:1px solid #ccc; border-radius:{}px".format(t.radius)
-    return (f"<div style='min-height:100vh; display:flex; align-items:center; justify-content:center'>"
-            f"<form class='card' style='width:340px'><h2 style='margin-top:0'>Sign in to {t.brand}</h2>"
-            f"<label>Email</label><input style='{field}' value='{t.rng.choice(FIRST_NAMES).lower()}@example.com'>"
-            f"<label>Password</label><input type='password' style='{field}' value='secret'>"
-            f"<label><input type='checkbox' checked> Remember me</label><br><br><button class='btn' style='width:100%'>Sign in</button>"
-            "<p class='muted' style='text-align:center'>Forgot password?</p></form></div>")
+    labels = t.rng.sample(["Email", "Password", "Full name", "Company", "Phone", "Username"], t.rng.randint(2, 4))
+    fields = "".join(f"<label>{label}</label><input style='{field}' value='{t.rng.choice(FIRST_NAMES).lower() if label != 'Password' else '********'}'>"
+                     for label in labels)
+    extras = t.rng.sample(["<label><input type='checkbox' checked> Remember me</label><br><br>",
+                           f"<div style='display:flex; gap:8px; margin-bottom:12px'><button class='btn' style='flex:1; background:#333'>GitHub</button>"
+                           f"<button class='btn' style='flex:1; background:#4285f4'>Google</button></div>",
+                           f"<p class='muted' style='text-align:center'>{sentence(t.rng, 4, 8)}</p>"], t.rng.randint(0, 2))
+    form = (f"<form class='card' style='width:{t.rng.choice([300, 340, 400, 460])}px'><h2 style='margin-top:0'>"
+            f"{t.rng.choice(['Sign in to', 'Create your', 'Welcome to', 'Join'])} {t.brand}</h2>{fields}{''.join(extras)}"
+            f"<button class='btn' style='width:100%'>{t.rng.choice(['Sign in', 'Continue', 'Create account'])}</button></form>")
+    layout = t.rng.choice(["center", "split", "top"])
+    if layout == "split":
+        side = f"<div style='flex:1; background:{t.accent}; color:#fff; padding:48px'><h1>{t.brand}</h1><p>{sentence(t.rng, 8, 16)}</p></div>"
+        left = t.rng.random() < 0.5
+        panel = f"<div style='flex:1; display:flex; align-items:center; justify-content:center'>{form}</div>"
+        return f"<div style='display:flex; min-height:100vh'>{side + panel if left else panel + side}</div>"
+    if layout == "top":
+        return t.nav() + f"<div style='display:flex; justify-content:{t.rng.choice(['flex-start', 'center', 'flex-end'])}; padding:40px'>{form}</div>"
+    return f"<div style='min-height:100vh; display:flex; align-items:center; justify-content:center'>{form}</div>"
 
 
 def data_table(t: Theme) -> str:
@@ -142,9 +155,23 @@ ARCHETYPES: dict[str, Callable[[Theme], str]] = {f.__name__: f for f in (
     hero, pricing, dashboard, blog_list, article, sign_in, data_table, product_grid, sidebar_layout, footer_page, timeline, faq)}
 
 
+def frame(theme: Theme, body: str) -> str:
+    """Page-level layout variety: content width and alignment, type scale, an optional banner."""
+    rng = theme.rng
+    width = rng.choice([560, 680, 800, 960, 1100])
+    margin = rng.choice(["0 auto", "0", "0 0 0 auto", "0 auto"])
+    banner = ""
+    if rng.random() < 0.45:
+        height = rng.choice([24, 60, 120, 180])
+        fill = theme.accent if rng.random() < 0.5 else f"linear-gradient({rng.choice([90, 135, 180])}deg, {theme.accent}, {hex_color(rng)})"
+        banner = f"<div style='height:{height}px; background:{fill}'></div>"
+    return (f"{banner}<div style='max-width:{width}px; margin:{margin}; padding:{rng.choice([0, 8, 16, 32])}px; "
+            f"font-size:{rng.choice([13, 14, 15, 16, 18, 20])}px; line-height:{rng.choice([1.3, 1.5, 1.7])}'>{body}</div>")
+
+
 def page(rng: random.Random, kind: str) -> str:
     theme = Theme(rng)
-    body = ARCHETYPES[kind](theme)
+    body = frame(theme, ARCHETYPES[kind](theme))
     return (f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{theme.brand}</title>\n"
             f"<style>\n{theme.css()}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
 

@@ -3,6 +3,7 @@ flowcharts, geometry, automata and timelines -- as bare snippets and whole stand
 from __future__ import annotations
 
 
+import math
 import random
 from typing import Callable, Iterator
 
@@ -77,41 +78,69 @@ def graph(rng: random.Random) -> str:
 
 
 def flowchart(rng: random.Random) -> str:
-    steps = [rng.choice(["Load", "Parse", "Check", "Render", "Filter", "Merge", "Score", "Save"]) + " " + rng.choice(WORDS) for _ in range(rng.randint(3, 5))]
+    steps = [rng.choice(["Load", "Parse", "Check", "Render", "Filter", "Merge", "Score", "Save", "Train", "Deploy"]) + " " + rng.choice(WORDS)
+             for _ in range(rng.randint(2, 6))]
     c = rng.choice(COLORS)
-    nodes = "  \\node[box] (s0) {Start};\n" + "".join(f"  \\node[box, below=of s{i}] (s{i + 1}) {{{s}}};\n" for i, s in enumerate(steps))
+    horizontal = rng.random() < 0.4
+    step_dir, side_dir = ("right", "below") if horizontal else ("below", "right")
+    shape = rng.choice(["rounded corners", "rectangle", "ellipse"])
+    width = rng.choice([2.2, 2.6, 3.0, 3.6])
+    nodes = f"  \\node[box] (s0) {{{rng.choice(['Start', 'Input', 'Begin'])}}};\n" + "".join(
+        f"  \\node[box, {step_dir}=of s{i}] (s{i + 1}) {{{s}}};\n" for i, s in enumerate(steps))
     last = len(steps)
-    nodes += f"  \\node[decision, right=1.5cm of s{last}] (d) {{OK?}};\n"
-    edges = "".join(f"  \\draw[->] (s{i}) -- (s{i + 1});\n" for i in range(last)) + f"  \\draw[->] (s{last}) -- (d);\n  \\draw[->] (d) |- node[near start, right] {{no}} (s1);\n"
-    return (f"\\begin{{tikzpicture}}[node distance=8mm, >=Stealth, box/.style={{draw, rounded corners, fill={c}!15, minimum width=3cm, minimum height=7mm}}, "
-            f"decision/.style={{draw, diamond, aspect=2, fill=orange!20}}]\n{nodes}{edges}\\end{{tikzpicture}}")
+    decision_at = rng.randint(1, last)
+    nodes += f"  \\node[decision, {side_dir}={rng.choice([1.2, 1.5, 2.0])}cm of s{decision_at}] (d) {{{rng.choice(['OK?', 'Valid?', 'Done?'])}}};\n"
+    edges = "".join(f"  \\draw[->] (s{i}) -- (s{i + 1});\n" for i in range(last))
+    edges += f"  \\draw[->] (s{decision_at}) -- (d);\n  \\draw[->] (d) |- node[near start, right] {{no}} (s0);\n"
+    return (f"\\begin{{tikzpicture}}[node distance={rng.choice([6, 8, 10, 12])}mm, >=Stealth, "
+            f"box/.style={{draw, {shape}, fill={c}!{rng.choice([10, 20, 35])}, minimum width={width}cm, minimum height=7mm}}, "
+            f"decision/.style={{draw, diamond, aspect=2, fill={rng.choice(COLORS)}!20}}]\n{nodes}{edges}\\end{{tikzpicture}}")
 
 
 def geometry(rng: random.Random) -> str:
-    a = (0, 0)
-    b = (round(rng.uniform(3, 5), 2), 0)
-    cpt = (round(rng.uniform(0.5, 3), 2), round(rng.uniform(2, 4), 2))
-    extra = rng.choice([
-        "  \\draw[red, dashed] (A) -- ($(B)!(A)!(C)$) node[right] {$H$};\n",
-        "  \\draw[blue] (barycentric cs:A=1,B=1,C=1) circle (2pt) node[below] {$G$};\n",
-        "  \\draw[teal] ($(A)!0.5!(B)$) -- (C);\n",
-        "  \\draw pic[draw, angle radius=7mm, \"$\\alpha$\"] {angle=B--A--C};\n",
-    ])
-    return (f"\\begin{{tikzpicture}}[scale={rng.choice([1, 1.2, 1.5])}]\n  \\coordinate (A) at {a};\n  \\coordinate (B) at {b};\n  \\coordinate (C) at {cpt};\n"
-            f"  \\draw[thick, fill={rng.choice(COLORS)}!10] (A) -- (B) -- (C) -- cycle;\n"
-            "  \\node[below left] at (A) {$A$};\n  \\node[below right] at (B) {$B$};\n  \\node[above] at (C) {$C$};\n"
-            f"{extra}\\end{{tikzpicture}}")
+    n = rng.choice([3, 3, 4, 5])
+    pts = []
+    for i in range(n):
+        angle = 360 * i / n + rng.uniform(-25, 25) + rng.uniform(0, 360 / n)
+        pts.append((round(2.2 * rng.uniform(0.6, 1.3) * math.cos(math.radians(angle)), 2),
+                    round(2.2 * rng.uniform(0.6, 1.3) * math.sin(math.radians(angle)), 2)))
+    names = "ABCDE"[:n]
+    coords = "".join(f"  \\coordinate ({names[i]}) at {pts[i]};\n" for i in range(n))
+    poly = " -- ".join(f"({c})" for c in names) + " -- cycle"
+    labels = "".join(f"  \\node at ($({names[i]})!-0.15!(0,0)$) {{${names[i]}$}};\n" for i in range(n))
+    extras = rng.sample([
+        "  \\draw[red, dashed] (A) -- ($(B)!(A)!(C)$);\n",
+        "  \\draw[blue] ($(A)!0.5!(B)$) -- ($(B)!0.5!(C)$);\n",
+        f"  \\draw[teal] (0,0) circle ({rng.uniform(0.3, 0.9):.2f});\n",
+        "  \\fill[orange] (A) circle (2pt) (B) circle (2pt);\n",
+        "  \\draw pic[draw, angle radius=6mm] {angle=C--A--B};\n" if n == 3 else "  \\draw[violet] (A) -- (C);\n",
+        f"  \\draw[gray, very thin] (-3,-3) grid ({rng.choice([2, 3])},{rng.choice([2, 3])});\n",
+    ], rng.randint(1, 3))
+    return (f"\\begin{{tikzpicture}}[scale={rng.choice([0.8, 1, 1.3])}, rotate={rng.randint(0, 359)}]\n{coords}"
+            f"  \\draw[{rng.choice(['thick', 'very thick', 'semithick'])}, fill={rng.choice(COLORS)}!{rng.choice([5, 15, 30])}] {poly};\n"
+            f"{labels}{''.join(extras)}\\end{{tikzpicture}}")
 
 
 def automaton(rng: random.Random) -> str:
-    k = rng.randint(3, 5)
-    states = "".join(f"  \\node[state{', initial' if i == 0 else ''}{', accepting' if i == k - 1 else ''}] (q{i}) "
-                     f"{'' if i == 0 else f'[right=of q{i - 1}] '}{{$q_{i}$}};\n" for i in range(k))
-    edges = "".join(f"  \\path[->] (q{i}) edge node {{{rng.choice('ab01')}}} (q{i + 1});\n" for i in range(k - 1))
-    edges += "".join(f"  \\path[->] (q{i}) edge[loop above] node {{{rng.choice('ab01')}}} ();\n" for i in range(k) if rng.random() < 0.4)
-    if k > 2:
-        edges += f"  \\path[->] (q{k - 1}) edge[bend left] node {{{rng.choice('ab')}}} (q0);\n"
-    return f"\\begin{{tikzpicture}}[shorten >=1pt, node distance=2cm, auto, >=Stealth]\n{states}{edges}\\end{{tikzpicture}}"
+    k = rng.randint(2, 6)
+    layout = rng.choice(["line", "circle", "grid"])
+    if layout == "line":
+        place = [f"at ({i * rng.choice([2.0, 2.2]) if i else 0:.1f},{rng.choice([0, 0, 0.8, -0.8]) if 0 < i < k - 1 else 0})" for i in range(k)]
+    elif layout == "circle":
+        place = [f"at ({360 * i / k + 90:.0f}:{1.4 + 0.25 * k:.1f}cm)" for i in range(k)]
+    else:
+        place = [f"at ({(i % 3) * 2.3:.1f},{-(i // 3) * 2.0:.1f})" for i in range(k)]
+    states = "".join(f"  \\node[state{', initial' if i == 0 else ''}{', accepting' if i == k - 1 else ''}] (q{i}) {place[i]} {{$q_{i}$}};\n"
+                     for i in range(k))
+    edges = "".join(f"  \\path[->] (q{i}) edge{rng.choice(['', '', '[bend left]', '[bend right]'])} node {{{rng.choice('ab01')}}} (q{i + 1});\n"
+                    for i in range(k - 1))
+    edges += "".join(f"  \\path[->] (q{i}) edge[loop {rng.choice(['above', 'below'])}] node {{{rng.choice('ab01')}}} ();\n"
+                     for i in range(k) if rng.random() < 0.4)
+    for _ in range(rng.randint(0, 2)):
+        a, b = rng.sample(range(k), 2)
+        edges += f"  \\path[->] (q{a}) edge[bend left={rng.choice([20, 30, 45])}] node {{{rng.choice('ab')}}} (q{b});\n"
+    return (f"\\begin{{tikzpicture}}[shorten >=1pt, auto, >=Stealth, every state/.style={{fill={rng.choice(COLORS)}!{rng.choice([0, 10, 25])}}}]\n"
+            f"{states}{edges}\\end{{tikzpicture}}")
 
 
 def timeline(rng: random.Random) -> str:
@@ -124,10 +153,18 @@ def timeline(rng: random.Random) -> str:
 
 
 def polar_figure(rng: random.Random) -> str:
-    k = rng.randint(3, 7)
-    return (f"\\begin{{tikzpicture}}\n  \\draw[help lines] (-2.5,-2.5) grid (2.5,2.5);\n"
-            f"  \\draw[{rng.choice(COLORS)}, thick, domain=0:360, samples=200, smooth] plot (\\x:{{2*cos({k}*\\x)}});\n"
-            f"  \\draw[->] (-2.6,0) -- (2.7,0) node[right] {{$x$}};\n  \\draw[->] (0,-2.6) -- (0,2.7) node[above] {{$y$}};\n\\end{{tikzpicture}}")
+    k = rng.randint(2, 9)
+    a = round(rng.uniform(0.5, 1.5), 2)
+    curve = rng.choice([f"{{2*cos({k}*\\x)}}", f"{{{a}*(1+cos(\\x))}}", f"{{0.006*\\x}}", f"{{{a}+cos({k}*\\x)}}",
+                        f"{{2*sin({k}*\\x)}}"])
+    domain = "0:1440" if "0.006" in curve else "0:360"
+    grid = rng.choice(["  \\draw[help lines] (-2.5,-2.5) grid (2.5,2.5);\n", "", "  \\draw[gray!40] (0,0) circle (1) (0,0) circle (2);\n"])
+    fill = f", fill={rng.choice(COLORS)}!20" if rng.random() < 0.4 and "0.006" not in curve else ""
+    return (f"\\begin{{tikzpicture}}[scale={rng.choice([0.8, 1, 1.2])}, rotate={rng.choice([0, 0, 30, 45, 90])}]\n{grid}"
+            f"  \\draw[{rng.choice(COLORS)}, {rng.choice(['thick', 'very thick', 'semithick'])}{fill}, domain={domain}, samples=300, smooth] plot (\\x:{curve});\n"
+            + ("  \\draw[->] (-2.6,0) -- (2.7,0) node[right] {$x$};\n  \\draw[->] (0,-2.6) -- (0,2.7) node[above] {$y$};\n"
+               if rng.random() < 0.6 else "")
+            + "\\end{tikzpicture}")
 
 
 KINDS: dict[str, Callable[[random.Random], str]] = {f.__name__: f for f in (

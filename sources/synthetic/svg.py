@@ -44,11 +44,38 @@ class Pen:
         return self.gradient() if self.rng.random() < 0.3 else self.color()
 
 
+GLYPHS = {
+    "check": "M{a} {m} L{b} {c} L{d} {e}",
+    "cross": "M{a} {a2} L{d} {e2} M{d} {a2} L{a} {e2}",
+    "plus": "M{b2} {a2} V{e2} M{a} {mid} H{d}",
+    "arrow": "M{a} {mid} H{d} M{b2} {a2} L{d} {mid} L{b2} {e2}",
+    "minus": "M{a} {mid} H{d}",
+    "chevron": "M{b2} {a2} L{d} {mid} L{b2} {e2}",
+}
+
+
 def badge(p: Pen) -> str:
-    c, r = p.size / 2, p.size * 0.42
-    check = f"M{p.size * .3:.1f} {p.size * .52:.1f} L{p.size * .45:.1f} {p.size * .66:.1f} L{p.size * .72:.1f} {p.size * .36:.1f}"
-    return (f'<circle cx="{c}" cy="{c}" r="{r:.1f}" fill="{p.fill()}" {p.stroke()}/>'
-            f'<path d="{check}" fill="none" stroke="white" stroke-width="{p.size * .08:.1f}" stroke-linecap="round" stroke-linejoin="round"/>')
+    s = p.size
+    cx, cy = s * p.rng.uniform(0.35, 0.65), s * p.rng.uniform(0.35, 0.65)
+    r = s * p.rng.uniform(0.22, 0.42)
+    shape = p.rng.choice(["circle", "square", "hexagon", "ring"])
+    if shape == "circle" or shape == "ring":
+        base = f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="{"none" if shape == "ring" else p.fill()}" {p.stroke()}/>'
+    elif shape == "square":
+        base = f'<rect x="{cx - r:.1f}" y="{cy - r:.1f}" width="{2 * r:.1f}" height="{2 * r:.1f}" rx="{r * p.rng.uniform(0.1, 0.5):.1f}" fill="{p.fill()}"/>'
+    else:
+        pts = " ".join(f"{cx + r * math.cos(math.pi / 3 * k):.1f},{cy + r * math.sin(math.pi / 3 * k):.1f}" for k in range(6))
+        base = f'<polygon points="{pts}" fill="{p.fill()}"/>'
+    g = r * 0.55
+    coords = dict(a=f"{cx - g:.1f}", b=f"{cx - g * 0.2:.1f}", c=f"{cy + g * 0.6:.1f}", d=f"{cx + g:.1f}", e=f"{cy - g * 0.6:.1f}",
+                  m=f"{cy:.1f}", mid=f"{cy:.1f}", a2=f"{cy - g:.1f}", e2=f"{cy + g:.1f}", b2=f"{cx:.1f}")
+    d = GLYPHS[p.rng.choice(list(GLYPHS))].format(**coords)
+    ink = "white" if shape != "ring" else p.color()
+    glyph = f'<path d="{d}" fill="none" stroke="{ink}" stroke-width="{s * p.rng.uniform(0.05, 0.1):.1f}" stroke-linecap="round" stroke-linejoin="round"/>'
+    extra = ""
+    if p.rng.random() < 0.4:
+        extra = f'<circle cx="{cx + r * 0.8:.1f}" cy="{cy - r * 0.8:.1f}" r="{r * 0.25:.1f}" fill="{p.color()}"/>'
+    return base + glyph + extra
 
 
 def blob(p: Pen) -> str:
@@ -101,20 +128,36 @@ def chart_icon(p: Pen) -> str:
 
 def wave(p: Pen) -> str:
     parts = []
-    for j in range(p.rng.randint(2, 4)):
-        y = p.size * (0.3 + 0.2 * j)
-        amp = p.size * p.rng.uniform(0.05, 0.15)
-        d = f"M0 {y:.1f} " + " ".join(f"C{p.size * (i + .25) / 4:.1f} {y - amp:.1f} {p.size * (i + .75) / 4:.1f} {y + amp:.1f} {p.size * (i + 1) / 4:.1f} {y:.1f}" for i in range(4))
+    periods = p.rng.randint(2, 6)
+    for j in range(p.rng.randint(1, 5)):
+        y = p.size * p.rng.uniform(0.15, 0.85)
+        amp = p.size * p.rng.uniform(0.03, 0.18)
+        x0 = p.size * p.rng.uniform(0, 0.3)
+        x1 = p.size * p.rng.uniform(0.7, 1.0)
+        step = (x1 - x0) / periods
+        d = f"M{x0:.1f} {y:.1f} " + " ".join(
+            f"C{x0 + step * (i + .25):.1f} {y - amp:.1f} {x0 + step * (i + .75):.1f} {y + amp:.1f} {x0 + step * (i + 1):.1f} {y:.1f}"
+            for i in range(periods))
         parts.append(f'<path d="{d}" fill="none" {p.stroke()}/>')
+    if p.rng.random() < 0.5:
+        parts.append(f'<circle cx="{p.n()}" cy="{p.n(0.1, 0.3)}" r="{p.n(0.05, 0.12)}" fill="{p.color()}"/>')
     return "".join(parts)
 
 
 def labelled(p: Pen) -> str:
-    word = title(p.rng, 1, 1)
-    size = p.size * p.rng.uniform(0.14, 0.22)
-    return (f'<rect x="{p.size * .05:.1f}" y="{p.size * .3:.1f}" width="{p.size * .9:.1f}" height="{p.size * .4:.1f}" rx="{p.size * .08:.1f}" fill="{p.fill()}"/>'
-            f'<text x="{p.size / 2:.1f}" y="{p.size * .56:.1f}" font-family="DejaVu Sans" font-size="{size:.1f}" font-weight="bold" '
-            f'text-anchor="middle" fill="{p.rng.choice(["#ffffff", "#111111"])}">{word}</text>')
+    word = title(p.rng, 1, 2)
+    w, h = p.size * p.rng.uniform(0.5, 0.95), p.size * p.rng.uniform(0.2, 0.5)
+    x, y = p.rng.uniform(0, p.size - w), p.rng.uniform(0, p.size - h)
+    size = min(h * p.rng.uniform(0.35, 0.6), w / max(4, len(word)) * 1.6)
+    anchor = p.rng.choice(["start", "middle", "end"])
+    tx = {"start": x + w * 0.08, "middle": x + w / 2, "end": x + w * 0.92}[anchor]
+    parts = [f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="{h * p.rng.uniform(0, 0.5):.1f}" fill="{p.fill()}"/>',
+             f'<text x="{tx:.1f}" y="{y + h / 2 + size * 0.35:.1f}" font-family="{p.rng.choice(["DejaVu Sans", "DejaVu Serif", "DejaVu Sans Mono"])}" '
+             f'font-size="{size:.1f}" font-weight="{p.rng.choice(["normal", "bold"])}" text-anchor="{anchor}" '
+             f'fill="{p.rng.choice(["#ffffff", "#111111", p.color()])}">{word}</text>']
+    if p.rng.random() < 0.5:
+        parts.append(f'<circle cx="{p.n()}" cy="{p.n()}" r="{p.n(0.04, 0.1)}" fill="{p.color()}"/>')
+    return "".join(parts)
 
 
 def star(p: Pen) -> str:
