@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Sequence
 
 from .base import LANGS, RenderError, RenderResult, renderer_class
-from .sandbox import ProcessCage, detect_isolation, worker_command
+from .sandbox import NAMESPACES, ProcessCage, detect_isolation, worker_command
 from .protocol import read_frame, write_frame
 
 log = logging.getLogger("vinci.render")
@@ -112,7 +112,8 @@ class RenderPool:
             raise RenderError("unsupported", f"no renderer for language {lang!r}; known: {', '.join(LANGS)}")
         self.lang, self.timeout_s = lang, timeout_s
         self.isolation = detect_isolation()
-        log.info("render pool %s: %d worker(s), isolation: %s", lang, workers, self.isolation)
+        level = logging.INFO if self.isolation == NAMESPACES else logging.WARNING
+        log.log(level, "render pool %s: %d worker(s), isolation: %s", lang, workers, self.isolation)
         self._idle: queue.Queue[WorkerProcess | None] = queue.Queue()
         self._all: list[WorkerProcess] = []
         self._lock = threading.Lock()

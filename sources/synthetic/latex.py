@@ -55,15 +55,22 @@ def line_plot(rng: random.Random) -> str:
 
 
 def tree(rng: random.Random) -> str:
-    def node(depth: int) -> str:
-        if depth == 0 or rng.random() < 0.25:
+    depth = rng.choice([1, 2, 2, 3])
+
+    def node(level: int) -> str:
+        if level == depth or rng.random() < 0.2:
             return f"child {{node {{{rng.choice(WORDS)}}}}}"
-        kids = " ".join(node(depth - 1) for _ in range(rng.randint(2, 3)))
+        kids = " ".join(node(level + 1) for _ in range(rng.randint(2, 3)))
         return f"child {{node {{{rng.choice(WORDS)}}} {kids}}}"
 
-    kids = " ".join(node(1) for _ in range(rng.randint(2, 3)))
-    return (f"\\begin{{tikzpicture}}[level distance=1.4cm, level 1/.style={{sibling distance={rng.choice([3, 3.5, 4])}cm}}, "
-            f"level 2/.style={{sibling distance=1.3cm}}, every node/.style={{draw, rounded corners, fill={rng.choice(COLORS)}!15}}]\n"
+    kids = " ".join(node(1) for _ in range(rng.randint(2, 4)))
+    grow = rng.choice(["down", "down", "right", "up", "left"])
+    shape = rng.choice(["rounded corners", "circle", "rectangle", "ellipse"])
+    edge = rng.choice(["", ", edge from parent/.style={draw, ->}", ", edge from parent path={(\\tikzparentnode) |- (\\tikzchildnode)}"])
+    return (f"\\begin{{tikzpicture}}[grow={grow}, level distance={rng.choice([1.0, 1.4, 1.8])}cm, "
+            f"level 1/.style={{sibling distance={rng.choice([2.2, 3, 3.8])}cm}}, level 2/.style={{sibling distance={rng.choice([0.9, 1.2, 1.5])}cm}}, "
+            f"level 3/.style={{sibling distance=0.8cm}}, every node/.style={{draw, {shape}, font=\\{rng.choice(['small', 'footnotesize', 'normalsize'])}, "
+            f"fill={rng.choice(COLORS)}!{rng.choice([0, 15, 30])}}}{edge}]\n"
             f"  \\node {{{rng.choice(WORDS).title()}}}\n    {kids};\n\\end{{tikzpicture}}")
 
 

@@ -222,3 +222,23 @@ def test_smiles_invalid_and_huge(service):
     huge = render_one(service, "smiles", "C" * 2000)
     assert huge.error_kind == "forbidden"
     assert_still_renders(service, "smiles")
+
+
+def test_fallback_level_still_blocks_sockets_and_renders(tmp_path, listener):
+    """Without namespaces (forced here), the audit hook refuses sockets; normal samples still render."""
+    import sys
+
+    env = {**os.environ, "VINCI_ISOLATION": "rlimits"}
+    chart = tmp_path / "chart.py"
+    chart.write_text(NORMAL["python"])
+    spy = tmp_path / "spy.py"
+    spy.write_text(f"import socket\nsocket.create_connection(('127.0.0.1', {listener.port}), timeout=1).sendall(b'x')\n")
+    ok = subprocess.run([sys.executable, "-m", "pipelines.cli", "-v", "render", str(chart), "-o", str(tmp_path / "c.png")],
+                        capture_output=True, text=True, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert "isolation: rlimits" in ok.stderr
+    bad = subprocess.run([sys.executable, "-m", "pipelines.cli", "render", str(spy), "-o", str(tmp_path / "s.png")],
+                         capture_output=True, text=True, env=env)
+    assert bad.returncode == 1 and "error: runtime: PermissionError" in bad.stderr
+    time.sleep(0.3)
+    assert listener.seen == []
