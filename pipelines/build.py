@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import resource
 import shutil
 import time
 from dataclasses import dataclass
@@ -145,6 +146,7 @@ class Build:
             bar.close()
         stats = self.finalize(units)
         stats.time("total_s", time.monotonic() - start)
+        stats.time("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         return stats
 
     def unit_files(self, units: list[Unit]) -> list[Path]:

@@ -9,7 +9,8 @@ STAGES = ("harvest", "quality_code", "execution", "quality_image", "perturb", "d
 def print_summary(out, stats: Stats) -> None:
     table = stats.table()
     langs = sorted({lang for stage in STAGES for lang in table.get(stage, {})})
-    print(f"\nbuild folder: {out}   total {stats.timings.get('total_s', 0):.0f} s")
+    print(f"\nbuild folder: {out}   total {stats.timings.get('total_s', 0):.0f} s   "
+          f"peak RSS of the build process {stats.timings.get('peak_rss_mb', 0):.0f} MB")
     print(f"{'stage':<14}" + "".join(f"{lang:>16}" for lang in langs))
     for stage in STAGES:
         if stage not in table:
