@@ -43,6 +43,26 @@ def _rw(code: str):
     return rw
 
 
+def _first_valid(code: str, mol, sites: list[int], edit, rng: random.Random, tries: int) -> str | None:
+    """Apply ``edit(rwmol, site)`` to a copy for up to ``tries`` shuffled sites; the first that sanitizes wins."""
+    from rdkit import Chem
+
+    rng.shuffle(sites)
+    for site in sites[:tries]:
+        rw = Chem.RWMol(mol)
+        edit(rw, site)
+        out = _out(rw.GetMol(), code)
+        if out:
+            return out
+    return None
+
+
+def _reset_hydrogens(*atoms) -> None:
+    for atom in atoms:
+        atom.SetNoImplicit(False)
+        atom.SetNumExplicitHs(0)
+
+
 @perturbation("smiles", "atom_swap")
 def atom_swap(code: str, rng: random.Random) -> str | None:
     from rdkit import Chem
@@ -50,18 +70,14 @@ def atom_swap(code: str, rng: random.Random) -> str | None:
     mol = _mol(code)
     if mol is None:
         return None
-    sites = [a.GetIdx() for a in mol.GetAtoms() if a.GetSymbol() in SWAPS and not a.GetIsAromatic()]
-    rng.shuffle(sites)
-    for idx in sites[:6]:
-        rw = Chem.RWMol(mol)
+
+    def swap(rw, idx):
         atom = rw.GetAtomWithIdx(idx)
         atom.SetAtomicNum(Chem.GetPeriodicTable().GetAtomicNumber(rng.choice(SWAPS[atom.GetSymbol()])))
-        atom.SetNoImplicit(False)
-        atom.SetNumExplicitHs(0)
-        out = _out(rw.GetMol(), code)
-        if out:
-            return out
-    return None
+        _reset_hydrogens(atom)
+
+    sites = [a.GetIdx() for a in mol.GetAtoms() if a.GetSymbol() in SWAPS and not a.GetIsAromatic()]
+    return _first_valid(code, mol, sites, swap, rng, tries=6)
 
 
 @perturbation("smiles", "bond_order")
@@ -71,20 +87,15 @@ def bond_order(code: str, rng: random.Random) -> str | None:
     mol = _mol(code)
     if mol is None:
         return None
-    bonds = [b.GetIdx() for b in mol.GetBonds() if not b.GetIsAromatic() and b.GetBondType() in
-             (Chem.BondType.SINGLE, Chem.BondType.DOUBLE)]
-    rng.shuffle(bonds)
-    for idx in bonds[:8]:
-        rw = Chem.RWMol(mol)
+
+    def toggle(rw, idx):
         bond = rw.GetBondWithIdx(idx)
         bond.SetBondType(Chem.BondType.DOUBLE if bond.GetBondType() == Chem.BondType.SINGLE else Chem.BondType.SINGLE)
-        for atom in (bond.GetBeginAtom(), bond.GetEndAtom()):
-            atom.SetNoImplicit(False)
-            atom.SetNumExplicitHs(0)
-        out = _out(rw.GetMol(), code)
-        if out:
-            return out
-    return None
+        _reset_hydrogens(bond.GetBeginAtom(), bond.GetEndAtom())
+
+    bonds = [b.GetIdx() for b in mol.GetBonds() if not b.GetIsAromatic() and b.GetBondType() in
+             (Chem.BondType.SINGLE, Chem.BondType.DOUBLE)]
+    return _first_valid(code, mol, bonds, toggle, rng, tries=8)
 
 
 @perturbation("smiles", "add_substituent")
@@ -107,9 +118,7 @@ def remove_substituent(code: str, rng: random.Random) -> str | None:
         return None
     rw = Chem.RWMol(mol)
     idx = rng.choice(terminal)
-    neighbour = rw.GetAtomWithIdx(idx).GetNeighbors()[0]
-    neighbour.SetNoImplicit(False)
-    neighbour.SetNumExplicitHs(0)
+    _reset_hydrogens(rw.GetAtomWithIdx(idx).GetNeighbors()[0])
     rw.RemoveAtom(idx)
     return _out(rw.GetMol(), code)
 
