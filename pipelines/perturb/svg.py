@@ -82,13 +82,19 @@ def stroke_width(code: str, rng: random.Random) -> str | None:
 
 @perturbation("svg", "remove_element")
 def remove_element(code: str, rng: random.Random) -> str | None:
+    """Drop one drawn element -- never a full-canvas background, and never the only thing drawn."""
+    def pick(root):
+        size = f"{_size(root):g}"
+        drawn = [el for el in shapes(root) if local(el.getparent()) != "defs"
+                 and not (local(el) == "rect" and el.get("width") == size and el.get("height") == size)]
+        return drawn if len(drawn) > 1 else []
+
     def change(el, rng):
-        parent = el.getparent()
         if el.tail and el.getprevious() is not None:
             prev = el.getprevious()
             prev.tail = (prev.tail or "") + el.tail
-        parent.remove(el)
-    return edit(code, rng, lambda root: [el for el in shapes(root) if local(el.getparent()) != "defs"] if len(shapes(root)) > 1 else [], change)
+        el.getparent().remove(el)
+    return edit(code, rng, pick, change)
 
 
 @perturbation("svg", "transform")

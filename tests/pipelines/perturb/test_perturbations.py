@@ -20,13 +20,24 @@ SPECS = {"python": "synthetic.charts", "html": "synthetic.html", "svg": "synthet
 CASES = [(lang, name) for lang in SPECS for name in registry(lang)]
 
 
-def first_applicable(lang: str, name: str):
+def applicable(lang: str, name: str, want: int = 3):
+    """Up to ``want`` generated samples the kind applies to, with their flawed versions."""
     perturbation = registry(lang)[name]
-    for index, sample in enumerate(islice(open_source(SPECS[lang], seed=2), 60)):
+    found = []
+    for index, sample in enumerate(islice(open_source(SPECS[lang], seed=2), 80)):
         flawed = perturbation.apply(sample.code, random.Random(index))
         if flawed is not None:
-            return perturbation, sample.code, flawed
-    pytest.fail(f"{name} applied to none of 60 generated samples")
+            found.append((sample.code, flawed))
+            if len(found) == want:
+                break
+    if not found:
+        pytest.fail(f"{name} applied to none of 80 generated samples")
+    return perturbation, found
+
+
+def first_applicable(lang: str, name: str):
+    perturbation, found = applicable(lang, name, want=1)
+    return perturbation, *found[0]
 
 
 def test_at_least_eight_visual_kinds_and_an_error_kind_per_language():
@@ -38,19 +49,22 @@ def test_at_least_eight_visual_kinds_and_an_error_kind_per_language():
 
 @pytest.mark.parametrize("lang, name", CASES)
 def test_kind_edits_locally_and_renders_as_intended(service, lang, name):
-    perturbation, code, flawed = first_applicable(lang, name)
-    assert flawed != code
-    if lang != "smiles":
-        changed = [l for l in difflib.unified_diff(code.splitlines(), flawed.splitlines(), lineterm="", n=0)
-                   if l.startswith(("+", "-")) and not l.startswith(("+++", "---"))]
-        assert 0 < len(changed) <= 12, f"{name} rewrote too much:\n" + "\n".join(changed[:20])
-    target, result = service.render_many([(lang, code), (lang, flawed)])
-    assert target.ok
+    perturbation, found = applicable(lang, name)
+    for code, flawed in found:
+        assert flawed != code
+        if lang != "smiles":
+            changed = [l for l in difflib.unified_diff(code.splitlines(), flawed.splitlines(), lineterm="", n=0)
+                       if l.startswith(("+", "-")) and not l.startswith(("+++", "---"))]
+            assert 0 < len(changed) <= 12, f"{name} rewrote too much:\n" + "\n".join(changed[:20])
+    results = service.render_many([(lang, c) for pair in found for c in pair])
+    pairs = list(zip(results[::2], results[1::2]))
+    assert all(target.ok for target, _ in pairs)
     if perturbation.error:
-        assert result.error_kind == perturbation.error, result.message
+        assert all(result.error_kind == perturbation.error for _, result in pairs), [r.message for _, r in pairs]
     else:
-        assert result.ok, f"{name}: {result.message}"
-        assert result.png != target.png
+        rendered = [(t, r) for t, r in pairs if r.ok]
+        assert rendered, f"{name}: no flawed version rendered: {[r.message for _, r in pairs]}"
+        assert all(r.png != t.png for t, r in rendered)
 
 
 def test_verification_accepts_and_rejects_on_both_sides(service):
