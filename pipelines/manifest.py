@@ -50,6 +50,16 @@ class PerturbConfig(Strict):
     weights: dict[str, float] = Field(default_factory=dict)
 
 
+class RayConfig(Strict):
+    """Resources of the Ray executor; they decide where units run, never which rows come out."""
+
+    actors: Union[int, Literal["auto"]] = "auto"
+    actor_cpus: float = Field(0.5, gt=0)
+    actor_memory_mb: int | None = Field(None, gt=0)
+    workers_per_language: Union[int, dict[str, int]] = 1
+    max_retries: int = Field(2, ge=0)
+
+
 class Splits(Strict):
     virl: int = Field(0, ge=0)
     test: int = Field(0, ge=0)
@@ -68,6 +78,7 @@ class Manifest(Strict):
     splits: Splits = Field(default_factory=Splits)
     shard_rows: int = Field(5000, gt=0)
     unit_rows: int = Field(250, gt=0)
+    ray: RayConfig = Field(default_factory=RayConfig)
 
     @field_validator("sources")
     @classmethod
@@ -84,6 +95,7 @@ class Manifest(Strict):
         """Hash of everything that changes rows; a build folder refuses another fingerprint."""
         data = self.model_dump(mode="json")
         data.pop("description", None)
+        data.pop("ray", None)
         for entry in data["sources"]:
             entry.pop("why", None)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]

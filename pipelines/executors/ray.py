@@ -7,9 +7,10 @@ unit file to the shared ``--out`` folder. The driver keeps at most ``2 × actors
 number of times and then stops with every failure and its reason; finished units stay on disk,
 so re-running resumes. Dedup, split and the shard writing stay global steps in the driver.
 
-Settings come from the environment: ``RAY_ADDRESS`` (``auto``, ``HOST:PORT``; unset starts a local
-cluster), ``VINCI_RAY_ACTOR_CPUS`` (CPUs reserved per actor; fractional by default so actors never
-starve the driver's tasks on small machines), ``VINCI_RAY_MAX_RETRIES``.
+Resources come from the manifest's ``ray`` section (actors, CPUs and memory per actor, render
+workers per language in each actor, retries); CPUs per actor are fractional by default so actors
+never starve the driver's tasks on small machines. ``RAY_ADDRESS`` (``auto``, ``HOST:PORT``) picks
+the cluster; unset, a local one is started.
 """
 from __future__ import annotations
 
@@ -17,17 +18,20 @@ import os
 from typing import Iterable, Iterator
 
 
-class UnitFailed(RuntimeError):
-    pass
+from pipelines.build import BuildError
+
+
+class UnitFailed(BuildError):
+    """Units that kept failing after their retries; the message names each unit and its error."""
 
 
 def _actor_class(ray):
     class UnitActor:
-        def __init__(self, runner, workers_per_lang: int):
+        def __init__(self, runner, workers_per_language):
             from filters.render import RenderService
 
             self.runner = runner
-            self.service = RenderService(workers=workers_per_lang, timeout_s=runner.manifest.render.timeout_s)
+            self.service = RenderService(workers=workers_per_language, timeout_s=runner.manifest.render.timeout_s)
 
         def __call__(self, unit) -> int:
             return self.runner(unit, self.service)
@@ -53,11 +57,14 @@ def connect(workers: int):
 
 def run_units(units: Iterable, runner, workers: int) -> Iterator[tuple[object, int]]:
     ray = connect(workers)
-    actor_cpus = float(os.environ.get("VINCI_RAY_ACTOR_CPUS", "0.5"))
-    max_retries = int(os.environ.get("VINCI_RAY_MAX_RETRIES", "2"))
-    actors_n = max(1, int(os.environ.get("VINCI_RAY_ACTORS", workers)))
-    remote = ray.remote(num_cpus=actor_cpus, max_restarts=max_retries, max_task_retries=max_retries)(_actor_class(ray))
-    actors = [remote.remote(runner, 1) for _ in range(actors_n)]
+    cfg = runner.manifest.ray
+    max_retries = cfg.max_retries
+    actors_n = max(1, workers if cfg.actors == "auto" else cfg.actors)
+    options = {"num_cpus": cfg.actor_cpus, "max_restarts": max_retries, "max_task_retries": max_retries}
+    if cfg.actor_memory_mb:
+        options["memory"] = cfg.actor_memory_mb * 2**20
+    remote = ray.remote(**options)(_actor_class(ray))
+    actors = [remote.remote(runner, cfg.workers_per_language) for _ in range(actors_n)]
     queue = list(units)
     free = list(actors)
     in_flight: dict = {}
@@ -79,7 +86,8 @@ def run_units(units: Iterable, runner, workers: int) -> Iterator[tuple[object, i
                 if attempts[unit] <= max_retries:
                     queue.append(unit)
                 else:
-                    failures.append(f"{unit.name}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+                    cause = getattr(exc, "cause", None) or exc
+                    failures.append(f"{unit.name}: {type(cause).__name__}: {str(cause).splitlines()[0][:300]}")
         if failures:
             raise UnitFailed(f"{len(failures)} unit(s) failed after {max_retries} retries (finished units are kept; "
                              "re-run to resume):\n" + "\n".join(failures))

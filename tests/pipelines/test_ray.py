@@ -49,6 +49,19 @@ def test_killed_ray_build_resumes_identical(reference, cluster, tmp_path):
     assert rows_of(out) == rows_of(local_out)
 
 
+def test_failing_units_are_retried_then_reported(cluster, tmp_path, tiny_manifest):
+    bad = tmp_path / "broken.parquet"
+    bad.write_bytes(b"PAR1 not parquet PAR1")
+    manifest = tiny_manifest(sources=[{"source": "hub:local/broken", "n": 3,
+                                       "options": {"data_files": str(bad), "code_column": "c", "lang": "svg"}}],
+                             ray={"max_retries": 1, "actor_cpus": 0.5})
+    proc = build_cli(manifest, tmp_path / "out", "--executor", "ray", env=cluster)
+    _, err = proc.communicate(timeout=600)
+    text = err.decode()
+    assert proc.returncode == 1
+    assert "1 unit(s) failed after 1 retries" in text and "u-000-00000" in text and "broken.parquet" in text
+
+
 def test_default_install_does_not_import_ray():
     code = "import sys, pipelines.build, pipelines.cli, pipelines.executors.local; print('ray' in sys.modules)"
     done = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True)
