@@ -97,26 +97,33 @@ class HtmlRenderer:
             route.abort("blockedbyclient")
 
     def render(self, code: str, workdir: str, timeout_s: float) -> bytes:
+        """Screenshot one page. A browser-side error (a crashed renderer) is retried once on a fresh
+        page, so that a hiccup of Chromium does not decide which rows a build keeps."""
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+        for attempt in (1, 2):
+            try:
+                return self._shoot(code, timeout_s)
+            except PlaywrightTimeout:
+                self._recover()
+                raise RenderError("timeout", f"the page did not finish loading and drawing within {timeout_s:.0f} s") from None
+            except PlaywrightError as exc:
+                self._recover()
+                if attempt == 2:
+                    text = str(exc).splitlines()[0]
+                    kind = "memory" if "crash" in text.lower() or "out of memory" in text.lower() else "runtime"
+                    raise RenderError(kind, text) from None
+        raise AssertionError("unreachable")
+
+    def _shoot(self, code: str, timeout_s: float) -> bytes:
         self._document = code
         timeout_ms = max(1000, int(timeout_s * 1000))
         page = self._page
-        try:
-            page.goto(ORIGIN, wait_until="load", timeout=timeout_ms)
-            height = page.evaluate(PAGE_HEIGHT)
-            clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": max(VIEWPORT["height"], min(int(height or 0), MAX_HEIGHT))}
-            png = page.screenshot(type="png", full_page=True, clip=clip, animations="disabled", caret="hide", timeout=timeout_ms)
-            return png
-        except PlaywrightTimeout:
-            self._recover()
-            raise RenderError("timeout", f"the page did not finish loading and drawing within {timeout_s:.0f} s") from None
-        except PlaywrightError as exc:
-            self._recover()
-            text = str(exc).splitlines()[0]
-            kind = "memory" if "crash" in text.lower() or "out of memory" in text.lower() else "runtime"
-            raise RenderError(kind, text) from None
+        page.goto(ORIGIN, wait_until="load", timeout=timeout_ms)
+        height = page.evaluate(PAGE_HEIGHT)
+        clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": max(VIEWPORT["height"], min(int(height or 0), MAX_HEIGHT))}
+        return page.screenshot(type="png", full_page=True, clip=clip, animations="disabled", caret="hide", timeout=timeout_ms)
 
     def _recover(self) -> None:
         """Throw away the page (and its busy renderer); relaunch the browser if that fails."""

@@ -140,18 +140,24 @@ class RenderPool:
         return self._spawn()
 
     def render(self, code: str, timeout_s: float | None = None, files: dict[str, str] | None = None) -> RenderResult:
-        """Render one sample; ``files`` are helper files placed beside it in its scratch folder."""
+        """Render one sample; ``files`` are helper files placed beside it in its scratch folder.
+
+        A worker that dies is replaced and the sample tried once more on the fresh one, so a crash
+        of the machinery (not of the sample) does not change which rows a build keeps; a sample
+        that kills two workers is reported as a runtime failure. A missed deadline is not retried.
+        """
         timeout = self.timeout_s if timeout_s is None else timeout_s
         worker = self._idle.get()
         try:
-            try:
-                return worker.request(code, timeout, files)
-            except WorkerGone as gone:
-                log.warning("%s worker %s; replacing it. stderr tail:\n%s", self.lang, gone, worker.stderr_tail(800))
-                worker = self._replace(worker)
-                if str(gone) == "timeout":
-                    return RenderResult.failure("timeout", f"the sample ran past its {timeout:.0f} s deadline", timeout)
-                return RenderResult.failure("runtime", "the render worker died on this sample")
+            for attempt in (1, 2):
+                try:
+                    return worker.request(code, timeout, files)
+                except WorkerGone as gone:
+                    log.warning("%s worker %s; replacing it. stderr tail:\n%s", self.lang, gone, worker.stderr_tail(800))
+                    worker = self._replace(worker)
+                    if str(gone) == "timeout":
+                        return RenderResult.failure("timeout", f"the sample ran past its {timeout:.0f} s deadline", timeout)
+            return RenderResult.failure("runtime", "the render worker died on this sample, twice")
         finally:
             self._idle.put(worker)
 

@@ -242,3 +242,9 @@ def test_fallback_level_still_blocks_sockets_and_renders(tmp_path, listener):
     assert bad.returncode == 1 and "error: runtime: PermissionError" in bad.stderr
     time.sleep(0.3)
     assert listener.seen == []
+
+
+def test_a_sample_that_kills_its_worker_is_retried_once_then_reported(service):
+    result = render_one(service, "python", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n")
+    assert result.error_kind == "runtime" and "twice" in result.message
+    assert_still_renders(service, "python")
