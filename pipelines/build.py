@@ -137,12 +137,12 @@ class Build:
         todo = [u for u in units if not (self.units_dir / f"{u.name}.parquet").exists()]
         log.info("%d units, %d already done", len(units), len(units) - len(todo))
         if todo:
-            bar = _progress(len(todo), "render+filter", self.progress)
-            rows_done = 0
+            bar = _progress(sum(u.stop - u.start for u in todo), "harvest+render+filter+perturb", self.progress)
+            done_units = 0
             for unit, kept in _executor(executor)(todo, UnitRunner(self.manifest, self.units_dir), self.workers):
-                rows_done += unit.stop - unit.start
-                bar.update(1)
-                bar.set_postfix(rows=rows_done, kept=kept)
+                done_units += 1
+                bar.update(unit.stop - unit.start)
+                bar.set_postfix(units=f"{done_units}/{len(todo)}", kept=kept)
             bar.close()
         stats = self.finalize(units)
         stats.time("total_s", time.monotonic() - start)
@@ -180,7 +180,12 @@ class Build:
                                self.manifest.seed)
         split_of = {ids[i]: s for i, s in zip(kept, splits)}
         self.place_optimize_rows(cols, np.flatnonzero(~generate), split_of, stats)
-        write_outputs(self.out, self.manifest, self.iter_records(files, split_of), stats, self.limit)
+        rows = self.iter_records(files, split_of)
+        if self.progress:
+            from tqdm import tqdm
+
+            rows = tqdm(rows, total=len(split_of), desc="dedup+split+write", unit="row", dynamic_ncols=True)
+        write_outputs(self.out, self.manifest, rows, stats, self.limit)
         return stats
 
     @staticmethod
@@ -245,4 +250,4 @@ def _executor(name: str) -> Callable:
 def _progress(total: int, desc: str, enabled: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="unit", disable=not enabled, dynamic_ncols=True)
+    return tqdm(total=total, desc=desc, unit="row", disable=not enabled, dynamic_ncols=True)
