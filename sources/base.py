@@ -67,6 +67,20 @@ def sample_rng(seed: int, index: int, salt: str) -> random.Random:
     return random.Random(f"{salt}:{seed}:{index}")
 
 
+def kind_generator(name: str, lang: str, kinds: list[str], code_for: Callable[[random.Random, str], str],
+                   license: str) -> Callable[..., Iterator[RawSample]]:
+    """A procedural source that draws a kind per sample, then that kind's code: ``generate(seed, start)``."""
+    def one(rng: random.Random, index: int) -> RawSample:
+        kind = rng.choice(kinds)
+        return RawSample(lang=lang, code=code_for(rng, kind), source=f"synthetic.{name}", source_ref=f"{name}/{kind}/{index}",
+                         license=license, meta={"kind": kind})
+
+    def generate(seed: int = 0, start: int = 0) -> Iterator[RawSample]:
+        return indexed(one, name, seed, start)
+
+    return generate
+
+
 def indexed(generate_one: Callable[[random.Random, int], RawSample], salt: str, seed: int, start: int) -> Iterator[RawSample]:
     """Stream samples ``start, start+1, ...`` forever; each drawn from its own seeded stream."""
     index = start

@@ -17,7 +17,7 @@ import hashlib
 import io
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
