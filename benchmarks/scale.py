@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import yaml  # noqa: E402
 
-from filters.dedup import phash_hex  # noqa: E402
+from filters.dedup import phash_of  # noqa: E402
+from filters.execution import decode  # noqa: E402
 from filters.quality import code_reason, image_reason  # noqa: E402
 from filters.render import RenderPool  # noqa: E402
 from pipelines.perturb.base import registry  # noqa: E402
@@ -48,8 +49,9 @@ def per_language(lang: str, n: int) -> dict:
         t = time.perf_counter()
         for s, r in zip(samples, ok):
             code_reason(lang, s.code, 20, 20000)
-            image_reason(r.png, 32, 4096 * 4096, 8.0, 3.0, 0.995)
-            phash_hex(r.png)
+            image = decode(r.png)
+            image_reason(image, 32, 4096 * 4096, 8.0, 3.0, 0.995)
+            phash_of(image)
         quality = (time.perf_counter() - t) / max(1, len(ok))
         rng = random.Random(0)
         kinds = list(registry(lang).values())

@@ -49,11 +49,17 @@ def _canonical_smiles(code: str) -> str:
     return Chem.MolToSmiles(mol) if mol is not None else token
 
 
-def phash_hex(png: bytes) -> str:
+def phash_of(image) -> str:
+    """Hex 64-bit perceptual hash of a decoded PIL image."""
     import imagehash
+
+    return str(imagehash.phash(image.convert("RGB")))
+
+
+def phash_hex(png: bytes) -> str:
     from PIL import Image
 
-    return str(imagehash.phash(Image.open(io.BytesIO(png)).convert("RGB")))
+    return phash_of(Image.open(io.BytesIO(png)))
 
 
 def hex_to_u64(values: list[str]) -> np.ndarray:

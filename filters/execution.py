@@ -7,7 +7,7 @@ from pipelines.records import Record, record_id
 from pipelines.stats import Stats
 from sources.base import RawSample
 
-from .dedup import normalize_code, phash_hex
+from .dedup import normalize_code, phash_of
 from .quality import code_reason, image_reason
 
 
@@ -37,7 +37,8 @@ def execution_filter(samples: Sequence[RawSample], service, quality, stats: Stat
         stats.add("execution", sample.lang, "out")
         stats.observe(f"render_ms|{sample.lang}", round(result.elapsed_s * 1000, 1))
         stats.add("quality_image", sample.lang, "in")
-        reason = image_reason(result.png, quality.min_side, quality.max_pixels, quality.max_aspect,
+        image = decode(result.png)
+        reason = image_reason(image, quality.min_side, quality.max_pixels, quality.max_aspect,
                               quality.min_std, quality.max_dominant_share)
         if reason:
             stats.drop("quality_image", sample.lang, reason)
@@ -48,8 +49,19 @@ def execution_filter(samples: Sequence[RawSample], service, quality, stats: Stat
         meta.update(width=result.width, height=result.height, render_ms=round(result.elapsed_s * 1000, 1))
         records.append(Record(id=record_id(sample.lang, normalize_code(sample.lang, sample.code)), task="generate",
                               lang=sample.lang, code=sample.code, image=result.png, source=sample.source,
-                              source_ref=sample.source_ref, license=sample.license, phash=phash_hex(result.png), meta=meta))
+                              source_ref=sample.source_ref, license=sample.license, phash=phash_of(image), meta=meta))
     return records
+
+
+def decode(png: bytes):
+    """A render decoded once for the image checks and the perceptual hash."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    return image
 
 
 def _decodes(data: bytes) -> bool:

@@ -6,7 +6,6 @@ on the render.
 from __future__ import annotations
 
 import ast
-import io
 import re
 
 import numpy as np
@@ -56,11 +55,9 @@ def _looks_like_python(code: str) -> bool:
     return bool(re.search(r"^\s*(import |from \w+ import|def |plt\.)", code, re.M))
 
 
-def image_reason(png: bytes, min_side: int, max_pixels: int, max_aspect: float, min_std: float,
+def image_reason(img, min_side: int, max_pixels: int, max_aspect: float, min_std: float,
                  max_dominant_share: float) -> str | None:
-    from PIL import Image
-
-    img = Image.open(io.BytesIO(png))
+    """``img`` is a decoded PIL image (the caller decodes a render once for every check)."""
     w, h = img.size
     if min(w, h) < min_side:
         return "image_too_small"

@@ -36,6 +36,7 @@ class ShardWriter:
         self.in_part = 0
         self.rows = 0
         self.buffer: list[dict] = []
+        self.schema = shard_schema()
 
     def write(self, record: Record) -> None:
         if self.writer is None or self.in_part >= self.shard_rows:
@@ -48,7 +49,7 @@ class ShardWriter:
 
     def _flush(self) -> None:
         if self.buffer:
-            self.writer.write_table(pa.Table.from_pylist(self.buffer, schema=shard_schema()))
+            self.writer.write_table(pa.Table.from_pylist(self.buffer, schema=self.schema))
             self.buffer = []
 
     def _roll(self) -> None:
@@ -57,7 +58,7 @@ class ShardWriter:
             self.writer.close()
         part = self.data_dir / f".{self.split}-{len(self.parts):05d}.partial"
         self.parts.append(part)
-        self.writer = pq.ParquetWriter(part, shard_schema(), compression="zstd", write_page_index=False)
+        self.writer = pq.ParquetWriter(part, self.schema, compression="zstd", write_page_index=False)
         self.in_part = 0
 
     def finish(self) -> list[Path]:

@@ -47,6 +47,10 @@ class Tree:
 
     def __post_init__(self) -> None:
         self.path_set = frozenset(self.paths)
+        self.python_by_folder: dict[str, list[str]] = {}
+        for path in self.paths:
+            if path.endswith(".py"):
+                self.python_by_folder.setdefault(str(PurePosixPath(path).parent), []).append(path)
 
 
 def open_tree(path: str) -> Tree:
@@ -124,8 +128,8 @@ def units(tree: Tree, rel: str, text: str) -> Iterator[tuple[str, str, str, dict
         if MATPLOTLIB.search(text) or RDKIT_DRAW.search(text):
             helpers = {}
             folder = str(PurePosixPath(rel).parent)
-            for other in tree.paths:
-                if other != rel and other.endswith(".py") and str(PurePosixPath(other).parent) == folder:
+            for other in tree.python_by_folder.get(folder, []):
+                if other != rel:
                     helper = text_of(tree, other)
                     if helper is not None:
                         helpers[PurePosixPath(other).name] = helper

@@ -102,7 +102,8 @@ class HtmlRenderer:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-        for attempt in (1, 2):
+        failure = ""
+        for _ in range(2):
             try:
                 return self._shoot(code, timeout_s)
             except PlaywrightTimeout:
@@ -110,11 +111,9 @@ class HtmlRenderer:
                 raise RenderError("timeout", f"the page did not finish loading and drawing within {timeout_s:.0f} s") from None
             except PlaywrightError as exc:
                 self._recover()
-                if attempt == 2:
-                    text = str(exc).splitlines()[0]
-                    kind = "memory" if "crash" in text.lower() or "out of memory" in text.lower() else "runtime"
-                    raise RenderError(kind, text) from None
-        raise AssertionError("unreachable")
+                failure = str(exc).splitlines()[0]
+        kind = "memory" if "crash" in failure.lower() or "out of memory" in failure.lower() else "runtime"
+        raise RenderError(kind, failure)
 
     def _shoot(self, code: str, timeout_s: float) -> bytes:
         self._document = code

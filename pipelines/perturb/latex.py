@@ -82,17 +82,25 @@ def option_lists(code: str) -> list[tuple[int, int]]:
     return spans
 
 
-@perturbation("latex", "color")
-def color(code: str, rng: random.Random) -> str | None:
-    hits = [(m.start(), m.end(), m.group(1)) for a, b in option_lists(code) for m in COLOR_WORD.finditer(code, a, b)]
+def edit_option(code: str, rng: random.Random, pattern: re.Pattern, replace, add=None,
+                commands: tuple[str, ...] = ()) -> str | None:
+    """Replace a ``pattern`` match inside some option list; where there is none, ``add(rng)`` is put
+    first into the options of one of ``commands``' statements (``add=None``: a clean skip)."""
+    hits = [(m.start(), m.end(), m.group()) for a, b in option_lists(code) for m in pattern.finditer(code, a, b)]
     if hits:
         a, b, old = rng.choice(hits)
-        return splice(code, a, b, rng.choice([c for c in COLORS if c != old]))
-    spans = [s.options for s in statements(code) if s.options and s.command in ("draw", "fill", "filldraw", "addplot")]
-    if not spans:
+        return splice(code, a, b, replace(old, rng))
+    spans = [s.options for s in statements(code) if s.options and s.command in commands]
+    if add is None or not spans:
         return None
     a, _ = rng.choice(spans)
-    return splice(code, a, a, rng.choice(COLORS[:6]) + ", ")
+    return splice(code, a, a, add(rng))
+
+
+@perturbation("latex", "color")
+def color(code: str, rng: random.Random) -> str | None:
+    return edit_option(code, rng, COLOR_WORD, lambda old, r: r.choice([c for c in COLORS if c != COLOR_WORD.match(old).group(1)]),
+                       add=lambda r: r.choice(COLORS[:6]) + ", ", commands=("draw", "fill", "filldraw", "addplot"))
 
 
 @perturbation("latex", "coordinates")
@@ -121,32 +129,20 @@ def line_style(code: str, rng: random.Random) -> str | None:
     return splice(code, a, a, ("dashed, " if b > a else "[dashed]"))
 
 
+WIDTH_WORD = re.compile(r"\b(ultra thin|very thin|ultra thick|very thick|semithick|thin|thick)\b")
+ARROW_TIP = re.compile(r"(?<![\w-])(<->|->|<-|-Stealth|-latex|\|-\||-stealth)(?![\w>])")
+
+
 @perturbation("latex", "line_width")
 def line_width(code: str, rng: random.Random) -> str | None:
-    hits = [(a + m.start(), a + m.end(), m.group()) for a, b in option_lists(code)
-            for m in re.finditer(r"\b(ultra thin|very thin|ultra thick|very thick|semithick|thin|thick)\b", code[a:b])]
-    if hits:
-        a, b, old = rng.choice(hits)
-        return splice(code, a, b, "ultra thick" if "thin" in old or old == "semithick" else "very thin")
-    spans = [s.options for s in statements(code) if s.options and s.command in ("draw", "addplot")]
-    if not spans:
-        return None
-    a, _ = rng.choice(spans)
-    return splice(code, a, a, "line width=2.5pt, ")
+    return edit_option(code, rng, WIDTH_WORD, lambda old, r: "ultra thick" if "thin" in old or old == "semithick" else "very thin",
+                       add=lambda r: "line width=2.5pt, ", commands=("draw", "addplot"))
 
 
 @perturbation("latex", "arrow_tip")
 def arrow_tip(code: str, rng: random.Random) -> str | None:
-    hits = [(a + m.start(), a + m.end(), m.group()) for a, b in option_lists(code)
-            for m in re.finditer(r"(?<![\w-])(<->|->|<-|-Stealth|-latex|\|-\||-stealth)(?![\w>])", code[a:b])]
-    if hits:
-        a, b, old = rng.choice(hits)
-        return splice(code, a, b, rng.choice([t for t in ("<->", "-", "|-|") if t != old]))
-    spans = [s.options for s in statements(code) if s.options and s.command == "draw"]
-    if not spans:
-        return None
-    a, _ = rng.choice(spans)
-    return splice(code, a, a, "<->, ")
+    return edit_option(code, rng, ARROW_TIP, lambda old, r: r.choice([t for t in ("<->", "-", "|-|") if t != old]),
+                       add=lambda r: "<->, ", commands=("draw",))
 
 
 NODE_TEXT = re.compile(r"node\s*(?:\[[^\]]*\])?\s*(?:\([^)]*\))?\s*(?:at\s*\([^)]*\))?\s*\{")
@@ -167,15 +163,14 @@ def node_text(code: str, rng: random.Random) -> str | None:
     return splice(code, a, b, rng.choice([w for w in words if w != code[a:b]]))
 
 
+NODE_SHAPES = {"circle": "rectangle", "rectangle": "circle", "diamond": "rectangle", "ellipse": "rectangle",
+               "rounded corners": "sharp corners"}
+NODE_SHAPE = re.compile(r"\b(circle|rectangle|diamond|ellipse|rounded corners)\b")
+
+
 @perturbation("latex", "node_shape")
 def node_shape(code: str, rng: random.Random) -> str | None:
-    hits = [(a + m.start(), a + m.end(), m.group()) for a, b in option_lists(code)
-            for m in re.finditer(r"\b(circle|rectangle|diamond|ellipse|rounded corners)\b", code[a:b])]
-    if not hits:
-        return None
-    a, b, old = rng.choice(hits)
-    return splice(code, a, b, {"circle": "rectangle", "rectangle": "circle", "diamond": "rectangle",
-                               "ellipse": "rectangle", "rounded corners": "sharp corners"}[old])
+    return edit_option(code, rng, NODE_SHAPE, lambda old, r: NODE_SHAPES[old])
 
 
 @perturbation("latex", "remove_command")

@@ -48,6 +48,11 @@ class Source:
         a, b = self.span(node)
         return self.code[:a] + text + self.code[b:]
 
+    def rename_method(self, call: ast.Call, attr: str) -> str:
+        """``owner.old(...)`` → ``owner.attr(...)``, the receiver kept byte for byte."""
+        owner = self.code[slice(*self.span(call.func.value))]
+        return self.replace(call.func, f"{owner}.{attr}")
+
     def remove_statement(self, stmt: ast.stmt, parent_body: list) -> str:
         if len(parent_body) == 1:
             return self.replace(stmt, "pass")
@@ -190,7 +195,7 @@ def axis_scale(code: str, rng: random.Random) -> str | None:
     if node.func.attr in ("set_yscale", "set_xscale"):
         arg = node.args[0] if node.args and isinstance(node.args[0], ast.Constant) else None
         return src.replace(arg, repr("linear" if arg.value == "log" else "log")) if arg is not None else None
-    return src.replace(node.func, code[slice(*src.span(node.func.value))] + ".plot")
+    return src.rename_method(node, "plot")
 
 
 @perturbation("python", "remove_text")
@@ -229,11 +234,7 @@ def kind_swap(code: str, rng: random.Random) -> str | None:
     found = [c for c in ast.walk(tree) if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and c.func.attr in SWAPS
              and not ({k.arg for k in c.keywords} & {"width", "height", "bottom", "left", "where"})]
     target = pick(rng, found)
-    if target is None:
-        return None
-    src = Source(code)
-    owner = code[slice(*src.span(target.func.value))]
-    return src.replace(target.func, f"{owner}.{SWAPS[target.func.attr]}")
+    return Source(code).rename_method(target, SWAPS[target.func.attr]) if target is not None else None
 
 
 @perturbation("python", "figure_size")
@@ -328,11 +329,9 @@ def wrong_api(code: str, rng: random.Random) -> str | None:
     target = pick(rng, calls)
     if target is None:
         return None
-    src = Source(code)
-    owner = code[slice(*src.span(target.func.value))]
     wrong = {"plot": "plot_line", "bar": "bars", "set_title": "set_titel", "scatter": "scater", "hist": "histogram",
              "legend": "legends", "set_xlabel": "set_x_label", "set_ylabel": "set_y_label"}.get(target.func.attr, target.func.attr + "_chart")
-    return src.replace(target.func, f"{owner}.{wrong}")
+    return Source(code).rename_method(target, wrong)
 
 
 PERTURBATIONS = [color, line_style, data_values, axis_scale, remove_text, alter_text, kind_swap, figure_size, font_size,

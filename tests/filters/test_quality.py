@@ -8,10 +8,11 @@ from PIL import Image
 from filters.quality import code_reason, image_reason, language_reason
 
 
-def png(arr) -> bytes:
+def png(arr):
+    """A decoded PNG of ``arr``, as the execution filter hands renders to the checks."""
     out = io.BytesIO()
     Image.fromarray(np.asarray(arr, dtype=np.uint8)).save(out, format="PNG")
-    return out.getvalue()
+    return Image.open(io.BytesIO(out.getvalue()))
 
 
 ARGS = dict(min_side=32, max_pixels=4096 * 4096, max_aspect=8.0, min_std=3.0, max_dominant_share=0.995)
