@@ -12,6 +12,7 @@ import csv
 import io
 import os
 import re
+import stat
 import tarfile
 import zipfile
 from collections import Counter
@@ -53,34 +54,145 @@ class Tree:
                 self.python_by_folder.setdefault(str(PurePosixPath(path).parent), []).append(path)
 
 
+class FileTooLarge(Exception):
+    """A file or member declares more than ``MAX_FILE_BYTES``; it is skipped before any byte is read."""
+
+
+MAX_ARCHIVE_MEMBERS = 200_000
+MAX_ARCHIVE_BYTES = 8 << 30
+
+
 def open_tree(path: str) -> Tree:
+    """A folder or an archive as a ``Tree``; nothing in it can lead the reader elsewhere.
+
+    Folders: symbolic links are never followed (a link is skipped and counted, even one that
+    points inside the tree, so a file is never read twice under two names); FIFOs, sockets and
+    devices are skipped and counted (opening a FIFO would block the harvest); a file is opened with
+    ``O_NOFOLLOW | O_NONBLOCK`` and its size checked on the open descriptor before reading.
+    Archives: only regular members are read; absolute, ``..`` and link members are skipped and
+    counted; member sizes are checked against ``MAX_FILE_BYTES`` before decompressing and reads
+    stop there, the member count and total declared size are bounded, and nested archives are
+    never opened, so no bomb expands past those bounds. Nothing is ever extracted to disk.
+    """
     if os.path.isdir(path):
-        paths = []
-        for root, dirs, files in os.walk(path):
-            dirs.sort()
-            for name in sorted(files):
-                paths.append(os.path.relpath(os.path.join(root, name), path).replace(os.sep, "/"))
-        paths.sort()
-
-        def read(rel: str) -> bytes:
-            with io.open(os.path.join(path, rel), "rb") as fh:
-                return fh.read(MAX_FILE_BYTES + 1)
-
-        return Tree(path, paths, read)
+        return _folder_tree(path)
     if zipfile.is_zipfile(path):
-        archive = zipfile.ZipFile(path)
-        names = sorted(i.filename for i in archive.infolist() if not i.is_dir())
-        return Tree(path, names, lambda rel: archive.open(rel).read(MAX_FILE_BYTES + 1))
+        return _zip_tree(path)
     if os.path.isfile(path) and tarfile.is_tarfile(path):
-        archive = tarfile.open(path)
-        members = {m.name: m for m in archive.getmembers() if m.isfile()}
-        return Tree(path, sorted(members), lambda rel: archive.extractfile(members[rel]).read(MAX_FILE_BYTES + 1))
+        return _tar_tree(path)
     raise SourceError(f"dir:{path} is neither a folder nor a .zip/.tar archive")
+
+
+def _folder_tree(root: str) -> Tree:
+    paths: list[str] = []
+    skipped: Counter = Counter()
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        for name in list(dirs):
+            if os.path.islink(os.path.join(folder, name)):
+                skipped["symlink"] += 1
+        dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(folder, d)))
+        for name in sorted(files):
+            full = os.path.join(folder, name)
+            try:
+                mode = os.lstat(full).st_mode
+            except OSError:
+                skipped["unreadable"] += 1
+                continue
+            if stat.S_ISLNK(mode):
+                skipped["symlink"] += 1
+            elif not stat.S_ISREG(mode):
+                skipped["special_file"] += 1
+            else:
+                paths.append(os.path.relpath(full, root).replace(os.sep, "/"))
+    paths.sort()
+
+    def read(rel: str) -> bytes:
+        fd = os.open(os.path.join(root, rel), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise OSError(f"{rel} is not a regular file")
+            if info.st_size > MAX_FILE_BYTES:
+                raise FileTooLarge(rel)
+            with os.fdopen(fd, "rb", closefd=False) as fh:
+                return fh.read(MAX_FILE_BYTES + 1)
+        finally:
+            os.close(fd)
+
+    return Tree(root, paths, read, skipped)
+
+
+def safe_member_name(name: str) -> bool:
+    """A member that would land inside the archive's own folder: relative, no ``..`` part."""
+    posix = PurePosixPath(name.replace("\\", "/"))
+    return bool(name) and not posix.is_absolute() and ".." not in posix.parts and not re.match(r"^[A-Za-z]:", name)
+
+
+def _bounded(path: str, count: int, total: int) -> None:
+    if count > MAX_ARCHIVE_MEMBERS or total > MAX_ARCHIVE_BYTES:
+        raise SourceError(f"dir:{path} declares {count} members / {total} bytes, over the bounds "
+                          f"({MAX_ARCHIVE_MEMBERS} members, {MAX_ARCHIVE_BYTES} bytes): refusing a likely archive bomb")
+
+
+def _zip_tree(path: str) -> Tree:
+    archive = zipfile.ZipFile(path)
+    infos = archive.infolist()
+    _bounded(path, len(infos), sum(i.file_size for i in infos))
+    skipped: Counter = Counter()
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        if info.is_dir():
+            continue
+        if not safe_member_name(info.filename):
+            skipped["unsafe_member"] += 1
+        elif stat.S_ISLNK(info.external_attr >> 16):
+            skipped["symlink"] += 1
+        else:
+            members[info.filename] = info
+
+    def read(rel: str) -> bytes:
+        info = members[rel]
+        if info.file_size > MAX_FILE_BYTES:
+            raise FileTooLarge(rel)
+        with archive.open(info) as fh:
+            return fh.read(MAX_FILE_BYTES + 1)
+
+    return Tree(path, sorted(members), read, skipped)
+
+
+def _tar_tree(path: str) -> Tree:
+    archive = tarfile.open(path)
+    all_members = archive.getmembers()
+    _bounded(path, len(all_members), sum(m.size for m in all_members))
+    skipped: Counter = Counter()
+    members: dict[str, tarfile.TarInfo] = {}
+    for member in all_members:
+        if member.isdir():
+            continue
+        if not safe_member_name(member.name):
+            skipped["unsafe_member"] += 1
+        elif member.issym() or member.islnk():
+            skipped["symlink"] += 1
+        elif not member.isfile():
+            skipped["special_file"] += 1
+        else:
+            members[member.name] = member
+
+    def read(rel: str) -> bytes:
+        member = members[rel]
+        if member.size > MAX_FILE_BYTES:
+            raise FileTooLarge(rel)
+        return archive.extractfile(member).read(MAX_FILE_BYTES + 1)
+
+    return Tree(path, sorted(members), read, skipped)
 
 
 def text_of(tree: Tree, rel: str) -> str | None:
     try:
         data = tree.read(rel)
+    except FileTooLarge:
+        tree.skipped["too_large"] += 1
+        return None
     except OSError:
         tree.skipped["unreadable"] += 1
         return None
@@ -112,10 +224,11 @@ def licence_for(tree: Tree, rel: str, cache: dict[str, str]) -> str:
             text = text_of(tree, hit) or ""
             found = next((spdx for hint, spdx in SPDX_HINTS.items() if hint.lower() in text.lower()), f"see {hit}")
             break
-        if folder in (".", ""):
+        parent = str(PurePosixPath(folder).parent)
+        if folder in (".", "") or parent == folder:
             found = "unknown"
             break
-        folder = str(PurePosixPath(folder).parent)
+        folder = parent
     for f in chain:
         cache[f] = found
     return found

@@ -48,13 +48,26 @@ class RenderResult:
 
     @classmethod
     def failure(cls, kind: str, message: str, elapsed_s: float = 0.0) -> "RenderResult":
-        return cls(ok=False, error_kind=kind, message=message[:2000], elapsed_s=elapsed_s)
+        return cls(ok=False, error_kind=kind, message=printable(message[:2000], keep_newlines=True), elapsed_s=elapsed_s)
 
     def status_line(self) -> str:
         return "ok" if self.ok else f"error: {self.error_kind}: {self.first_line()}"
 
     def first_line(self) -> str:
         return (self.message.strip().splitlines() or [""])[0][:300]
+
+
+def printable(text: str, keep_newlines: bool = False) -> str:
+    """Text a sample chose, made safe to show: control characters (terminal escapes, carriage
+    returns that overwrite a log line) appear escaped, never interpreted."""
+    def escape(ch: str) -> str:
+        if ch == "\n" and keep_newlines:
+            return ch
+        if ch == "\t" or ch.isprintable():
+            return ch
+        return ch.encode("unicode_escape").decode("ascii")
+
+    return "".join(escape(ch) for ch in text)
 
 
 class Renderer(Protocol):
@@ -70,12 +83,21 @@ class Renderer(Protocol):
       the render time (copy-on-write faults) and buys nothing where no user code runs.
     * ``own`` -- the renderer drives its own child processes (pdflatex, Chromium) and enforces
       the deadline on them.
+
+    ``sample_in_jail``: the sample's code runs in the per-sample jail (``jail.py``);
+    ``keeps_processes``: the worker's child processes outlive a sample (a browser), so the worker
+    must not sweep them; ``memory_max``: bytes the worker and all its processes may hold together.
+    The worker sets ``jailed`` before ``setup`` to say whether the jail is available.
     """
 
     lang: ClassVar[str]
     canvas: ClassVar[Canvas]
     mode: ClassVar[str]
     pids_max: ClassVar[int]
+    memory_max: ClassVar[int]
+    sample_in_jail: ClassVar[bool]
+    keeps_processes: ClassVar[bool]
+    jailed: bool
 
     def setup(self) -> None: ...
 

@@ -6,18 +6,23 @@ fixed superset preamble, which skips the ~0.3 s of loading TikZ and pgfplots per
 documents compile the plain way the first time their preamble is seen; a preamble seen twice gets
 a format of its own (``mylatexformat`` dumps exactly that preamble, so the output is unchanged),
 which is what makes real corpora -- a few preambles shared by many pictures -- fast. pdflatex never gets
-shell escape and may only open files in its scratch folder (``openin_any=p``, ``openout_any=p``).
+shell escape and may only open files in its scratch folder (``openin_any=p``, ``openout_any=p``);
+it runs in the sample jail, where that scratch folder is the only writable place: the formats
+(shared by every later sample) are read-only to it, and a sample's preamble is dumped into a
+format in a folder of its own before the format is moved in beside the others.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 from collections import Counter, OrderedDict
 from typing import ClassVar
 
 from .base import Canvas, RenderError
+from .jail import JailSpec
 from .sandbox import run_limited
 
 DPI = 200
@@ -75,25 +80,48 @@ class LatexRenderer:
     canvas: ClassVar[Canvas] = Canvas(f"the standalone page (4 pt border) at {DPI} DPI, white background")
     mode: ClassVar[str] = "own"
     pids_max: ClassVar[int] = 32
+    memory_max: ClassVar[int] = 2 << 30
+    sample_in_jail: ClassVar[bool] = True
+    keeps_processes: ClassVar[bool] = False
+    jailed: bool = False
 
     def setup(self) -> None:
         import pypdfium2  # noqa: F401 - warm import
 
-        self._home = tempfile.mkdtemp(prefix="vinci-latex-")
-        self._env = {**os.environ, **TEX_ENV, "TEXMFOUTPUT": self._home}
+        self._home = tempfile.mkdtemp(prefix="vinci-latex-formats-")
+        self._scratch = tempfile.mkdtemp(prefix="vinci-latex-scratch-")
+        self._env = {**os.environ, **TEX_ENV}
         self._format = self._build_format("vinci", PREAMBLE, timeout_s=120)
         if self._format is None:
             raise RuntimeError("could not build the LaTeX format; is texlive-latex-extra installed?")
         self._seen: Counter[str] = Counter()
         self._formats: OrderedDict[str, str | None] = OrderedDict()
 
-    def _build_format(self, name: str, preamble: str, timeout_s: float) -> str | None:
-        with open(os.path.join(self._home, f"{name}.tex"), "w", encoding="utf-8") as fh:
-            fh.write(preamble + "\\begin{document}\n\\end{document}\n")
-        done = run_limited(["etex", "-ini", "-interaction=batchmode", f"-jobname={name}", "&pdflatex",
-                            "mylatexformat.ltx", f"{name}.tex"], cwd=self._home, env=self._env, timeout_s=timeout_s)
-        path = os.path.join(self._home, f"{name}.fmt")
-        return path if done.returncode == 0 and os.path.exists(path) else None
+    def _build_format(self, name: str, preamble: str, timeout_s: float, untrusted: bool = False) -> str | None:
+        """Dump a format for ``preamble`` into the formats folder.
+
+        An untrusted preamble (a sample's) is dumped in a folder of its own inside the jail, where
+        the formats folder is read-only, and only its ``.fmt`` is moved in afterwards.
+        """
+        build = tempfile.mkdtemp(prefix="fmt-", dir=self._scratch)
+        try:
+            with open(os.path.join(build, f"{name}.tex"), "w", encoding="utf-8") as fh:
+                fh.write(preamble + "\\begin{document}\n\\end{document}\n")
+            done = run_limited(["etex", "-ini", "-interaction=batchmode", f"-jobname={name}", "&pdflatex",
+                                "mylatexformat.ltx", f"{name}.tex"], cwd=build,
+                               env={**self._env, "TEXMFOUTPUT": build}, timeout_s=timeout_s,
+                               jail_spec=self._jail(build) if untrusted else None)
+            built = os.path.join(build, f"{name}.fmt")
+            if done.returncode != 0 or not os.path.exists(built):
+                return None
+            path = os.path.join(self._home, f"{name}.fmt")
+            os.replace(built, path)
+            return path
+        finally:
+            shutil.rmtree(build, ignore_errors=True)
+
+    def _jail(self, writable: str) -> JailSpec | None:
+        return JailSpec(keep_writable=writable) if self.jailed else None
 
     def _document_format(self, preamble: str, timeout_s: float) -> str | None:
         """A format for a preamble seen before; ``None`` the first time (or if it cannot be dumped)."""
@@ -104,7 +132,7 @@ class LatexRenderer:
         self._seen[key] += 1
         if self._seen[key] < 2:
             return None
-        self._formats[key] = self._build_format(f"doc-{key}", preamble, timeout_s)
+        self._formats[key] = self._build_format(f"doc-{key}", preamble, timeout_s, untrusted=True)
         if len(self._formats) > MAX_DOCUMENT_FORMATS:
             _, old = self._formats.popitem(last=False)
             if old:
@@ -133,7 +161,7 @@ class LatexRenderer:
         if fmt:
             cmd.append(f"-fmt={fmt}")
         env = {**self._env, "TEXMFOUTPUT": workdir}
-        done = run_limited(cmd + ["main.tex"], cwd=workdir, env=env, timeout_s=timeout_s)
+        done = run_limited(cmd + ["main.tex"], cwd=workdir, env=env, timeout_s=timeout_s, jail_spec=self._jail(workdir))
         if done.timed_out:
             raise RenderError("timeout", f"pdflatex ran past {timeout_s:.0f} s")
         log = _read(os.path.join(workdir, "main.log"))
@@ -166,9 +194,8 @@ class LatexRenderer:
             pdf.close()
 
     def teardown(self) -> None:
-        import shutil
-
         shutil.rmtree(self._home, ignore_errors=True)
+        shutil.rmtree(self._scratch, ignore_errors=True)
 
 
 def _read(path: str) -> str:

@@ -17,7 +17,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Sequence
 
-from .base import LANGS, RenderError, RenderResult, renderer_class
+from .base import LANGS, RenderError, RenderResult, printable, renderer_class
+from .jail import describe
 from .sandbox import NAMESPACES, ProcessCage, detect_isolation, worker_command
 from .protocol import read_frame, write_frame
 
@@ -37,7 +38,9 @@ class WorkerProcess:
     def __init__(self, lang: str, isolation: str):
         self.lang = lang
         cls = renderer_class(lang)
-        self.cage = ProcessCage(cls.pids_max)
+        self.cage = ProcessCage(cls.pids_max, cls.memory_max)
+        self.seq = 0
+        self.ready: dict = {}
         cmd, env = worker_command(lang, isolation)
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(self.cage.wrap(cmd), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -53,12 +56,14 @@ class WorkerProcess:
             tail = self.stderr_tail()
             self.kill()
             raise RuntimeError(f"the {self.lang} render worker failed to start:\n{tail}")
+        self.ready = frame[0]
         return self
 
     def request(self, code: str, timeout_s: float, files: dict[str, str] | None = None) -> RenderResult:
         start = time.monotonic()
+        self.seq += 1
         try:
-            write_frame(self.in_fd, {"code": code, "timeout_s": timeout_s, "files": files or {}})
+            write_frame(self.in_fd, {"seq": self.seq, "code": code, "timeout_s": timeout_s, "files": files or {}})
             frame = read_frame(self.out_fd, start + timeout_s + GRACE_S)
         except TimeoutError:
             raise WorkerGone("timeout") from None
@@ -67,19 +72,24 @@ class WorkerProcess:
         if frame is None:
             raise WorkerGone("died")
         header, png = frame
+        if header.get("seq") != self.seq:
+            raise WorkerGone(f"sent a reply to request {header.get('seq')!r} while {self.seq} was asked")
         elapsed = time.monotonic() - start
         if header.get("ok"):
             return RenderResult(ok=True, png=png, elapsed_s=elapsed, width=header["width"], height=header["height"])
         return RenderResult.failure(header.get("kind", "runtime"), header.get("message", ""), elapsed)
 
     def stderr_tail(self, limit: int = 4000) -> str:
+        """The end of the worker's stderr, every line marked as the sandbox's (it may carry text
+        that a sample chose), with control characters shown escaped."""
         try:
             self.stderr.seek(0, os.SEEK_END)
             size = self.stderr.tell()
             self.stderr.seek(max(0, size - limit))
-            return self.stderr.read().decode(errors="replace")
+            text = self.stderr.read().decode(errors="replace")
         except (OSError, ValueError):
             return ""
+        return "\n".join(f"  [{self.lang} sandbox stderr] {printable(line)}" for line in text.splitlines())
 
     def kill(self) -> None:
         try:
@@ -124,6 +134,11 @@ class RenderPool:
         with ThreadPoolExecutor(workers) as starter:
             for worker in starter.map(lambda _: self._spawn(), range(workers)):
                 self._idle.put(worker)
+        if self._all:
+            ready = self._all[0].ready
+            log.info("render pool %s: a sample runs as %s (%s)", lang, describe(ready.get("sample", {})),
+                     "own user, mount, IPC and PID namespaces per sample" if ready.get("jail") else
+                     "in the worker's namespaces")
         self._threads = ThreadPoolExecutor(workers, thread_name_prefix=f"render-{lang}")
 
     def _spawn(self) -> WorkerProcess:

@@ -30,6 +30,10 @@ class PythonRenderer:
     )
     mode: ClassVar[str] = "fork"
     pids_max: ClassVar[int] = 64
+    memory_max: ClassVar[int] = 6 << 30
+    sample_in_jail: ClassVar[bool] = True
+    keeps_processes: ClassVar[bool] = False
+    jailed: bool = False
 
     def setup(self) -> None:
         import matplotlib

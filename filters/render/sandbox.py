@@ -29,6 +29,10 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .jail import JailSpec
 
 log = logging.getLogger("vinci.sandbox")
 
@@ -48,6 +52,8 @@ SAFE_ENV = {
     "PYTHONDONTWRITEBYTECODE": "1",
     "TZ": "UTC",
 }
+SANDBOX_UID = 1000
+WORKER_TMP_BYTES = 1 << 30
 SYSTEM_RO_PATHS = ("/usr", "/etc/fonts", "/etc/texmf", "/etc/alternatives", "/etc/ld.so.cache",
                    "/etc/ssl/certs", "/var/lib/texmf", "/var/cache/fontconfig", "/etc/localtime")
 
@@ -60,6 +66,7 @@ class SampleLimits:
     cpu_seconds: int = 60
     file_size_bytes: int = 64 << 20
     open_files: int = 256
+    scratch_bytes: int = 256 << 20
 
 
 def apply_sample_limits(limits: SampleLimits, cpu_seconds: float | None = None) -> None:
@@ -79,17 +86,26 @@ class Completed:
 
 
 def run_limited(cmd: list[str], cwd: str, env: dict[str, str], timeout_s: float,
-                limits: SampleLimits | None = None) -> Completed:
+                limits: SampleLimits | None = None, jail_spec: "JailSpec | None" = None) -> Completed:
     """Run a helper program (pdflatex, a naive baseline) in its own session with limits.
 
     Unlike ``subprocess.run(timeout=...)``, a deadline kills the whole process group, so nothing
-    the program spawned outlives it.
+    the program spawned outlives it. With ``jail_spec`` the program runs in the sample jail: new
+    user and mount namespaces where only ``jail_spec.keep_writable`` is writable, no capabilities,
+    seccomp.
     """
     limits = limits or SampleLimits()
     start = time.monotonic()
+
+    def confine() -> None:
+        if jail_spec is not None:
+            from .jail import enter_jail
+
+            enter_jail(jail_spec, fork_sample=False)
+        apply_sample_limits(limits, timeout_s)
+
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True,
-                            preexec_fn=lambda: apply_sample_limits(limits, timeout_s))
+                            stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=confine)
     try:
         code = proc.wait(timeout=timeout_s)
         timed_out = False
@@ -125,8 +141,11 @@ def detect_isolation() -> str:
 
 
 def bwrap_prefix(bwrap: str, ro_paths: list[str]) -> list[str]:
-    args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/tmp/home",
+    """bubblewrap's arguments for one worker: as an unprivileged uid without any capability even
+    where vinci runs as root, a read-only root, a bounded private /tmp."""
+    args = [bwrap, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+            "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv",
+            "--proc", "/proc", "--dev", "/dev", "--size", str(WORKER_TMP_BYTES), "--tmpfs", "/tmp", "--dir", "/tmp/home",
             "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
             "--symlink", "usr/sbin", "/sbin"]
     for path in dict.fromkeys([*SYSTEM_RO_PATHS, *ro_paths]):
@@ -134,7 +153,7 @@ def bwrap_prefix(bwrap: str, ro_paths: list[str]) -> list[str]:
             args += ["--ro-bind", path, path]
     for key, value in SAFE_ENV.items():
         args += ["--setenv", key, value]
-    return args
+    return args + ["--remount-ro", "/"]
 
 
 def python_trees() -> list[str]:
@@ -155,46 +174,62 @@ def worker_command(lang: str, isolation: str) -> tuple[list[str], dict[str, str]
     if isolation == NAMESPACES:
         cmd = [*bwrap_prefix(shutil.which("bwrap"), python_trees()), "--setenv", "PYTHONPATH", package_root,
                "--setenv", "VINCI_PID_NAMESPACE", "1",
-               "--chdir", "/tmp", *inner]
+               "--chdir", "/", *inner]
         return cmd, {"PATH": SAFE_ENV["PATH"]}
     env = {**SAFE_ENV, "PYTHONPATH": package_root, "HOME": "/tmp", "VINCI_AUDIT_HOOK": "1"}
     return inner, env
 
 
 class ProcessCage:
-    """A cgroup that holds one worker and everything it spawns.
+    """Cgroups that hold one worker and everything it spawns.
 
-    Caps the number of tasks (a fork bomb stalls at the cap) and lets ``kill_all`` end every
-    process the worker made, even ones that left its process group. Falls back to nothing where
-    no writable cgroup hierarchy exists.
+    The pids controller caps how many tasks it may hold (a fork bomb stalls at the cap) and lets
+    ``kill_all`` end every process the worker made, even ones that left its process group; the
+    memory controller caps what all of them hold together (Chromium's renderers included, whose
+    ArrayBuffers live outside V8's heap limit), so the kernel kills inside the cage, not the host.
+    Falls back to nothing where no writable cgroup hierarchy exists.
     """
 
-    def __init__(self, pids_max: int):
-        self.path: Path | None = None
+    def __init__(self, pids_max: int, memory_max: int | None = None):
+        self.paths: list[Path] = []
+        self.memory_limited = False
         name = f"vinci-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        for root in _pids_cgroup_roots():
+        for root, files in _cgroup_roots(memory_max is not None):
             try:
                 path = root / name
                 path.mkdir()
-                (path / "pids.max").write_text(str(pids_max))
-                self.path = path
-                break
             except OSError:
                 continue
+            try:
+                if "pids.max" in files:
+                    (path / "pids.max").write_text(str(pids_max))
+                if memory_max is not None:
+                    for limit in files & {"memory.max", "memory.limit_in_bytes"}:
+                        (path / limit).write_text(str(memory_max))
+                        self.memory_limited = True
+                self.paths.append(path)
+            except OSError:
+                path.rmdir()
+
+    @property
+    def path(self) -> Path | None:
+        return self.paths[0] if self.paths else None
 
     def wrap(self, cmd: list[str]) -> list[str]:
-        """Prefix a command so it enters the cage before it execs (no window to escape)."""
-        if self.path is None:
+        """Prefix a command so it enters the cages before it execs (no window to escape)."""
+        if not self.paths:
             return cmd
-        return ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.path), *cmd]
+        enter = " && ".join(f'echo $$ > "${i}/cgroup.procs"' for i in range(len(self.paths)))
+        return ["/bin/sh", "-c", f'{enter} && shift {len(self.paths) - 1} && exec "$@"', *map(str, self.paths), *cmd]
 
     def pids(self) -> list[int]:
-        if self.path is None:
-            return []
-        try:
-            return [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
-        except OSError:
-            return []
+        found: set[int] = set()
+        for path in self.paths:
+            try:
+                found.update(int(p) for p in (path / "cgroup.procs").read_text().split())
+            except OSError:
+                pass
+        return sorted(found)
 
     def kill_all(self) -> None:
         for _ in range(100):
@@ -209,31 +244,40 @@ class ProcessCage:
             time.sleep(0.01)
 
     def remove(self) -> None:
-        if self.path is None:
+        if not self.paths:
             return
         self.kill_all()
-        for _ in range(50):
-            try:
-                self.path.rmdir()
-                return
-            except OSError:
-                time.sleep(0.02)
-        log.warning("could not remove cgroup %s", self.path)
+        for path in self.paths:
+            for _ in range(50):
+                try:
+                    path.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.02)
+            else:
+                log.warning("could not remove cgroup %s", path)
 
 
-def _pids_cgroup_roots() -> list[Path]:
-    """Writable hierarchies with the pids controller: cgroup v1's ``pids`` or a v2 root that delegates it."""
+def _cgroup_roots(memory: bool) -> list[tuple[Path, frozenset[str]]]:
+    """Writable hierarchies for the cage and the limit files each offers: cgroup v1's ``pids`` and
+    ``memory``, or a v2 root that delegates those controllers."""
     roots = []
-    v1 = Path("/sys/fs/cgroup/pids")
-    if (v1 / "cgroup.procs").exists():
-        roots.append(v1)
+    v1_pids, v1_memory = Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/memory")
+    if (v1_pids / "cgroup.procs").exists():
+        roots.append((v1_pids, frozenset({"pids.max"})))
+    if memory and (v1_memory / "cgroup.procs").exists():
+        roots.append((v1_memory, frozenset({"memory.limit_in_bytes"})))
+    if roots:
+        return roots
     v2 = Path("/sys/fs/cgroup")
     try:
-        if "pids" in (v2 / "cgroup.subtree_control").read_text().split():
-            roots.append(v2)
+        controllers = set((v2 / "cgroup.subtree_control").read_text().split())
     except OSError:
-        pass
-    return roots
+        return []
+    files = {"pids.max"} if "pids" in controllers else set()
+    if memory and "memory" in controllers:
+        files.add("memory.max")
+    return [(v2, frozenset(files))] if files else []
 
 
 def install_audit_hook() -> None:

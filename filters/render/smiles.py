@@ -14,6 +14,10 @@ class SmilesRenderer:
     canvas: ClassVar[Canvas] = Canvas(f"{SIZE}x{SIZE} px, white background, RDKit 2D depiction; at most {MAX_HEAVY_ATOMS} heavy atoms")
     mode: ClassVar[str] = "parse"
     pids_max: ClassVar[int] = 32
+    memory_max: ClassVar[int] = 5 << 30
+    sample_in_jail: ClassVar[bool] = False
+    keeps_processes: ClassVar[bool] = False
+    jailed: bool = False
 
     def setup(self) -> None:
         from rdkit import RDLogger

@@ -79,6 +79,10 @@ class SvgRenderer:
     canvas: ClassVar[Canvas] = Canvas("the SVG's own aspect ratio, longer side 512 px, white background")
     mode: ClassVar[str] = "parse"
     pids_max: ClassVar[int] = 32
+    memory_max: ClassVar[int] = 5 << 30
+    sample_in_jail: ClassVar[bool] = False
+    keeps_processes: ClassVar[bool] = False
+    jailed: bool = False
 
     def setup(self) -> None:
         warm = b'<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10"><text x="1" y="8">a</text><circle cx="15" cy="5" r="4"/></svg>'

@@ -2,8 +2,11 @@
 
 It speaks a framed protocol on private copies of stdin/stdout (file descriptors 0-2 are pointed at
 ``/dev/null`` first, so nothing a sample prints can forge a reply). Requests are JSON; replies are
-a JSON header plus the PNG bytes. Fork-mode renderers run every sample in a child of the warm
-worker, which is killed with its process group at the deadline.
+a JSON header plus the PNG bytes, each echoing the request's ``seq``. The worker is non-dumpable,
+so a sample that shares its uid cannot open its memory or descriptors through ``/proc``. Fork-mode
+renderers run every sample in a child of the warm worker that enters a fresh jail (``jail.py``:
+own user, mount and PID namespaces, a private bounded ``/tmp``, no capabilities, seccomp); after
+each sample every process left in the worker's PID namespace is killed.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import tempfile
 import time
 import traceback
 
+from . import jail, seccomp
 from .base import RenderError, normalize_png, renderer_class
 from .protocol import read_frame, write_frame
 from .sandbox import SampleLimits, apply_sample_limits, install_audit_hook, kill_group
@@ -26,17 +30,26 @@ class Worker:
         self.renderer = renderer_class(lang)()
         self.in_fd, self.out_fd = in_fd, out_fd
         self.limits = SampleLimits()
+        self.jail_spec = jail.JailSpec(scratch_bytes=self.limits.scratch_bytes)
         self.audit = os.environ.get("VINCI_AUDIT_HOOK") == "1"
         self.in_pid_namespace = os.environ.get("VINCI_PID_NAMESPACE") == "1"
         self.scratch_root = tempfile.mkdtemp(prefix="vinci-scratch-")
+        self.jailed = False
 
     def serve(self) -> None:
+        jail.make_non_dumpable()
+        self.jailed, credentials = self.probe_jail()
+        self.renderer.jailed = self.jailed
         self.renderer.setup()
         if self.renderer.mode == "fork":
             gc.freeze()  # warm objects move out of the collector's reach: forked children copy fewer pages
         if self.renderer.mode == "parse":
             apply_sample_limits(self.limits, cpu_seconds=1 << 20)
-        write_frame(self.out_fd, {"ready": True, "pid": os.getpid()})
+            if seccomp.supported():
+                seccomp.install()
+        if not self.renderer.sample_in_jail:
+            credentials = jail.credentials()
+        write_frame(self.out_fd, {"ready": True, "pid": os.getpid(), "jail": self.jailed, "sample": credentials})
         while True:
             frame = read_frame(self.in_fd)
             if frame is None:
@@ -50,15 +63,49 @@ class Worker:
             except RenderError as exc:
                 png, header = b"", {"ok": False, "kind": exc.kind, "message": exc.message}
             header["elapsed_s"] = time.monotonic() - start
+            header["seq"] = request.get("seq")
             write_frame(self.out_fd, header, png)
         self.renderer.teardown()
 
+    def probe_jail(self) -> tuple[bool, dict]:
+        """Enter a sample jail once in a child and read back what a sample really holds."""
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(read_fd)
+                try:
+                    jail.enter_jail(self.jail_spec, fork_sample=True)
+                    write_frame(write_fd, {"ok": True, "credentials": jail.credentials()})
+                except OSError as exc:
+                    jail.drop_privileges()
+                    write_frame(write_fd, {"ok": False, "error": str(exc), "credentials": jail.credentials()})
+            finally:
+                os._exit(0)
+        os.close(write_fd)
+        try:
+            frame = read_frame(read_fd, time.monotonic() + 30)
+        except (TimeoutError, ValueError):
+            frame = None
+        os.close(read_fd)
+        kill_group(pid)
+        os.waitpid(pid, 0)
+        if frame is None:
+            return False, {}
+        header, _ = frame
+        if not header["ok"]:
+            print(f"vinci worker: no per-sample namespaces ({header['error']}); samples share the worker's", file=sys.stderr)
+        return bool(header["ok"]), header.get("credentials", {})
+
     def run_sample(self, code: str, timeout_s: float, files: dict[str, str]) -> bytes:
+        if self.renderer.mode == "fork":
+            try:
+                return self.run_forked(code, files, timeout_s)
+            finally:
+                self.sweep()
         workdir = tempfile.mkdtemp(dir=self.scratch_root)
         try:
             write_support_files(workdir, files)
-            if self.renderer.mode == "fork":
-                return self.run_forked(code, workdir, timeout_s)
             if self.renderer.mode == "parse":
                 return self.run_parser(code, workdir, timeout_s)
             try:
@@ -66,6 +113,8 @@ class Worker:
             except MemoryError:
                 raise RenderError("memory", "the renderer ran out of memory") from None
         finally:
+            if not self.renderer.keeps_processes:
+                self.sweep()
             shutil.rmtree(workdir, ignore_errors=True)
 
     def run_parser(self, code: str, workdir: str, timeout_s: float) -> bytes:
@@ -83,12 +132,13 @@ class Worker:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
 
-    def run_forked(self, code: str, workdir: str, timeout_s: float) -> bytes:
+    def run_forked(self, code: str, files: dict[str, str], timeout_s: float) -> bytes:
+        fallback_dir = None if self.jailed else tempfile.mkdtemp(dir=self.scratch_root)
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
-            self.child(code, workdir, timeout_s, write_fd)
+            self.child(code, files, timeout_s, write_fd, fallback_dir)
         os.close(write_fd)
         deadline = time.monotonic() + timeout_s
         try:
@@ -101,7 +151,8 @@ class Worker:
             os.close(read_fd)
         kill_group(pid)
         _, status = os.waitpid(pid, 0)
-        self.sweep()
+        if fallback_dir:
+            shutil.rmtree(fallback_dir, ignore_errors=True)
         if frame == "timeout":
             raise RenderError("timeout", f"the sample ran past its {timeout_s:.0f} s deadline")
         if frame is None:
@@ -111,8 +162,8 @@ class Worker:
             raise RenderError(header.get("kind", "runtime"), header.get("message", ""))
         return payload
 
-    def child(self, code: str, workdir: str, timeout_s: float, write_fd: int) -> None:
-        """Runs in the forked child: confine, render, reply, exit without cleanup handlers."""
+    def child(self, code: str, files: dict[str, str], timeout_s: float, write_fd: int, fallback_dir: str | None) -> None:
+        """Runs in the forked child: jail, render, reply, exit without cleanup handlers."""
         try:
             os.setpgid(0, 0)
             devnull = os.open(os.devnull, os.O_RDWR)
@@ -120,12 +171,20 @@ class Worker:
                 os.dup2(devnull, fd)
             os.closerange(3, write_fd)
             os.closerange(write_fd + 1, 1 << 16)
-            os.chdir(workdir)
-            sys.path.insert(0, workdir)
-            apply_sample_limits(self.limits, timeout_s)
-            if self.audit:
-                install_audit_hook()
             try:
+                if fallback_dir is None:
+                    jail.enter_jail(self.jail_spec, fork_sample=True)
+                    workdir, home = jail.SCRATCH, jail.HOME
+                else:
+                    jail.drop_privileges()
+                    workdir = home = fallback_dir
+                os.environ.update(HOME=home, TMPDIR="/tmp" if fallback_dir is None else workdir)
+                write_support_files(workdir, files)
+                os.chdir(workdir)
+                sys.path.insert(0, workdir)
+                apply_sample_limits(self.limits, timeout_s)
+                if self.audit:
+                    install_audit_hook()
                 png = self.renderer.render(code, workdir, timeout_s)
                 write_frame(write_fd, {"ok": True}, png)
             except RenderError as exc:
@@ -138,28 +197,27 @@ class Worker:
             os._exit(0)
 
     def sweep(self) -> None:
-        """Kill whatever a sample left behind, even processes that changed their session.
+        """Kill whatever a sample left behind, however it hid, without looking at ``/proc``.
 
-        Only inside the worker's own PID namespace, where every other process is ours.
+        Inside the worker's own PID namespace every other process but its init belongs to a sample,
+        and ``kill(-1)`` reaches exactly those (the kernel skips the caller and PID 1) in one pass
+        under the task-list lock, so a fork bomb cannot outrun it.
         """
         if not self.in_pid_namespace:
             return
-        protected = {1, os.getpid(), os.getppid()}
-        for _ in range(100):
-            strays = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in protected]
-            if not strays:
+        for _ in range(200):
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
                 return
-            for pid in strays:
+            while True:
                 try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            for pid in strays:
-                try:
-                    os.waitpid(pid, os.WNOHANG)
+                    pid, _ = os.waitpid(-1, os.WNOHANG)
                 except ChildProcessError:
-                    pass
-            time.sleep(0.005)
+                    break
+                if pid == 0:
+                    break
+            time.sleep(0.002)
 
 
 def write_support_files(workdir: str, files: dict[str, str]) -> None:
@@ -189,6 +247,8 @@ def describe_death(status: int) -> tuple[str, str]:
 
 def main() -> None:
     lang = sys.argv[1]
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        sys.path.pop(0)  # no folder a sample could write to is ever searched for modules
     in_fd, out_fd = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)

@@ -1,6 +1,7 @@
 """The tree walker on a small fixture tree: nesting, licences, helpers, extraction, junk files."""
 from __future__ import annotations
 
+import os
 import tarfile
 
 import pytest
@@ -96,3 +97,112 @@ def test_sdf_molecules(tmp_path):
 def test_missing_path_is_a_clear_error(tmp_path):
     with pytest.raises(SourceError, match="does not exist"):
         open_source(f"dir:{tmp_path / 'nope'}")
+
+
+# Hostile trees: nothing in a tree leads the reader outside it, blocks it, or expands without bound.
+
+def test_symlinks_are_never_followed(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOKEN=hf_secret_value\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "helper.py").write_text("DATA = [1, 2]\n")
+    root = tmp_path / "tree"
+    root.mkdir()
+    (root / "leak.html").symlink_to(secret)
+    (root / "helper.py").symlink_to(outside / "helper.py")
+    (root / "linked_dir").symlink_to(outside)
+    (root / "main.py").write_text("import matplotlib.pyplot as plt\nfrom helper import DATA\nplt.plot(DATA)\n")
+    source = FileSource(str(root))
+    rows = list(source)
+    assert [r.source_ref for r in rows] == ["main.py"]
+    assert "files" not in rows[0].meta
+    assert all("hf_secret" not in r.code for r in rows)
+    assert source.skipped["symlink"] == 3
+
+
+def test_fifos_and_sockets_are_skipped_without_blocking(tmp_path):
+    import socket as socket_module
+
+    root = tmp_path / "tree"
+    root.mkdir()
+    os.mkfifo(root / "pipe.svg")
+    sock = socket_module.socket(socket_module.AF_UNIX)
+    sock.bind(str(root / "sock.html"))
+    (root / "ok.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><circle r="3"/></svg>')
+    source = FileSource(str(root))
+    assert [r.source_ref for r in source] == ["ok.svg"]
+    assert source.skipped["special_file"] == 2
+    sock.close()
+
+
+def test_size_is_checked_before_reading(tmp_path, monkeypatch):
+    import sources.files as files
+
+    root = tmp_path / "tree"
+    root.mkdir()
+    (root / "big.svg").write_text("<svg>" + " " * 200 + "</svg>")
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 100)
+    source = FileSource(str(root))
+    assert list(source) == [] and source.skipped["too_large"] == 1
+
+
+def test_archive_members_with_absolute_or_parent_paths_and_links(tmp_path):
+    import io
+    import zipfile
+
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><circle r="3"/></svg>'
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("/etc/abs.svg", svg)
+        zf.writestr("../up.svg", svg)
+        zf.writestr("sub/../../up2.svg", svg)
+        zf.writestr("fine/ok.svg", svg)
+        link = zipfile.ZipInfo("fine/link.svg")
+        link.external_attr = (0o120777 << 16)
+        zf.writestr(link, "/etc/passwd")
+    source = FileSource(str(archive))
+    rows = list(source)
+    assert [r.source_ref for r in rows] == ["fine/ok.svg"]
+    assert source.skipped["unsafe_member"] == 3 and source.skipped["symlink"] == 1
+    tarball = tmp_path / "evil.tar"
+    with tarfile.open(tarball, "w") as tf:
+        for name in ("/abs/LICENSE", "/abs/pic.svg", "../x.svg", "ok/pic.svg"):
+            info = tarfile.TarInfo(name)
+            info.size = len(svg)
+            tf.addfile(info, io.BytesIO(svg))
+        sym = tarfile.TarInfo("ok/leak.svg")
+        sym.type, sym.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tf.addfile(sym)
+        fifo = tarfile.TarInfo("ok/pipe.svg")
+        fifo.type = tarfile.FIFOTYPE
+        tf.addfile(fifo)
+    source = FileSource(str(tarball))
+    assert [r.source_ref for r in source] == ["ok/pic.svg"]
+    assert source.skipped["unsafe_member"] == 3 and source.skipped["symlink"] == 1 and source.skipped["special_file"] == 1
+
+
+def test_licence_lookup_ends_at_the_root_for_any_member_name():
+    from collections import Counter
+
+    from sources.files import Tree, licence_for
+
+    tree = Tree("x", ["/abs/deep/pic.svg", "/LICENSE"], lambda rel: b"MIT License", Counter())
+    assert licence_for(tree, "/abs/deep/pic.svg", {}) == "unknown"
+
+
+def test_zip_bomb_is_bounded(tmp_path, monkeypatch):
+    import zipfile
+
+    import sources.files as files
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.svg", b"0" * (8 << 20))
+        zf.writestr("b.svg", b"<svg/>")
+    source = FileSource(str(bomb))
+    assert all(r.source_ref != "a.svg" for r in list(source))
+    assert source.skipped["too_large"] == 1
+    monkeypatch.setattr(files, "MAX_ARCHIVE_BYTES", 1 << 20)
+    with pytest.raises(SourceError, match="archive bomb"):
+        FileSource(str(bomb))

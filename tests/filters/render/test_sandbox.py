@@ -244,7 +244,31 @@ def test_fallback_level_still_blocks_sockets_and_renders(tmp_path, listener):
     assert listener.seen == []
 
 
-def test_a_sample_that_kills_its_worker_is_retried_once_then_reported(service):
-    result = render_one(service, "python", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n")
-    assert result.error_kind == "runtime" and "twice" in result.message
-    assert_still_renders(service, "python")
+def _kill_workers_while_rendering(pool, times: int) -> threading.Thread:
+    """Kill the pool's busy worker ``times`` times, each once a new worker has taken the sample."""
+    def run():
+        seen: set[int] = set()
+        while len(seen) < times:
+            with pool._lock:
+                live = [w for w in pool._all if w.proc.pid not in seen]
+            if live:
+                time.sleep(0.5)
+                seen.add(live[0].proc.pid)
+                os.killpg(live[0].proc.pid, 9)
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_worker_killed_under_a_sample_is_replaced_and_the_sample_retried_once():
+    sleepy = "import time\ntime.sleep(1.5)\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\n"
+    with RenderService(workers=1, timeout_s=5.0) as svc:
+        pool = svc.pool("python")
+        _kill_workers_while_rendering(pool, 1).join(0)
+        assert render_one(svc, "python", sleepy).ok
+        _kill_workers_while_rendering(pool, 2)
+        result = render_one(svc, "python", sleepy)
+        assert result.error_kind == "runtime" and "twice" in result.message
+        assert_still_renders(svc, "python")

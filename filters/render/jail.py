@@ -1,0 +1,204 @@
+"""The per-sample jail: what a sample runs inside, within its (already sandboxed) worker.
+
+The worker holds warm state and must outlive every sample, so a sample is never trusted with it:
+
+* **fresh namespaces per sample** -- a new user namespace (the sample's uid maps to the worker's
+  own, unprivileged one), a new mount namespace with a fresh, size-bounded tmpfs on ``/tmp`` (its
+  scratch folder and ``HOME``; gone with the sample, because the namespace is), shared state such
+  as LaTeX formats remounted read-only, and -- for forked samples -- a new PID namespace whose
+  init is the sample: when it ends, the kernel ends every process it made. No ``/proc`` trick can
+  hide one, and the worker is not in that namespace, so the sample cannot signal it.
+* **no privilege** -- every capability dropped (effective, permitted, inheritable, ambient and
+  the bounding set), ``no_new_privs``, and the seccomp filter of ``seccomp.py``.
+* **the worker out of reach** -- the worker is non-dumpable (``/proc/<worker>/mem`` and ``fd/``
+  need ptrace rights that a capability-less sample lacks), and the sample keeps only the one
+  descriptor it replies on.
+
+``enter_jail`` is called in a forked child (Python samples) or as the ``preexec_fn`` of a helper
+program (pdflatex). Where the kernel refuses nested namespaces it raises ``JailUnavailable`` and
+the worker falls back to capability drop, ``no_new_privs``, seccomp and a fresh scratch folder.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+from dataclasses import dataclass
+
+from . import seccomp
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 4, 24, 47, 4
+PR_SET_PDEATHSIG = 1
+CAP_LAST = 63
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+SCRATCH = "/tmp/work"
+HOME = "/tmp/home"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class JailUnavailable(OSError):
+    """The kernel would not give this sample namespaces of its own."""
+
+
+@dataclass(frozen=True)
+class JailSpec:
+    """What one sample gets: a scratch tmpfs of ``scratch_bytes`` and read-only shared folders."""
+
+    scratch_bytes: int = 256 << 20
+    readonly: tuple[str, ...] = ()
+    keep_writable: str | None = None
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def make_non_dumpable() -> None:
+    """Put the worker's memory and descriptors beyond ``/proc`` access by its own uid."""
+    _check(_libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)")
+
+
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def new_namespaces(pid_namespace: bool) -> None:
+    """Unshare user, mount and IPC (+ PID) namespaces, mapping the current uid/gid onto themselves.
+
+    The IPC namespace takes SysV shared memory and message queues with it when the sample ends.
+    """
+    uid, gid = os.getuid(), os.getgid()
+    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | (CLONE_NEWPID if pid_namespace else 0)
+    if _libc.unshare(flags) != 0:
+        err = ctypes.get_errno()
+        raise JailUnavailable(err, f"unshare: {os.strerror(err)}")
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"{uid} {uid} 1")
+    _write("/proc/self/gid_map", f"{gid} {gid} 1")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(_libc.mount(source.encode() if source else None, target.encode(), fstype.encode() if fstype else None,
+                       flags, data.encode() if data else None), f"mount {target}")
+
+
+def private_tmp(spec: JailSpec) -> None:
+    """A fresh bounded tmpfs on /tmp with the sample's scratch and home; shared folders read-only."""
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec.scratch_bytes},mode=1777")
+    os.makedirs(SCRATCH, exist_ok=True)
+    os.makedirs(HOME, exist_ok=True)
+    for path in ("/dev", *spec.readonly):
+        _readonly(path)
+    _fresh_shm()
+
+
+def readonly_except(spec: JailSpec) -> None:
+    """For helper programs: everything shared is read-only, only ``keep_writable`` stays writable."""
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    if spec.keep_writable:
+        _mount(spec.keep_writable, spec.keep_writable, None, MS_BIND | MS_REC)
+    for path in ("/tmp", "/dev", *spec.readonly):
+        _readonly(path)
+    _fresh_shm()
+
+
+def _fresh_shm() -> None:
+    if os.path.isdir("/dev/shm"):
+        _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
+
+
+def _readonly(path: str) -> None:
+    if not os.path.isdir(path):
+        return
+    _mount(path, path, None, MS_BIND | MS_REC)
+    _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_privileges() -> None:
+    """No capability of any kind, no way to gain one, and the seccomp filter."""
+    for cap in range(CAP_LAST + 1):
+        _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # EINVAL past the kernel's last cap; EPERM where already gone
+    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    _check(_libc.capset(ctypes.byref(header), ctypes.byref(data)), "capset")
+    seccomp.install()
+
+
+def enter_jail(spec: JailSpec, *, fork_sample: bool) -> None:
+    """Confine the calling process (a fresh child of the worker) for one sample.
+
+    ``fork_sample``: the caller is about to run Python code in-process; it gets a PID namespace
+    whose init it becomes (``become_pid_init``) and a fresh private ``/tmp``. Otherwise (a helper
+    program about to ``exec``) only ``spec.keep_writable`` stays writable.
+    """
+    new_namespaces(pid_namespace=fork_sample)
+    if fork_sample:
+        become_pid_init()
+        private_tmp(spec)
+    else:
+        readonly_except(spec)
+    drop_privileges()
+
+
+def become_pid_init() -> None:
+    """Fork once more so the sample is PID 1 of its namespace; the middle process relays its end.
+
+    The middle process waits and then dies the same way the sample did, so the worker reads the
+    sample's own exit status. The sample dies with the middle process (``PR_SET_PDEATHSIG``).
+    """
+    pid = os.fork()
+    if pid == 0:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        return
+    for fd in range(3, 1 << 16):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def credentials() -> dict[str, str]:
+    """The uid, gid, capability sets, no_new_privs and seccomp mode of the calling process, from /proc."""
+    wanted = ("Uid", "Gid", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp")
+    out: dict[str, str] = {}
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            key, _, value = line.partition(":")
+            if key in wanted:
+                out[key] = " ".join(value.split())
+    return out
+
+
+def describe(creds: dict[str, str]) -> str:
+    return (f"uid={creds.get('Uid', '?').split()[0]} gid={creds.get('Gid', '?').split()[0]} "
+            f"CapEff={creds.get('CapEff')} CapPrm={creds.get('CapPrm')} CapBnd={creds.get('CapBnd')} "
+            f"CapAmb={creds.get('CapAmb')} NoNewPrivs={creds.get('NoNewPrivs')} Seccomp={creds.get('Seccomp')}")

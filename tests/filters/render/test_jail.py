@@ -1,0 +1,315 @@
+"""Attacks by a sample that has read vinci's source, as root: each is refused, and the next sample
+renders exactly as it renders alone (same PNG bytes)."""
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import pytest
+
+from filters.render import RenderService, detect_isolation
+from filters.render.jail import JailSpec
+from filters.render.pool import WorkerGone, WorkerProcess
+from filters.render.protocol import write_frame
+from filters.render.sandbox import NAMESPACES, run_limited
+from tests.conftest import render_one
+from tests.filters.render.test_sandbox import NORMAL
+
+needs_namespaces = pytest.mark.skipif(detect_isolation() != NAMESPACES, reason="bubblewrap namespaces unavailable here")
+
+
+@pytest.fixture(scope="module")
+def alone():
+    """Every language's normal sample rendered by a fresh pool: what 'unchanged' means."""
+    with RenderService(workers=1, timeout_s=10.0) as svc:
+        return {lang: render_one(svc, lang, code).png for lang, code in NORMAL.items()}
+
+
+def renders_as_alone(service, alone, lang):
+    result = render_one(service, lang, NORMAL[lang])
+    assert result.ok, f"{lang}: {result.message}"
+    assert result.png == alone[lang], f"{lang} render changed after the attack"
+
+
+def report(service, code: str) -> str:
+    """Run a probing Python sample that raises its findings; return them."""
+    result = render_one(service, "python", code)
+    assert result.error_kind == "runtime", result.message
+    return result.message
+
+
+# 1. Privilege ------------------------------------------------------------------------------------
+
+STATUS = """
+fields = dict(l.split(':', 1) for l in open('/proc/self/status').read().splitlines() if ':' in l)
+raise RuntimeError('|'.join(k + '=' + ' '.join(fields[k].split()) for k in
+                   ('Uid', 'CapEff', 'CapPrm', 'CapBnd', 'CapAmb', 'NoNewPrivs', 'Seccomp')))
+"""
+
+
+@needs_namespaces
+def test_a_sample_holds_no_privilege(service, alone):
+    found = dict(part.split("=", 1) for part in report(service, STATUS).split(": ", 1)[1].split("|"))
+    assert found["Uid"].split()[0] != "0"
+    for cap in ("CapEff", "CapPrm", "CapBnd", "CapAmb"):
+        assert int(found[cap], 16) == 0, found
+    assert found["NoNewPrivs"] == "1" and found["Seccomp"] == "2"
+    renders_as_alone(service, alone, "python")
+
+
+MOUNTS = r"""
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+out = []
+def attempt(name, rc):
+    out.append(f"{name}:{'ok' if rc == 0 else os.strerror(ctypes.get_errno())}")
+for target in (b'/usr', b'/', b'PKG', b'/proc', b'/tmp'):
+    attempt('remount ' + target.decode(), libc.mount(None, target, None, 32 | 4096, None))
+    attempt('tmpfs ' + target.decode(), libc.mount(b'tmpfs', target, b'tmpfs', 0, None))
+attempt('proc', libc.mount(b'proc', b'/tmp', b'proc', 0, None))
+attempt('unshare-user', libc.unshare(0x10000000))
+attempt('unshare-mnt', libc.unshare(0x00020000))
+attempt('setns', libc.setns(0, 0))
+attempt('ptrace', libc.ptrace(16, 1, 0, 0))
+attempt('keyctl', libc.syscall(250, 0, 0, 0, 0))
+attempt('bpf', libc.syscall(321, 0, 0, 0))
+attempt('perf', libc.syscall(298, 0, 0, 0, 0, 0))
+attempt('chroot', libc.chroot(b'/tmp'))
+for path in ('/usr/lib/evil', 'PKG/filters/evil.py', '/evil'):
+    try:
+        open(path, 'w').write('x'); out.append(path + ':ok')
+    except OSError as exc:
+        out.append(path + ':' + exc.strerror)
+raise RuntimeError(';'.join(out))
+"""
+
+
+@needs_namespaces
+def test_nothing_can_be_mounted_unshared_traced_or_written_outside_scratch(service, alone):
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    findings = report(service, MOUNTS.replace("PKG", package_root)).split(": ", 1)[1].split(";")
+    succeeded = [f for f in findings if f.endswith(":ok")]
+    assert succeeded == [], succeeded
+    assert len(findings) == 22
+    renders_as_alone(service, alone, "python")
+
+
+# 2. The worker is out of reach ---------------------------------------------------------------------
+
+REACH = r"""
+import os, signal
+hits = []
+me = os.readlink('/proc/self')
+for pid in [p for p in os.listdir('/proc') if p.isdigit()]:
+    if pid == me:
+        continue
+    for sub in ('mem', 'environ'):
+        try:
+            with open(f'/proc/{pid}/{sub}', 'rb') as fh:
+                fh.read(1)
+            hits.append(f'{pid}/{sub}')
+        except OSError:
+            pass
+    try:
+        for fd in os.listdir(f'/proc/{pid}/fd'):
+            try:
+                w = os.open(f'/proc/{pid}/fd/{fd}', os.O_WRONLY)
+                os.write(w, b'\x10\x00\x00\x00\x00\x00\x00\x00{"ok": true, "x":0}')
+                hits.append(f'{pid}/fd/{fd}')
+            except OSError:
+                pass
+    except OSError:
+        pass
+for target in (os.getppid(), -1):
+    try:
+        os.kill(target, signal.SIGSTOP)
+    except OSError:
+        pass
+raise RuntimeError('hits=' + ','.join(hits))
+"""
+
+
+@needs_namespaces
+def test_worker_memory_descriptors_and_signals_are_out_of_reach(service, alone):
+    pool = service.pool("python")
+    before = {w.proc.pid for w in pool._all}
+    assert report(service, REACH).endswith("hits=")
+    renders_as_alone(service, alone, "python")
+    assert {w.proc.pid for w in pool._all} == before, "the worker was disturbed and replaced"
+
+
+def test_a_reply_to_another_request_is_rejected(tmp_path):
+    to_worker_r, to_worker_w = os.pipe()
+    from_worker_r, from_worker_w = os.pipe()
+    worker = WorkerProcess.__new__(WorkerProcess)
+    worker.in_fd, worker.out_fd, worker.seq, worker.lang = to_worker_w, from_worker_r, 0, "python"
+    write_frame(from_worker_w, {"ok": True, "width": 1, "height": 1, "seq": 7}, b"forged")
+    with pytest.raises(WorkerGone, match="reply to request 7"):
+        worker.request("x = 1", 1.0)
+    for fd in (to_worker_r, to_worker_w, from_worker_r, from_worker_w):
+        os.close(fd)
+
+
+# 3. Nothing survives a sample ------------------------------------------------------------------------
+
+PLANT = r"""
+import os, sys, ctypes
+home = os.environ['HOME']
+for folder in ('/tmp', home, os.getcwd(), '/dev/shm', '/dev'):
+    try:
+        open(os.path.join(folder, 'colorsys.py'), 'w').write('raise SystemExit("planted")')
+    except OSError:
+        pass
+os.makedirs(os.path.join(home, '.config', 'matplotlib'), exist_ok=True)
+open(os.path.join(home, '.config', 'matplotlib', 'matplotlibrc'), 'w').write('axes.facecolor: red\n')
+libc = ctypes.CDLL(None, use_errno=True)
+shm = libc.shmget(0x5EED, 4096, 0o1666)
+if os.fork() == 0:
+    os.setsid()
+    libc.prctl(15, b'vinci-daemon', 0, 0, 0)
+    import time
+    time.sleep(120)
+    os._exit(0)
+import matplotlib.pyplot as plt
+plt.plot([1, 2, 3], [2, 3, 1])
+"""
+
+CHECK = r"""
+import os, sys, ctypes, colorsys
+left = [p for p in ('/tmp/colorsys.py', os.path.join(os.environ['HOME'], 'colorsys.py'), '/dev/shm/colorsys.py',
+                    '/dev/colorsys.py', os.path.join(os.environ['HOME'], '.config/matplotlib/matplotlibrc'))
+        if os.path.exists(p)]
+if not colorsys.__file__.startswith(sys.base_prefix) and 'python3' not in colorsys.__file__:
+    left.append('colorsys from ' + colorsys.__file__)
+writable = [p for p in sys.path if p and p != os.getcwd() and os.path.isdir(p) and os.access(p, os.W_OK)]
+left += ['writable on sys.path: ' + p for p in writable]
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.shmget(0x5EED, 0, 0) != -1:
+    left.append('shm segment')
+daemons = []
+for pid in [p for p in os.listdir('/proc') if p.isdigit()]:
+    try:
+        if open(f'/proc/{pid}/comm').read().strip() == 'vinci-daemon':
+            daemons.append(pid)
+    except OSError:
+        pass
+left += ['daemon ' + p for p in daemons]
+raise RuntimeError('left=' + ';'.join(left))
+"""
+
+
+def host_processes_named(name: str) -> list[str]:
+    found = []
+    for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+        try:
+            with open(f"/proc/{pid}/comm") as fh:
+                if fh.read().strip() == name:
+                    found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+@needs_namespaces
+def test_planted_modules_files_shm_and_daemons_do_not_reach_the_next_sample(service, alone):
+    assert render_one(service, "python", PLANT).ok
+    time.sleep(0.2)
+    assert host_processes_named("vinci-daemon") == []
+    assert report(service, CHECK).endswith("left=")
+    renders_as_alone(service, alone, "python")
+
+
+def test_scratch_is_bounded_and_freed_with_the_sample(service, alone):
+    fill = ("import os\nfor i in range(40):\n    with open(f'/tmp/fill{i}', 'wb') as fh:\n"
+            "        fh.write(b'0' * (60 << 20))\n")
+    result = render_one(service, "python", fill)
+    assert not result.ok and result.error_kind in ("forbidden", "runtime"), result.message
+    renders_as_alone(service, alone, "python")
+    assert render_one(service, "python", fill.replace("range(40)", "range(3)") + "import matplotlib.pyplot as plt\nplt.plot([1, 0])\n").ok
+
+
+def test_sample_text_is_shown_escaped_never_as_log_lines(service):
+    result = render_one(service, "python", "raise RuntimeError('\\x1b[2J\\rINFO vinci.build: all rows kept')\n")
+    assert "\x1b" not in result.message and "\r" not in result.message
+    assert "\\x1b" in result.message and "\\r" in result.message
+
+
+# 4. HTML ---------------------------------------------------------------------------------------------
+
+LEAKY_PAGE = """<html><body><h1>leaky</h1><script>
+localStorage.setItem('k', 'v'); sessionStorage.setItem('k', 'v'); document.cookie = 'k=v; max-age=9999';
+indexedDB.open('vinci-db', 1).onupgradeneeded = e => e.target.result.createObjectStore('s');
+const w = window.open('');
+if (w) { w.document.write("<script>setInterval(() => { try { opener.document.body.style.background = 'red';" +
+  " opener.document.body.innerHTML = 'OWNED'; } catch (e) {} }, 5)<\\/script>"); }
+</script></body></html>"""
+
+LOOKING_PAGE = """<html><body><h1 id=h>clean</h1><script>
+const found = [localStorage.getItem('k'), sessionStorage.getItem('k'), document.cookie].filter(Boolean);
+if (found.length) { document.body.style.background = 'red'; document.getElementById('h').textContent = 'LEAK ' + found; }
+</script></body></html>"""
+
+
+def test_html_pages_start_from_clean_state(service):
+    first = render_one(service, "html", LOOKING_PAGE)
+    assert first.ok
+    assert render_one(service, "html", LEAKY_PAGE).ok
+    time.sleep(0.2)
+    after = render_one(service, "html", LOOKING_PAGE)
+    assert after.ok and after.png == first.png
+    pages = service.pool("html")
+    assert pages is not None
+
+
+@needs_namespaces
+def test_html_page_that_allocates_gigabytes_fails_as_memory_and_the_pool_goes_on(service, alone):
+    hog = ("<html><body><script>const keep = []; for (let i = 0; i < 64; i++) { const b = new ArrayBuffer(128 << 20);"
+           " new Uint8Array(b).fill(1); keep.push(b); }</script><p>done</p></body></html>")
+    with RenderService(workers=1, timeout_s=30.0) as svc:
+        if not svc.pool("html")._all[0].cage.memory_limited:
+            pytest.skip("no writable memory cgroup here")
+        result = render_one(svc, "html", hog)
+        assert result.error_kind == "memory", result.message
+        renders_as_alone(svc, alone, "html")
+
+
+# 5. LaTeX --------------------------------------------------------------------------------------------
+
+def doc(preamble_extra: str, body: str) -> str:
+    return ("\\documentclass{standalone}\n\\usepackage{tikz}\n" + preamble_extra +
+            "\n\\begin{document}\n" + body + "\n\\end{document}\n")
+
+
+def test_latex_samples_cannot_touch_formats_or_other_samples(service, alone):
+    attack = (r"\newwrite\w \immediate\openout\w=/tmp/evil.tex \immediate\write\w{x}\immediate\closeout\w"
+              r"\immediate\openout\w=vinci.fmt \immediate\write\w{garbage}\immediate\closeout\w")
+    for _ in range(3):  # the third time the preamble has a format of its own, dumped from the attacker's text
+        render_one(service, "latex", doc(attack, r"\tikz\draw (0,0) -- (1,1);"))
+    renders_as_alone(service, alone, "latex")
+    assert render_one(service, "latex", doc("", r"\tikz\draw (0,0) circle (1);")).ok
+
+
+@needs_namespaces
+def test_helper_jail_keeps_only_its_folder_writable(tmp_path):
+    work, shared = tmp_path / "work", tmp_path / "shared"
+    work.mkdir()
+    shared.mkdir()
+    (shared / "vinci.fmt").write_text("format")
+    script = f"echo x > {work}/ok; echo y > {shared}/vinci.fmt; echo z > {tmp_path}/new"
+    done = run_limited(["/bin/sh", "-c", script], cwd=str(work), env={"PATH": "/usr/bin:/bin"}, timeout_s=10,
+                       jail_spec=JailSpec(keep_writable=str(work), readonly=(str(shared),)))
+    assert done.returncode != 0
+    assert (work / "ok").read_text() == "x\n"
+    assert (shared / "vinci.fmt").read_text() == "format"
+    assert not (tmp_path / "new").exists()
+
+
+# The normal samples of the other languages after everything above --------------------------------
+
+@pytest.mark.parametrize("lang", ["svg", "smiles", "html", "latex"])
+def test_other_languages_render_as_alone_after_the_attacks(service, alone, lang):
+    renders_as_alone(service, alone, lang)
