@@ -17,6 +17,7 @@ import shutil
 from typing import ClassVar
 
 from .base import Canvas, RenderError
+from .sandbox import wall_deadline_s
 
 VIEWPORT = {"width": 1024, "height": 768}
 MAX_HEIGHT = 4096
@@ -129,7 +130,8 @@ class HtmlRenderer:
                 return self._shoot(code, timeout_s)
             except PlaywrightTimeout:
                 self._recover()
-                raise RenderError("timeout", f"the page did not finish loading and drawing within {timeout_s:.0f} s") from None
+                raise RenderError("timeout", "the page did not finish loading and drawing within its "
+                                             f"{wall_deadline_s(timeout_s):.0f} s wall-clock deadline") from None
             except PlaywrightError as exc:
                 self._recover()
                 failure = str(exc).splitlines()[0]
@@ -145,7 +147,7 @@ class HtmlRenderer:
     def _shoot(self, code: str, timeout_s: float) -> bytes:
         self._clean_slate()
         self._document = code
-        timeout_ms = max(1000, int(timeout_s * 1000))
+        timeout_ms = max(1000, int(wall_deadline_s(timeout_s) * 1000))
         page = self._page
         page.goto(ORIGIN, wait_until="load", timeout=timeout_ms)
         height = page.evaluate(PAGE_HEIGHT)

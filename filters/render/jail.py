@@ -173,11 +173,7 @@ def become_pid_init() -> None:
     if pid == 0:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         return
-    for fd in range(3, 1 << 16):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+    os.closerange(3, 1 << 16)
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)

@@ -160,10 +160,11 @@ class LatexRenderer:
         cmd = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error"]
         if fmt:
             cmd.append(f"-fmt={fmt}")
-        env = {**self._env, "TEXMFOUTPUT": workdir}
+        env = {**self._env, "TEXMFOUTPUT": workdir, "TMPDIR": workdir}
         done = run_limited(cmd + ["main.tex"], cwd=workdir, env=env, timeout_s=timeout_s, jail_spec=self._jail(workdir))
         if done.timed_out:
-            raise RenderError("timeout", f"pdflatex ran past {timeout_s:.0f} s")
+            raise RenderError("timeout", f"pdflatex used more than its {timeout_s:g} s of CPU time "
+                                         "(or stopped answering)")
         log = _read(os.path.join(workdir, "main.log"))
         if FORBIDDEN_LOG.search(log):
             raise RenderError(*classify_log(log))

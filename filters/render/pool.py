@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 
 from .base import LANGS, RenderError, RenderResult, printable, renderer_class
 from .jail import describe
-from .sandbox import NAMESPACES, ProcessCage, detect_isolation, worker_command
+from .sandbox import NAMESPACES, ProcessCage, detect_isolation, wall_deadline_s, worker_command
 from .protocol import read_frame, write_frame
 
 log = logging.getLogger("vinci.render")
@@ -64,7 +64,7 @@ class WorkerProcess:
         self.seq += 1
         try:
             write_frame(self.in_fd, {"seq": self.seq, "code": code, "timeout_s": timeout_s, "files": files or {}})
-            frame = read_frame(self.out_fd, start + timeout_s + GRACE_S)
+            frame = read_frame(self.out_fd, start + wall_deadline_s(timeout_s) + GRACE_S)
         except TimeoutError:
             raise WorkerGone("timeout") from None
         except (OSError, ValueError) as exc:
@@ -136,9 +136,8 @@ class RenderPool:
                 self._idle.put(worker)
         if self._all:
             ready = self._all[0].ready
-            log.info("render pool %s: a sample runs as %s (%s)", lang, describe(ready.get("sample", {})),
-                     "own user, mount, IPC and PID namespaces per sample" if ready.get("jail") else
-                     "in the worker's namespaces")
+            log.info("render pool %s: a sample runs as %s, %s", lang, describe(ready.get("sample", {})),
+                     ready.get("confinement", ""))
         self._threads = ThreadPoolExecutor(workers, thread_name_prefix=f"render-{lang}")
 
     def _spawn(self) -> WorkerProcess:
@@ -171,7 +170,8 @@ class RenderPool:
                     log.warning("%s worker %s; replacing it. stderr tail:\n%s", self.lang, gone, worker.stderr_tail(800))
                     worker = self._replace(worker)
                     if str(gone) == "timeout":
-                        return RenderResult.failure("timeout", f"the sample ran past its {timeout:.0f} s deadline", timeout)
+                        return RenderResult.failure("timeout", "the sample did not finish within its "
+                                                    f"{wall_deadline_s(timeout):.0f} s wall-clock safety deadline", timeout)
             return RenderResult.failure("runtime", "the render worker died on this sample, twice")
         finally:
             self._idle.put(worker)

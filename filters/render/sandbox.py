@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -69,10 +71,33 @@ class SampleLimits:
     scratch_bytes: int = 256 << 20
 
 
+WALL_FACTOR = 3.0
+WALL_EXTRA_S = 10.0
+
+
+def wall_deadline_s(timeout_s: float) -> float:
+    """The wall-clock safety deadline of a sample whose budget is ``timeout_s`` of CPU time.
+
+    A sample's ``timeout`` verdict is decided by the CPU time it used, which does not depend on
+    how busy the machine is; wall-clock time only stops a sample that sleeps or blocks, and is
+    generous enough that a saturated machine does not reach it first.
+    """
+    return timeout_s * WALL_FACTOR + WALL_EXTRA_S
+
+
+def cpu_used_s(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
 def apply_sample_limits(limits: SampleLimits, cpu_seconds: float | None = None) -> None:
-    """Set rlimits on the calling process (a forked sample child or a ``preexec_fn``)."""
-    cpu = int(cpu_seconds if cpu_seconds is not None else limits.cpu_seconds) + 1
-    for which, value in ((resource.RLIMIT_AS, limits.address_space_bytes), (resource.RLIMIT_CPU, cpu),
+    """Set rlimits on the calling process (a forked sample child or a ``preexec_fn``).
+
+    The CPU limit is a backstop one second past the budget (``SIGXCPU``, then ``SIGKILL`` a
+    second later); the verdict itself compares the CPU time used with the budget.
+    """
+    cpu = math.ceil(cpu_seconds if cpu_seconds is not None else limits.cpu_seconds) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    for which, value in ((resource.RLIMIT_AS, limits.address_space_bytes),
                          (resource.RLIMIT_FSIZE, limits.file_size_bytes), (resource.RLIMIT_NOFILE, limits.open_files),
                          (resource.RLIMIT_CORE, 0)):
         resource.setrlimit(which, (value, value))
@@ -83,6 +108,7 @@ class Completed:
     returncode: int
     timed_out: bool
     elapsed_s: float
+    cpu_s: float = 0.0
 
 
 def run_limited(cmd: list[str], cwd: str, env: dict[str, str], timeout_s: float,
@@ -106,15 +132,17 @@ def run_limited(cmd: list[str], cwd: str, env: dict[str, str], timeout_s: float,
 
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=confine)
+    pidfd = os.pidfd_open(proc.pid)
     try:
-        code = proc.wait(timeout=timeout_s)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        kill_group(proc.pid)
-        code = proc.wait()
-        timed_out = True
+        finished = bool(select.select([pidfd], [], [], wall_deadline_s(timeout_s))[0])
+    finally:
+        os.close(pidfd)
     kill_group(proc.pid)
-    return Completed(code, timed_out, time.monotonic() - start)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = code = os.waitstatus_to_exitcode(status)
+    cpu = cpu_used_s(usage)
+    over_cpu = cpu > timeout_s or (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU)
+    return Completed(code, not finished or over_cpu, time.monotonic() - start, cpu)
 
 
 def kill_group(pgid: int) -> None:

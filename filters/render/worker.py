@@ -13,6 +13,8 @@ from __future__ import annotations
 import gc
 import json
 import os
+import resource
+import select
 import shutil
 import signal
 import sys
@@ -23,7 +25,10 @@ import traceback
 from . import jail, seccomp
 from .base import RenderError, normalize_png, renderer_class
 from .protocol import read_frame, write_frame
-from .sandbox import SampleLimits, apply_sample_limits, install_audit_hook, kill_group
+from .sandbox import SampleLimits, apply_sample_limits, cpu_used_s, install_audit_hook, kill_group, wall_deadline_s
+
+EXIT_WAIT_S = 2.0
+
 
 class Worker:
     def __init__(self, lang: str, in_fd: int, out_fd: int):
@@ -40,16 +45,17 @@ class Worker:
         jail.make_non_dumpable()
         self.jailed, credentials = self.probe_jail()
         self.renderer.jailed = self.jailed
+        if not self.renderer.sample_in_jail and seccomp.supported():
+            seccomp.install()  # samples run in this process or its browser: the filter covers them here
         self.renderer.setup()
         if self.renderer.mode == "fork":
             gc.freeze()  # warm objects move out of the collector's reach: forked children copy fewer pages
         if self.renderer.mode == "parse":
             apply_sample_limits(self.limits, cpu_seconds=1 << 20)
-            if seccomp.supported():
-                seccomp.install()
-        if not self.renderer.sample_in_jail:
+        if not (self.jailed and self.renderer.sample_in_jail):
             credentials = jail.credentials()
-        write_frame(self.out_fd, {"ready": True, "pid": os.getpid(), "jail": self.jailed, "sample": credentials})
+        write_frame(self.out_fd, {"ready": True, "pid": os.getpid(), "sample": credentials,
+                                  "confinement": self.confinement()})
         while True:
             frame = read_frame(self.in_fd)
             if frame is None:
@@ -66,6 +72,17 @@ class Worker:
             header["seq"] = request.get("seq")
             write_frame(self.out_fd, header, png)
         self.renderer.teardown()
+
+    def confinement(self) -> str:
+        """In words, where a sample of this worker runs (for the pool's log)."""
+        if not self.renderer.sample_in_jail:
+            return "inside the worker's namespaces, under its seccomp filter" + (
+                "; page state cleared before every page" if self.renderer.keeps_processes else "")
+        if not self.jailed:
+            return "in a fresh scratch folder of the worker, without namespaces of its own"
+        if self.renderer.mode == "fork":
+            return "in its own user, mount, IPC and PID namespaces with a private bounded /tmp"
+        return "in its own user, mount and IPC namespaces; only its scratch folder is writable"
 
     def probe_jail(self) -> tuple[bool, dict]:
         """Enter a sample jail once in a child and read back what a sample really holds."""
@@ -118,19 +135,19 @@ class Worker:
             shutil.rmtree(workdir, ignore_errors=True)
 
     def run_parser(self, code: str, workdir: str, timeout_s: float) -> bytes:
-        """Render data in the worker itself under a wall-clock timer (the pool kills a stuck worker)."""
+        """Render data in the worker itself under a CPU-time timer (the pool kills a stuck worker)."""
         def expire(_sig, _frame):
-            raise RenderError("timeout", f"the sample ran past its {timeout_s:.0f} s deadline")
+            raise RenderError("timeout", cpu_message(timeout_s))
 
-        previous = signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, timeout_s)
+        previous = signal.signal(signal.SIGPROF, expire)
+        signal.setitimer(signal.ITIMER_PROF, timeout_s)
         try:
             return self.renderer.render(code, workdir, timeout_s)
         except MemoryError:
             raise RenderError("memory", "the sample exceeded the memory limit") from None
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, previous)
 
     def run_forked(self, code: str, files: dict[str, str], timeout_s: float) -> bytes:
         fallback_dir = None if self.jailed else tempfile.mkdtemp(dir=self.scratch_root)
@@ -140,7 +157,7 @@ class Worker:
             os.close(read_fd)
             self.child(code, files, timeout_s, write_fd, fallback_dir)
         os.close(write_fd)
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + wall_deadline_s(timeout_s)
         try:
             frame = read_frame(read_fd, deadline)
         except TimeoutError:
@@ -149,15 +166,22 @@ class Worker:
             frame = None
         finally:
             os.close(read_fd)
+        if frame is None:
+            wait_exit(pid, EXIT_WAIT_S)  # let the sample's last words (its CPU time, its signal) reach us
         kill_group(pid)
-        _, status = os.waitpid(pid, 0)
+        _, status, usage = os.wait4(pid, 0)
         if fallback_dir:
             shutil.rmtree(fallback_dir, ignore_errors=True)
         if frame == "timeout":
-            raise RenderError("timeout", f"the sample ran past its {timeout_s:.0f} s deadline")
+            raise RenderError("timeout", f"the sample did not finish within its {wall_deadline_s(timeout_s):.0f} s "
+                                         "wall-clock safety deadline")
         if frame is None:
+            if cpu_used_s(usage) > timeout_s:
+                raise RenderError("timeout", cpu_message(timeout_s))
             raise RenderError(*describe_death(status))
         header, payload = frame
+        if float(header.get("cpu_s", 0.0)) > timeout_s:
+            raise RenderError("timeout", cpu_message(timeout_s))
         if not header.get("ok"):
             raise RenderError(header.get("kind", "runtime"), header.get("message", ""))
         return payload
@@ -186,13 +210,14 @@ class Worker:
                 if self.audit:
                     install_audit_hook()
                 png = self.renderer.render(code, workdir, timeout_s)
-                write_frame(write_fd, {"ok": True}, png)
+                write_frame(write_fd, {"ok": True, "cpu_s": cpu_of_self()}, png)
             except RenderError as exc:
-                write_frame(write_fd, {"ok": False, "kind": exc.kind, "message": exc.message})
+                write_frame(write_fd, {"ok": False, "kind": exc.kind, "message": exc.message, "cpu_s": cpu_of_self()})
             except MemoryError:
                 write_frame(write_fd, {"ok": False, "kind": "memory", "message": "MemoryError"})
             except BaseException as exc:  # noqa: BLE001 - anything else the sample raised
-                write_frame(write_fd, {"ok": False, "kind": "runtime", "message": f"{type(exc).__name__}: {exc}"})
+                write_frame(write_fd, {"ok": False, "kind": "runtime", "message": f"{type(exc).__name__}: {exc}",
+                                       "cpu_s": cpu_of_self()})
         finally:
             os._exit(0)
 
@@ -231,12 +256,33 @@ def write_support_files(workdir: str, files: dict[str, str]) -> None:
             fh.write(text)
 
 
+def wait_exit(pid: int, timeout_s: float) -> bool:
+    """Wait up to ``timeout_s`` for a child to exit on its own, without reaping it."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return False
+    try:
+        return bool(select.select([pidfd], [], [], timeout_s)[0])
+    finally:
+        os.close(pidfd)
+
+
+def cpu_message(timeout_s: float) -> str:
+    return f"the sample used more than its {timeout_s:g} s of CPU time"
+
+
+def cpu_of_self() -> float:
+    """CPU seconds of this sample process and of the children it waited for."""
+    return cpu_used_s(resource.getrusage(resource.RUSAGE_SELF)) + cpu_used_s(resource.getrusage(resource.RUSAGE_CHILDREN))
+
+
 def describe_death(status: int) -> tuple[str, str]:
     """Name the way a sample child died without replying."""
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig == signal.SIGXCPU:
-            return "timeout", "the sample used up its CPU-time limit"
+            return "timeout", "the sample used more than its CPU-time budget"
         if sig == signal.SIGXFSZ:
             return "forbidden", "the sample exceeded the file-size limit"
         if sig == signal.SIGKILL:

@@ -313,3 +313,67 @@ def test_helper_jail_keeps_only_its_folder_writable(tmp_path):
 @pytest.mark.parametrize("lang", ["svg", "smiles", "html", "latex"])
 def test_other_languages_render_as_alone_after_the_attacks(service, alone, lang):
     renders_as_alone(service, alone, lang)
+
+
+# The same privilege checks when vinci runs as an ordinary user ----------------------------------
+
+UNPRIVILEGED_PROBE = r"""
+import ctypes, json, os, sys
+from filters.render import jail
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(r)
+    jail.enter_jail(jail.JailSpec(), fork_sample=True)
+    libc = ctypes.CDLL(None, use_errno=True)
+    tries = {"remount /usr": libc.mount(None, b"/usr", None, 32 | 4096 | 1, None),
+             "tmpfs /usr": libc.mount(b"tmpfs", b"/usr", b"tmpfs", 0, None),
+             "unshare": libc.unshare(0x10000000)}
+    os.write(w, json.dumps({"creds": jail.credentials(), "tries": tries}).encode())
+    os._exit(0)
+os.close(w)
+os.waitpid(pid, 0)
+print(os.read(r, 65536).decode())
+"""
+
+
+@pytest.fixture
+def world_readable_package():
+    """A copy of ``filters`` that an ordinary user can read (the checkout may sit under /root)."""
+    import shutil
+    import tempfile
+
+    root = tempfile.mkdtemp(prefix="vinci-pkg-")
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    shutil.copytree(os.path.join(here, "filters"), os.path.join(root, "filters"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for folder, dirs, files in os.walk(root):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
+    yield root
+    shutil.rmtree(root)
+
+
+@needs_namespaces
+def test_privilege_checks_hold_for_an_ordinary_user_too(world_readable_package):
+    import json
+    import shutil
+
+    from filters.render.sandbox import bwrap_prefix
+
+    root = world_readable_package
+    drop = [] if os.getuid() != 0 else ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+    if drop and not shutil.which("setpriv"):
+        pytest.skip("setpriv is needed to drop to an ordinary user")
+    cmd = [*drop, *bwrap_prefix(shutil.which("bwrap"), [os.path.join(root, "filters")]),
+           "--setenv", "PYTHONPATH", root, "/usr/bin/python3", "-c", UNPRIVILEGED_PROBE]
+    if not os.access("/usr/bin/python3", os.X_OK):
+        pytest.skip("no system python3 that an ordinary user can run")
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["creds"]["Uid"].split()[0] != "0"
+    assert int(found["creds"]["CapEff"], 16) == 0 and int(found["creds"]["CapBnd"], 16) == 0
+    assert found["creds"]["Seccomp"] == "2" and found["creds"]["NoNewPrivs"] == "1"
+    assert all(rc != 0 for rc in found["tries"].values()), found["tries"]
