@@ -17,6 +17,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import tempfile
 from collections import Counter, OrderedDict
 from typing import ClassVar
@@ -30,8 +31,15 @@ MAX_DOCUMENT_FORMATS = 16
 TIKZ_LIBRARIES = (
     "arrows,arrows.meta,positioning,calc,shapes,shapes.geometric,shapes.arrows,shapes.multipart,automata,"
     "decorations.pathreplacing,decorations.pathmorphing,decorations.markings,patterns,backgrounds,fit,"
-    "matrix,trees,mindmap,shadows,intersections,angles,quotes,through,chains,fadings,petri,3d"
+    "matrix,trees,mindmap,intersections,angles,quotes,through,chains,petri,3d,"
+    "shapes.symbols,shapes.callouts,shapes.misc,decorations.text,decorations.shapes,decorations.footprints,"
+    "decorations.fractals,spy,calendar,plotmarks,patterns.meta,shadings,math,graphs,bending,perspective,"
+    "lindenmayersystems,svg.path,topaths"
 )
+# Libraries that create PDF objects when loaded (fadings are XObjects; shadows loads fadings): an
+# object made while a format is dumped does not exist in the PDFs compiled from it, and pdflatex
+# crashes at shipout. They are loaded in the document instead, where a snippet uses them.
+LATE_LIBRARIES = {"fadings": re.compile(r"fading"), "shadows": re.compile(r"shadow|glow")}
 PRELOADED_PACKAGES = frozenset({"tikz", "pgfplots", "xcolor", "amsmath", "amssymb", "amsfonts", "graphicx",
                                 "pgf", "tikz-cd", "pgfplotstable", "standalone", "inputenc", "fontenc"})
 PREAMBLE = (
@@ -57,14 +65,38 @@ def split_snippet(code: str) -> tuple[str, list[str]]:
     return USEPACKAGE.sub("", code), packages
 
 
-def classify_log(log: str) -> tuple[str, str]:
-    """Map a failed pdflatex log to an error kind and the first error line."""
+def late_libraries(body: str) -> str:
+    """``\\usetikzlibrary`` lines for the libraries a snippet uses that a format cannot hold."""
+    wanted = [name for name, used in LATE_LIBRARIES.items() if used.search(body)]
+    return "".join(f"\\usetikzlibrary{{{name}}}\n" for name in wanted)
+
+
+def describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"pdflatex was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"pdflatex was killed by signal {-returncode}"
+    return f"pdflatex exited with status {returncode}"
+
+
+def last_log_line(log: str) -> str:
+    lines = [line.strip() for line in log.splitlines() if line.strip() and not line.startswith("=")]
+    return lines[-1][:200] if lines else "(empty log)"
+
+
+def classify_log(log: str, returncode: int = 1) -> tuple[str, str]:
+    """Map a failed pdflatex log to an error kind and the first error line.
+
+    Where the log has no ``!`` line (pdflatex crashed, or was killed), the message says how it
+    ended and quotes the log's last line, so the cause can still be found.
+    """
     forbidden = FORBIDDEN_LOG.search(log)
     if forbidden:
         line = log[forbidden.start():].splitlines()[0]
         return "forbidden", line
     errors = [line for line in log.splitlines() if line.startswith("!")]
-    first = errors[0] if errors else "pdflatex failed without an error line"
+    first = errors[0] if errors else f"{describe_exit(returncode)} without an error line; the log ends: {last_log_line(log)}"
     if "TeX capacity exceeded" in log:
         return "memory", first
     syntax_markers = ("Missing", "ended by", "Runaway argument", "File ended", "Extra }", "Extra alignment",
@@ -125,6 +157,8 @@ class LatexRenderer:
 
     def _document_format(self, preamble: str, timeout_s: float) -> str | None:
         """A format for a preamble seen before; ``None`` the first time (or if it cannot be dumped)."""
+        if any(name in preamble for name in LATE_LIBRARIES):
+            return None
         key = hashlib.sha1(preamble.encode()).hexdigest()[:16]
         if key in self._formats:
             self._formats.move_to_end(key)
@@ -149,9 +183,9 @@ class LatexRenderer:
             extra = [p for p in packages if p not in PRELOADED_PACKAGES]
             if extra:
                 uses = "".join(f"\\usepackage{{{p}}}\n" for p in extra)
-                source, fmt = PREAMBLE + uses + "\\begin{document}\n" + body + "\n\\end{document}\n", None
+                source, fmt = PREAMBLE + uses + "\\begin{document}\n" + late_libraries(body) + body + "\n\\end{document}\n", None
             else:
-                source, fmt = "\\begin{document}\n" + body + "\n\\end{document}\n", self._format
+                source, fmt = "\\begin{document}\n" + late_libraries(body) + body + "\n\\end{document}\n", self._format
         return self._compile(source, fmt, workdir, timeout_s)
 
     def _compile(self, source: str, fmt: str | None, workdir: str, timeout_s: float) -> bytes:
@@ -167,10 +201,10 @@ class LatexRenderer:
                                          "(or stopped answering)")
         log = _read(os.path.join(workdir, "main.log"))
         if FORBIDDEN_LOG.search(log):
-            raise RenderError(*classify_log(log))
+            raise RenderError(*classify_log(log, done.returncode))
         pdf = os.path.join(workdir, "main.pdf")
         if done.returncode != 0 or not os.path.exists(pdf):
-            raise RenderError(*classify_log(log))
+            raise RenderError(*classify_log(log, done.returncode))
         return self._rasterise(pdf)
 
     def _rasterise(self, pdf_path: str) -> bytes:
