@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 PY = "import matplotlib.pyplot as plt\nplt.bar(['a', 'b'], [3, 5], color='tab:blue')\nplt.title('Sales')"
-PY_DRAFT = "import matplotlib.pyplot as plt\nplt.bar(['a', 'b'], [3, 5])"
+PY_DRAFT = "import matplotlib.pyplot as plt\nplt.plot(['a', 'b'], [5, 1], color='red')\nplt.title('Sales')"
 HTML = "<!DOCTYPE html>\n<html><body><h1>Shop</h1><p>Open daily</p></body></html>"
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><circle cx="20" cy="20" r="9" fill="red"/></svg>'
 TIKZ = "\\begin{tikzpicture}\n\\draw[thick] (0,0) -- (2,1);\n\\end{tikzpicture}"
