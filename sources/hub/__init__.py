@@ -81,19 +81,19 @@ def describe(rest: str, **options: Any) -> dict[str, Any]:
     plan = resolve(rest, **{k: v for k, v in options.items() if k in RESOLVE_OPTIONS})
     where = options.get("data_files") or plan.spec.hub_files(plan.dataset_id, plan.config, plan.split)
     return {"dataset": plan.dataset_id, "config": plan.config, "split": plan.split, "layout": plan.layout,
-            "license": plan.license, "files": where, "benchmark": plan.spec.benchmark}
+            "license": plan.license, "files": where, "benchmark": plan.spec.benchmark, "offset": options.get("offset", 0)}
 
 
 RESOLVE_OPTIONS = ("code_column", "image_column", "lang", "chat", "license", "split", "config", "layout")
 
 
 def open(rest: str, seed: int = 0, start: int = 0, streaming: bool = True, data_files: Any = None,
-         image_root: str | None = None, **options: Any) -> Iterator[RawSample]:
-    """Raw samples of ``hub:rest`` from row ``start`` on. ``streaming`` is accepted for old manifests:
-    every read is a sliced stream now."""
+         image_root: str | None = None, offset: int = 0, **options: Any) -> Iterator[RawSample]:
+    """Raw samples of ``hub:rest`` from row ``offset + start`` on (``offset`` leaves the first rows to
+    another recipe). ``streaming`` is accepted for old manifests: every read is a sliced stream now."""
     unknown = sorted(set(options) - set(RESOLVE_OPTIONS))
     if unknown:
-        raise SourceError(f"hub:{rest}: unknown option(s) {', '.join(unknown)}; known: data_files, image_root, "
+        raise SourceError(f"hub:{rest}: unknown option(s) {', '.join(unknown)}; known: data_files, image_root, offset, "
                           f"{', '.join(RESOLVE_OPTIONS)}")
     plan = resolve(rest, **options)
     where = f"hub:{plan.dataset_id}" + (f" (data_files={data_files})" if data_files is not None else "")
@@ -108,7 +108,7 @@ def open(rest: str, seed: int = 0, start: int = 0, streaming: bool = True, data_
         images = ImageRoot(root) if root else None
     except FileNotFoundError as exc:
         raise SourceError(f"{where}: {exc}") from None
-    return _samples(read_rows(files, start, filesystem), plan, images)
+    return _samples(read_rows(files, offset + start, filesystem), plan, images)
 
 
 def _beside(data_file: str, image_root: str | None) -> str | None:

@@ -28,10 +28,11 @@ class DatasetSpec:
     benchmark: bool = False
 
     def hub_files(self, dataset_id: str, config: str | None, split: str) -> str:
-        """An ``hf://`` glob of the data files: the repo's own files, or the Hub's Parquet conversion."""
+        """An ``hf://`` glob of the data files: the repo's own files, or the Hub's Parquet conversion
+        (``CONFIG/SPLIT/``, or ``CONFIG/partial-SPLIT/`` where the Hub converted only the first 5 GB)."""
         if self.files is not None:
             return f"hf://datasets/{dataset_id}/{self.files}"
-        return f"hf://datasets/{dataset_id}@{PARQUET_CONVERSION}/{config or 'default'}/{split}/*.parquet"
+        return f"hf://datasets/{dataset_id}@{PARQUET_CONVERSION}/{config or 'default'}/*{split}/*.parquet"
 
 
 DATASETS: dict[str, DatasetSpec] = {
