@@ -143,6 +143,8 @@ def _raw_sample(harvest: Harvest, index: int, plan: HubPlan) -> RawSample:
         code, meta["harvest_error"] = str(code), f"code cell of type {type(code).__name__}"
     if not code:
         meta.setdefault("harvest_error", "empty code")
+    elif harvest.lang is None:
+        meta.setdefault("harvest_error", "unknown_language")
     elif plan.spec.labels and "harvest_error" not in meta:
         converted, reason = LABEL_CONVERTERS[plan.spec.labels](code)
         if reason:

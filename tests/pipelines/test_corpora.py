@@ -23,7 +23,7 @@ def test_vincicoder_refine_rows_become_verified_optimize_rows(tmp_path, tiny_man
     repo = tmp_path / "repo"
     repo.mkdir()
     fixture = vincicoder_sft(repo)
-    m = tiny_manifest(sources=[{"source": "hub:DocTron-Hub/VinciCoder-1.6M-SFT", "n": 3, "options": fixture.options}],
+    m = tiny_manifest(sources=[{"source": "hub:DocTron-Hub/VinciCoder-1.6M-SFT", "n": 4, "options": fixture.options}],
                       splits={"virl": 0, "sft": "rest"}, perturb={"per_row": 0, "min_distance": 1, "max_distance": 60})
     stats = Build(load_manifest(m), tmp_path / "out", workers=1, progress=False).run()
     rows = shard_rows(tmp_path / "out")
@@ -35,6 +35,7 @@ def test_vincicoder_refine_rows_become_verified_optimize_rows(tmp_path, tiny_man
     parent = next(r for r in rows if r["task"] == "generate" and r["lang"] == "python")
     assert json.loads(row["meta"])["parent"] == parent["id"] and "flawed_code" not in json.loads(parent["meta"])
     assert stats.table()["refine"]["python"] == {"in": 1, "out": 1}
+    assert stats.table()["quality_code"]["unknown"]["dropped:unknown_language"] == 1
     generate = {r["lang"]: r for r in rows if r["task"] == "generate"}
     assert {lang: r["source_image"]["bytes"] for lang, r in generate.items()} == {
         e.lang: e.image for e in fixture.expected if e.lang in generate}

@@ -56,6 +56,7 @@ def vincicoder_sft(root: Path) -> Fixture:
     files = {
         "chart2code_refine.parquet": [(f"<image>\nThe code below draws a chart unlike the picture. Fix it.\n```python\n{PY_DRAFT}\n```",
                                        f"Here is the corrected code:\n```python\n{PY}\n```", 1)],
+        "cosyn_1.parquet": [("<image>\nWhat does this figure show?", "```\nA bar chart of sales.\n```", 7)],
         "img2svg_1.parquet": [("<image>\nWrite SVG code that draws this icon.", f"```svg\n{SVG}\n```", 2)],
         "web2html_1.parquet": [("<image>\nWrite the HTML of this page.", HTML, 3)],
     }
@@ -64,6 +65,7 @@ def vincicoder_sft(root: Path) -> Fixture:
         pq.write_table(table, root / name)
     return Fixture({"data_files": str(root / "*.parquet")}, [
         Expected("python", PY, png(1), {"flawed_code": PY_DRAFT, "task_file": "chart2code_refine.parquet"}),
+        Expected("unknown", "A bar chart of sales.", png(7), {"harvest_error": "unknown_language"}),
         Expected("svg", SVG, png(2), {"task_file": "img2svg_1.parquet"}),
         Expected("html", HTML, png(3), {"task_file": "web2html_1.parquet"}),
     ])
