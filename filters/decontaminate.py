@@ -33,12 +33,13 @@ class Reference:
     ids: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
 
-    def add(self, target: str, phash: str | None = None, code_id: str | None = None) -> None:
+    def add(self, target: str, phash: str | None = None, code_id: str | None = None, new_item: bool = True) -> None:
+        """Record one held-out item (or, ``new_item=False``, another picture of the last one)."""
         if phash:
             self.hashes.append(int(phash, 16))
         if code_id:
             self.ids.add(code_id)
-        self.counts[target] = self.counts.get(target, 0) + 1
+        self.counts[target] = self.counts.get(target, 0) + int(new_item)
 
 
 def load_reference(targets: Sequence[tuple[str, dict]], seed: int = 0) -> Reference:
@@ -99,10 +100,16 @@ def _add_source(ref: Reference, target: str, options: dict, seed: int) -> None:
         raise DecontaminationError(f"dedup.against {target!r}: a procedural source never ends; name a dataset or folder")
     try:
         samples: Iterable = open_source(target, seed=seed, options=options)
+        hub = target.startswith("hub:")
         for sample in samples:
             known = sample.code and sample.lang != "unknown" and not sample.meta.get("harvest_error")
-            ref.add(target, _phash_or_none(sample.image) if sample.image else None,
+            ref.add(target, _phash_or_none(sample.image) if sample.image and not hub else None,
                     code_id(sample.lang, sample.code) if known else None)
+        if hub:
+            from sources.hub import pictures
+
+            for data in pictures(target.removeprefix("hub:"), **options):
+                ref.add(target, _phash_or_none(data), new_item=False)
     except (SourceError, ValueError) as exc:
         raise DecontaminationError(f"dedup.against {target!r}: {exc}") from exc
 

@@ -22,7 +22,7 @@ from .layouts import LAYOUTS, Harvest, RowContext
 from .registry import DATASETS, DatasetSpec, generic_spec
 from .rows import Row, download, hub_files, local_files, read_rows
 
-__all__ = ["DATASETS", "LAYOUTS", "chat_code", "describe", "image_bytes", "last_fenced_block", "open", "parse_spec"]
+__all__ = ["DATASETS", "LAYOUTS", "chat_code", "describe", "image_bytes", "last_fenced_block", "open", "parse_spec", "pictures"]
 LABEL_CONVERTERS = {"esmiles": plain_smiles}
 
 
@@ -91,6 +91,26 @@ def open(rest: str, seed: int = 0, start: int = 0, streaming: bool = True, data_
          image_root: str | None = None, offset: int = 0, **options: Any) -> Iterator[RawSample]:
     """Raw samples of ``hub:rest`` from row ``offset + start`` on (``offset`` leaves the first rows to
     another recipe). ``streaming`` is accepted for old manifests: every read is a sliced stream now."""
+    plan, rows, images = _open_rows(rest, offset + start, data_files, image_root, options)
+    return _samples(rows, plan, images)
+
+
+def pictures(rest: str, data_files: Any = None, image_root: str | None = None, offset: int = 0,
+             **options: Any) -> Iterator[bytes]:
+    """Every picture of every row, from each image column of the layout (``image`` and ``also_image*``:
+    ChartMimic's input figure beside its ground truth), for decontamination."""
+    plan, rows, images = _open_rows(rest, offset, data_files, image_root, options)
+    columns = [c for role, c in plan.spec.columns.items() if role == "image" or role.startswith("also_image")]
+    for row in rows:
+        for column in columns:
+            data = image_bytes(row.data.get(column), images)
+            if data:
+                yield data
+
+
+def _open_rows(rest: str, start: int, data_files: Any, image_root: str | None,
+               options: dict[str, Any]) -> tuple[HubPlan, Iterator[Row], ImageRoot | None]:
+    options = {k: v for k, v in options.items() if k != "streaming"}
     unknown = sorted(set(options) - set(RESOLVE_OPTIONS))
     if unknown:
         raise SourceError(f"hub:{rest}: unknown option(s) {', '.join(unknown)}; known: data_files, image_root, offset, "
@@ -108,7 +128,7 @@ def open(rest: str, seed: int = 0, start: int = 0, streaming: bool = True, data_
         images = ImageRoot(root) if root else None
     except FileNotFoundError as exc:
         raise SourceError(f"{where}: {exc}") from None
-    return _samples(read_rows(files, offset + start, filesystem), plan, images)
+    return plan, read_rows(files, start, filesystem), images
 
 
 def _beside(data_file: str, image_root: str | None) -> str | None:

@@ -44,7 +44,8 @@ DATASETS: dict[str, DatasetSpec] = {
     "xxxllz/Chart2Code-160k": DatasetSpec(
         "llava", "python", "apache-2.0", {"chat": "conversations", "image": "image"}, files="*.json", image_root="images"),
     "ChartMimic/ChartMimic": DatasetSpec(
-        "columns", "python", "see the dataset card", {"code": "GroundTruthFigureCode", "image": "GroundTruthFigurePreview"},
+        "columns", "python", "see the dataset card",
+        {"code": "GroundTruthFigureCode", "image": "GroundTruthFigurePreview", "also_image": "InputFigurePreview"},
         config="chartmimic", split="test", benchmark=True),
     "HuggingFaceM4/WebSight": DatasetSpec(
         "columns", "html", "cc-by-4.0", {"code": "text", "image": "image"}, config="v0.2"),
