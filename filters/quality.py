@@ -22,7 +22,9 @@ def code_reason(lang: str, code: str, min_chars: int, max_chars: int, harvest_er
     if not code or not code.strip():
         return "empty_code"
     if harvest_error:
-        return "undecodable_code" if "UTF-8" in harvest_error else "harvest_error"
+        if "UTF-8" in harvest_error:
+            return "undecodable_code"
+        return harvest_error if re.fullmatch(r"[a-z0-9_]+", harvest_error) else "harvest_error"
     if len(code) > max_chars:
         return "code_too_long"
     if len(code.strip()) < min_chars and lang != "smiles":

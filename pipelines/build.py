@@ -24,12 +24,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from filters.dedup import greedy_keep, hex_to_u64, near_pairs
+from filters.decontaminate import DecontaminationError, contaminated, load_reference
 from filters.execution import execution_filter
+from filters.licenses import license_filter
+from pipelines.perturb.refine import refine_records, take_drafts
 from pipelines.perturb.stage import perturb_records
 from sources.base import open_source
 
 from .manifest import Manifest
-from .records import Record, arrow_schema, to_arrow_row
+from .records import IMAGE_COLUMNS, Record, arrow_schema, to_arrow_row
+from .source_images import attach_source_images
 from .split import assign_splits
 from .stats import Stats
 
@@ -95,11 +99,16 @@ class UnitRunner:
         samples = list(islice(open_source(entry.source, seed=self.manifest.seed, start=unit.start, options=entry.options),
                               unit.stop - unit.start))
         stats.time("harvest", time.monotonic() - t0)
+        samples = license_filter(samples, self.manifest.licenses, stats)
+        drafts = take_drafts(samples)
         t1 = time.monotonic()
         records = execution_filter(samples, service, self.manifest.quality, stats)
+        attach_source_images(records, samples, stats)
         stats.time("execution", time.monotonic() - t1)
         t2 = time.monotonic()
-        records += perturb_records(records, service, self.manifest.perturb, self.manifest.seed, stats)
+        clean = list(records)
+        records += refine_records(clean, drafts, service, self.manifest.perturb, stats)
+        records += perturb_records(clean, service, self.manifest.perturb, self.manifest.seed, stats)
         stats.time("perturb", time.monotonic() - t2)
         for r in records:
             r.meta["order"] = [unit.source_index, unit.index]
@@ -173,6 +182,7 @@ class Build:
         hashes = hex_to_u64([cols["phash"][i] for i in rows])
         t0 = time.monotonic()
         keep = self.dedup(ids, langs, hashes, stats)
+        keep &= ~self.decontaminate(ids, langs, hashes, keep, stats)
         stats.time("dedup", time.monotonic() - t0)
         kept = np.flatnonzero(keep)
         splits = assign_splits([ids[i] for i in kept], [langs[i] for i in kept], hashes[kept],
@@ -223,6 +233,28 @@ class Build:
             stats.add("dedup", lang, "out", int(mask.sum()))
         return keep
 
+    def decontaminate(self, ids: list[str], langs: list[str], hashes: np.ndarray, keep: np.ndarray, stats: Stats) -> np.ndarray:
+        """Mask of kept rows that match ``dedup.against`` (dropped as ``contaminated``)."""
+        targets = self.manifest.dedup.targets()
+        hit = np.zeros(len(ids), dtype=bool)
+        if not targets:
+            return hit
+        try:
+            reference = load_reference(targets, self.manifest.seed)
+        except DecontaminationError as exc:
+            raise BuildError(str(exc)) from exc
+        for target, n in reference.counts.items():
+            stats.add("decontaminate", "all", f"reference:{target}", n)
+        rows = np.flatnonzero(keep)
+        hit[rows] = contaminated([ids[i] for i in rows], hashes[rows], reference, self.manifest.dedup.phash_radius)
+        for i in rows:
+            stats.add("decontaminate", langs[i], "in")
+            if hit[i]:
+                stats.drop("decontaminate", langs[i], "contaminated")
+            else:
+                stats.add("decontaminate", langs[i], "out")
+        return hit
+
     @staticmethod
     def iter_records(files: list[Path], split_of: dict[str, str]) -> Iterator[tuple[str, Record]]:
         """Kept clean rows in unit order with their split, streamed a row group at a time."""
@@ -232,8 +264,8 @@ class Build:
                 for row in batch.to_pylist():
                     if row["id"] in split_of and row["id"] not in emitted:
                         emitted.add(row["id"])
-                        for key in ("image", "flawed_image"):
-                            row[key] = row[key]["bytes"] if row[key] else None
+                        for key in IMAGE_COLUMNS:
+                            row[key] = row[key]["bytes"] if row.get(key) else None
                         yield split_of[row["id"]], Record.from_row(row)
 
 

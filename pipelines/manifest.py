@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class Strict(BaseModel):
@@ -36,8 +36,33 @@ class QualityConfig(Strict):
     max_dominant_share: float = 0.995
 
 
+class HeldOut(Strict):
+    """A decontamination target with source options (``data_files`` of a local copy, say)."""
+
+    source: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
 class DedupConfig(Strict):
     phash_radius: int = Field(4, ge=0, le=32)
+    against: list[Union[str, HeldOut]] = Field(default_factory=list)
+
+    def targets(self) -> list[tuple[str, dict[str, Any]]]:
+        """(source spec or folder, options) of every decontamination target."""
+        return [(t, {}) if isinstance(t, str) else (t.source, t.options) for t in self.against]
+
+
+class LicensePolicy(Strict):
+    """Licences a build accepts: ``allow`` (only these) or ``deny`` (all but these), not both."""
+
+    allow: list[str] | None = None
+    deny: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "LicensePolicy":
+        if (self.allow is None) == (self.deny is None):
+            raise ValueError("give exactly one of allow or deny")
+        return self
 
 
 class PerturbConfig(Strict):
@@ -79,6 +104,7 @@ class Manifest(Strict):
     shard_rows: int = Field(5000, gt=0)
     unit_rows: int = Field(250, gt=0)
     ray: RayConfig = Field(default_factory=RayConfig)
+    licenses: LicensePolicy | None = None
 
     @field_validator("sources")
     @classmethod
@@ -96,6 +122,10 @@ class Manifest(Strict):
         data = self.model_dump(mode="json")
         data.pop("description", None)
         data.pop("ray", None)
+        if not data["dedup"]["against"]:
+            data["dedup"].pop("against")
+        if data["licenses"] is None:
+            data.pop("licenses")
         for entry in data["sources"]:
             entry.pop("why", None)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]

@@ -16,6 +16,7 @@ def print_plan(manifest: Manifest, limit: int | None = None) -> None:
         n = min(entry.n, limit) if limit else entry.n
         print(f"{entry.source:<48} {n:>10,} {sum(u.source_index == si for u in units):>7}  {entry.options or ''}")
     print(f"{'total':<48} {total:>10,} {len(units):>7}")
+    print_source_details(manifest)
     s = manifest.splits
     held = s.virl + s.test
     sft = total - held if s.sft == "rest" else s.sft
@@ -25,3 +26,30 @@ def print_plan(manifest: Manifest, limit: int | None = None) -> None:
     shards = math.ceil(max(sft, 0) * (1 + manifest.perturb.per_row) / manifest.shard_rows)
     print(f"expected rows ≤ {max(sft, 0) + optimize + held:,} in about {shards} sft shard(s) of {manifest.shard_rows:,} rows")
     print(f"render timeout {manifest.render.timeout_s} s, dedup radius {manifest.dedup.phash_radius}, quality {manifest.quality.model_dump()}")
+
+
+def source_details(source: str, options: dict) -> str:
+    """Dataset, config, split, layout and licence of a hub source; the kind of any other source."""
+    if not source.startswith("hub:"):
+        return f"{source}: {'procedural' if source.startswith('synthetic.') else 'files'}"
+    from sources.base import SourceError
+    from sources.hub import describe
+
+    try:
+        d = describe(source.removeprefix("hub:"), **options)
+    except SourceError as exc:
+        return f"{source}: error: {exc}"
+    role = (f", from row {d['offset']:,}" if d["offset"] else "") + ("  [evaluation benchmark]" if d["benchmark"] else "")
+    return (f"{d['dataset']}: config {d['config'] or '-'}, split {d['split']}, layout {d['layout']}, "
+            f"licence {d['license']}, files {d['files']}{role}")
+
+
+def print_source_details(manifest: Manifest) -> None:
+    print("sources as read:")
+    for entry in manifest.sources:
+        print(f"  {source_details(entry.source, entry.options)}")
+    if manifest.licenses is not None:
+        allow, deny = manifest.licenses.allow, manifest.licenses.deny
+        print(f"licences: {'only ' + ', '.join(allow) if allow is not None else 'all but ' + ', '.join(deny)}")
+    for target, options in manifest.dedup.targets():
+        print(f"held out (dedup.against): {source_details(target, options) if ':' in target else target + ' (folder)'}")

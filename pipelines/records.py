@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 COLUMNS = ("id", "task", "lang", "code", "image", "flawed_code", "flawed_image", "perturbation",
-           "source", "source_ref", "license", "phash", "meta")
+           "source", "source_ref", "license", "phash", "meta", "source_image")
+IMAGE_COLUMNS = ("image", "flawed_image", "source_image")
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Record:
     flawed_image: bytes | None = None
     perturbation: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    source_image: bytes | None = None
 
     def to_row(self) -> dict[str, Any]:
         row = asdict(self)
@@ -53,7 +55,7 @@ def arrow_schema():
     return pa.schema([("id", pa.string()), ("task", pa.string()), ("lang", pa.string()), ("code", pa.string()),
                       ("image", image), ("flawed_code", pa.string()), ("flawed_image", image),
                       ("perturbation", pa.string()), ("source", pa.string()), ("source_ref", pa.string()),
-                      ("license", pa.string()), ("phash", pa.string()), ("meta", pa.string())])
+                      ("license", pa.string()), ("phash", pa.string()), ("meta", pa.string()), ("source_image", image)])
 
 
 def hf_features():
@@ -63,11 +65,12 @@ def hf_features():
     string = datasets.Value("string")
     return datasets.Features({"id": string, "task": string, "lang": string, "code": string, "image": datasets.Image(),
                               "flawed_code": string, "flawed_image": datasets.Image(), "perturbation": string,
-                              "source": string, "source_ref": string, "license": string, "phash": string, "meta": string})
+                              "source": string, "source_ref": string, "license": string, "phash": string, "meta": string,
+                              "source_image": datasets.Image()})
 
 
 def to_arrow_row(record: Record) -> dict[str, Any]:
     row = record.to_row()
-    for key in ("image", "flawed_image"):
+    for key in IMAGE_COLUMNS:
         row[key] = {"bytes": row[key], "path": None} if row[key] is not None else None
     return row

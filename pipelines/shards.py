@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from .records import Record, arrow_schema, hf_features, to_arrow_row
+from .source_images import distance_summary
 from .stats import Stats
 
 SPLIT_ORDER = ("sft", "virl", "test")
@@ -90,7 +91,8 @@ def write_outputs(out: Path, manifest, rows: Iterable[tuple[str, Record]], stats
     for stale in set(data_dir.glob("*.parquet")) - set(shards):
         stale.unlink()
     counts = {s: w.rows for s, w in writers.items()}
-    write_json(out / "stats.json", {"manifest": manifest.name, "rows": counts, **stats.to_dict(), "table": stats.table()})
+    write_json(out / "stats.json", {"manifest": manifest.name, "rows": counts, **stats.to_dict(), "table": stats.table(),
+                                    "source_phash_distance": distance_summary(stats)})
     write_yaml(out / "manifest.lock.yaml", lock(manifest, shards, limit))
     (out / "README.md").write_text(dataset_card(manifest, stats, counts))
 
@@ -159,7 +161,15 @@ def dataset_card(manifest, stats: Stats, counts: dict[str, int]) -> str:
             f"{manifest.seed}); the resolved manifest, package versions and shard checksums are in `manifest.lock.yaml`, "
             f"per-stage counts in `stats.json`. Perceptual dedup radius: {manifest.dedup.phash_radius} bits of a 64-bit pHash; "
             "`virl`/`test` are held out from `sft` by near-duplicate cluster.\n\n"
+            f"{_extra_sections(manifest, stats)}"
             f"## Top drop reasons\n\n| stage: reason | rows |\n|---|---|\n{drops}\n")
+
+
+def _extra_sections(manifest, stats: Stats) -> str:
+    from filters.decontaminate import card_section as decontamination
+    from pipelines.source_images import card_section as source_pictures
+
+    return decontamination(manifest.dedup.targets(), stats.counts) + source_pictures(stats)
 
 
 def _licence(key: str) -> str:

@@ -1,72 +1,95 @@
-"""Hub column maps, exercised on local fixtures loaded through ``datasets`` with ``data_files=``."""
+"""Hub sources on local copies of each dataset in its real layout, through ``vinci harvest``."""
 from __future__ import annotations
 
-import io
+import base64
 import json
 from itertools import islice
 
-import datasets
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
-from PIL import Image
 
+from pipelines.cli import main
 from sources.base import SourceError, open_source
-from sources.hub import COLUMN_MAPS, chat_code, parse_spec
+from sources.hub import DATASETS, chat_code, describe, parse_spec
+from sources.hub.code import reply_code
+from sources.hub.esmiles import plain_smiles
+
+from .hub_fixtures import FIXTURES, HTML, SVG
 
 
-def png(color=(200, 30, 30)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (16, 12), color).save(out, format="PNG")
-    return out.getvalue()
+def harvest(tmp_path, dataset_id: str, options: dict) -> list[dict]:
+    out = tmp_path / "out.jsonl"
+    argv = ["harvest", f"hub:{dataset_id}", "-n", "50", "-o", str(out)]
+    for key, value in options.items():
+        argv += ["--option", f"{key}={value}"]
+    assert main(argv) == 0
+    return [json.loads(line) for line in out.read_text().splitlines()]
 
 
-CODE = {"python": "import matplotlib.pyplot as plt\nplt.plot([1, 2])", "html": "<html><body>hi</body></html>",
-        "svg": '<svg xmlns="http://www.w3.org/2000/svg"><circle r="3"/></svg>', "latex": "\\begin{tikzpicture}\\draw (0,0)--(1,1);\\end{tikzpicture}",
-        "smiles": "CCO"}
+def test_every_registered_dataset_has_a_fixture():
+    assert set(FIXTURES) == set(DATASETS)
 
 
-def fixture_rows(dataset_id: str) -> tuple[dict, datasets.Features]:
-    cmap = COLUMN_MAPS[dataset_id]
-    lang = cmap.lang or "svg"
-    if cmap.chat:
-        turns = [[{"role": "user", "content": "<image>Write the code."},
-                  {"role": "assistant", "content": f"Here it is:\n```{lang}\n{CODE[lang]}\n```"}]] * 2
-        if cmap.code == "conversations":
-            turns = [[{"from": "human", "value": "<image>"}, {"from": "gpt", "value": f"```{lang}\n{CODE[lang]}\n```"}]] * 2
-        rows = {cmap.code: turns}
-        features = {cmap.code: [{k: datasets.Value("string") for k in turns[0][0]}]}
-    else:
-        rows = {cmap.code: [CODE[lang]] * 2}
-        features = {cmap.code: datasets.Value("string")}
-    if cmap.image:
-        image = {"bytes": png(), "path": None}
-        if cmap.image == "images":
-            rows[cmap.image] = [[image], [image]]
-            features[cmap.image] = datasets.Sequence(datasets.Image())
-        else:
-            rows[cmap.image] = [image, image]
-            features[cmap.image] = datasets.Image()
-    rows["extra"] = ["a", "b"]
-    features["extra"] = datasets.Value("string")
-    return rows, datasets.Features(features)
+@pytest.mark.parametrize("dataset_id", sorted(FIXTURES))
+def test_harvest_reads_the_real_layout(tmp_path, dataset_id):
+    data = tmp_path / "repo"
+    data.mkdir()
+    fixture = FIXTURES[dataset_id](data)
+    rows = harvest(tmp_path, dataset_id, fixture.options)
+    assert len(rows) == len(fixture.expected)
+    for i, (row, want) in enumerate(zip(rows, fixture.expected)):
+        assert (row["lang"], row["code"]) == (want.lang, want.code), f"row {i}"
+        assert (base64.b64decode(row["image"]) if row["image"] else None) == want.image, f"row {i}"
+        assert {k: row["meta"].get(k) for k in want.meta} == want.meta, f"row {i}"
+        assert "harvest_error" in want.meta or "harvest_error" not in row["meta"], row["meta"]
+        assert row["source"] == f"hub:{dataset_id}" and row["source_ref"].endswith(f"#{i}")
+        assert row["license"] == DATASETS[dataset_id].license
 
 
-@pytest.mark.parametrize("dataset_id", sorted(COLUMN_MAPS))
-@pytest.mark.parametrize("streaming", [True, False])
-def test_column_map_on_a_local_fixture(tmp_path, dataset_id, streaming):
-    rows, features = fixture_rows(dataset_id)
-    path = tmp_path / "train-00000.parquet"
-    datasets.Dataset.from_dict(rows, features=features).to_parquet(str(path))
-    samples = list(islice(open_source(f"hub:{dataset_id}", options={"data_files": str(path), "split": "train",
-                                                                      "streaming": streaming}), 5))
-    cmap = COLUMN_MAPS[dataset_id]
-    assert len(samples) == 2
-    first = samples[0]
-    assert first.lang == (cmap.lang or "svg")
-    assert first.code == CODE[first.lang]
-    assert first.source == f"hub:{dataset_id}" and first.source_ref == f"{dataset_id}@train#0"
-    if cmap.image:
-        assert first.image == png()
-    assert samples[1].source_ref.endswith("#1")
+def test_image_root_option_points_at_a_folder_elsewhere(tmp_path):
+    data, elsewhere = tmp_path / "repo", tmp_path / "pictures"
+    data.mkdir()
+    fixture = FIXTURES["xxxllz/Chart2Code-160k"](data)
+    (data / "images").rename(elsewhere)
+    missing = harvest(tmp_path, "xxxllz/Chart2Code-160k", fixture.options)
+    assert all(r["image"] is None for r in missing)
+    found = harvest(tmp_path, "xxxllz/Chart2Code-160k", {**fixture.options, "image_root": str(elsewhere)})
+    assert [base64.b64decode(r["image"]) for r in found] == [e.image for e in fixture.expected]
+
+
+def test_a_unit_reads_only_its_own_slice(tmp_path, monkeypatch):
+    """Start in the third file's second row group: earlier files and groups are never read."""
+    for f in range(3):
+        table = pa.table({"Svg": [f"<svg id='{f}-{i}'/>" for i in range(10)], "Filename": [f"{f}-{i}" for i in range(10)]})
+        pq.write_table(table, tmp_path / f"part-{f}.parquet", row_group_size=4)
+    read: list[list[int]] = []
+    original = pq.ParquetFile.iter_batches
+
+    def spy(self, *args, row_groups=None, **kwargs):
+        read.append(list(row_groups))
+        return original(self, *args, row_groups=row_groups, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy)
+    samples = list(islice(open_source("hub:starvector/svg-stack", start=25,
+                                      options={"data_files": str(tmp_path / "part-*.parquet")}), 3))
+    assert [s.code for s in samples] == ["<svg id='2-5'/>", "<svg id='2-6'/>", "<svg id='2-7'/>"]
+    assert [s.source_ref for s in samples] == [f"starvector/svg-stack@train#{i}" for i in (25, 26, 27)]
+    assert read == [[1, 2]]
+
+
+def test_slices_join_up_to_the_whole_stream(tmp_path):
+    table = pa.table({"smiles": [f"C{'C' * i}O" for i in range(23)], "filename": [str(i) for i in range(23)],
+                      "image": [None] * 23})
+    pq.write_table(table, tmp_path / "a.parquet", row_group_size=5)
+    pq.write_table(table.slice(0, 7), tmp_path / "b.parquet", row_group_size=3)
+    options = {"data_files": [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")]}
+    whole = [s.code for s in open_source("hub:yuntian-deng/im2smiles-20k", options=options)]
+    pieces = [s.code for k in range(0, 30, 6) for s in islice(open_source("hub:yuntian-deng/im2smiles-20k", start=k,
+                                                                          options=options), 6)]
+    assert len(whole) == 30 and pieces == whole
+    shifted = [s.code for s in islice(open_source("hub:yuntian-deng/im2smiles-20k", start=2, options={**options, "offset": 20}), 4)]
+    assert shifted == whole[22:26]
 
 
 def test_missing_column_names_what_was_found(tmp_path):
@@ -74,7 +97,7 @@ def test_missing_column_names_what_was_found(tmp_path):
     path.write_text(json.dumps({"markup": "<svg/>", "id": 1}) + "\n")
     with pytest.raises(SourceError) as err:
         list(open_source("hub:starvector/svg-stack", options={"data_files": str(path)}))
-    assert "Svg" in str(err.value) and "markup" in str(err.value) and "id" in str(err.value)
+    assert "Svg" in str(err.value) and "markup" in str(err.value) and "rows.jsonl" in str(err.value)
 
 
 def test_generic_dataset_with_options_and_bad_rows(tmp_path):
@@ -85,13 +108,37 @@ def test_generic_dataset_with_options_and_bad_rows(tmp_path):
     assert samples[1].meta["harvest_error"] == "empty code"
 
 
-def test_unknown_dataset_without_options_is_refused():
-    with pytest.raises(SourceError, match="no registered column map"):
+def test_unknown_dataset_and_unknown_option_are_refused(tmp_path):
+    with pytest.raises(SourceError, match="no registered layout"):
         open_source("hub:someone/else")
+    with pytest.raises(SourceError, match="code_colum"):
+        open_source("hub:starvector/svg-stack", options={"code_colum": "x"})
 
 
-def test_spec_parsing_and_fence_language():
+def test_spec_parsing_fences_and_bare_replies():
     assert parse_spec("org/name:cfg@validation") == ("org/name", "cfg", "validation")
     assert parse_spec("org/name") == ("org/name", None, None)
-    lang, code = chat_code([{"role": "assistant", "content": "```py\nx = 1\n```\nthen\n```tikz\n\\draw;\n```"}])
-    assert (lang, code) == ("latex", "\\draw;")
+    assert chat_code([{"role": "assistant", "content": "```py\nx = 1\n```\nthen\n```tikz\n\\draw;\n```"}]) == ("latex", "\\draw;")
+    assert reply_code(HTML) == ("html", HTML)
+    assert reply_code(f"<?xml version='1.0'?>\n{SVG}") == ("svg", f"<?xml version='1.0'?>\n{SVG}")
+    assert reply_code("The page shows a shop with a heading.") == (None, None)
+    assert reply_code("```\nimport matplotlib.pyplot as plt\n```") == ("python", "import matplotlib.pyplot as plt")
+
+
+@pytest.mark.parametrize("label, want", [
+    ("CCO", ("CCO", None)), ("CCO<sep>", ("CCO", None)), ("*CC*<sep><a>0:<dum></a><a>3:R[2]</a>", ("*CC[2*]", None)),
+    ("*c1ccccc1<sep><a>0:Boc</a>", (None, "esmiles_abbreviation")),
+    ("*C1CCCC1<sep><r>2:R</r>", (None, "esmiles_structure_tag")),
+    ("C*<sep><a>0:R1</a>", (None, "esmiles_bad_atom_index")),
+])
+def test_esmiles_to_plain_smiles(label, want):
+    assert plain_smiles(label) == want
+
+
+def test_describe_names_config_split_layout_and_licence():
+    d = describe("UniParser/MolParser-7M")
+    assert (d["config"], d["split"], d["layout"], d["license"]) == ("pretrain_synthetic_7M", "train", "columns", "cc-by-nc-sa-4.0")
+    d = describe("ChartMimic/ChartMimic")
+    assert (d["config"], d["split"], d["benchmark"]) == ("chartmimic", "test", True)
+    assert "chartmimic/*test/*.parquet" in d["files"]
+    assert describe("MBZUAI/Web2Code", data_files="/x/Web2Code.json")["files"] == "/x/Web2Code.json"

@@ -1,0 +1,92 @@
+"""Code inside text: fenced blocks, bare replies that *are* code, and chat turns.
+
+Datasets publish code three ways: a column that holds only code, a reply with the code in a
+Markdown fence (often after some prose), and a reply that is the code itself without a fence
+(Web2Code's ``<html>...</html>`` answers). All three end here, so every layout agrees on what
+counts as code.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.S)
+FENCE_LANGS = {"python": "python", "py": "python", "python3": "python", "html": "html", "htm": "html", "svg": "svg",
+               "xml": "svg", "latex": "latex", "tex": "latex", "tikz": "latex", "smiles": "smiles", "smi": "smiles"}
+BARE_CODE = {
+    "html": re.compile(r"^\s*(<!DOCTYPE\s+html|<html\b)", re.I),
+    "svg": re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*<svg\b", re.I | re.S),
+    "latex": re.compile(r"^\s*(\\documentclass|\\begin\{tikzpicture\}|\\usetikzlibrary|\\usepackage)"),
+    "python": re.compile(r"^\s*(import|from)\s+(matplotlib|numpy|pandas|seaborn|plotly)\b|^\s*import matplotlib", re.M),
+}
+CHAT_ROLE_KEYS = ("role", "from")
+CHAT_TEXT_KEYS = ("content", "value", "text")
+ASSISTANT_ROLES = ("assistant", "gpt", "model")
+
+
+def fenced_blocks(text: str | None) -> list[tuple[str | None, str]]:
+    """(language or None, body) of every fenced block, in order."""
+    return [(FENCE_LANGS.get(tag.lower()), body.strip("\n")) for tag, body in FENCE.findall(text or "")]
+
+
+def last_fenced_block(text: str | None) -> tuple[str | None, str | None]:
+    """The language tag and body of the last fenced code block in ``text``."""
+    blocks = fenced_blocks(text)
+    return blocks[-1] if blocks else (None, None)
+
+
+def bare_language(text: str) -> str | None:
+    """The language of a reply that is code from its first line on, else ``None`` (prose)."""
+    for lang, sign in BARE_CODE.items():
+        if sign.match(text) if lang != "python" else sign.search(text[:400]):
+            return lang
+    return None
+
+
+def reply_code(text: str | None, lang_hint: str | None = None) -> tuple[str | None, str | None]:
+    """(lang, code) of a reply: its last fenced block, or the whole reply when it is bare code.
+
+    The fence's own tag wins; an untagged fence takes ``lang_hint`` or what the body looks like.
+    """
+    if not text:
+        return None, None
+    blocks = FENCE.findall(text)
+    if blocks:
+        tag, body = blocks[-1]
+        body = body.strip("\n")
+        return FENCE_LANGS.get(tag.lower()) or lang_hint or bare_language(body), body
+    lang = bare_language(text)
+    if lang is None:
+        return None, None
+    return lang_hint or lang, text.strip()
+
+
+def chat_turns(turns: Any) -> list[tuple[str | None, str]]:
+    """(role, text) of each turn of a chat cell (a list of dicts, or that list as JSON text)."""
+    if isinstance(turns, str):
+        try:
+            turns = json.loads(turns)
+        except json.JSONDecodeError:
+            return [("assistant", turns)]
+    out = []
+    for turn in turns or []:
+        if not isinstance(turn, dict):
+            continue
+        role = next((turn[k] for k in CHAT_ROLE_KEYS if k in turn), None)
+        text = next((turn[k] for k in CHAT_TEXT_KEYS if k in turn), None)
+        if isinstance(text, list):
+            text = "\n".join(part.get("text") or "" for part in text if isinstance(part, dict))
+        if isinstance(text, str):
+            out.append((role, text))
+    return out
+
+
+def chat_code(turns: Any, lang_hint: str | None = None) -> tuple[str | None, str | None]:
+    """(lang, code) of the last assistant reply that holds code, fenced or bare."""
+    for role, text in reversed(chat_turns(turns)):
+        if role in ASSISTANT_ROLES:
+            lang, code = reply_code(text, lang_hint)
+            if code is not None:
+                return lang, code
+    return None, None

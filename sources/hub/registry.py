@@ -1,0 +1,72 @@
+"""The ten known Hub datasets: how each is stored, in one table.
+
+Each entry names a *layout* (how a row holds code and picture, see ``layouts.py``), the columns
+that layout reads, the config and split to use when a spec names none, where its files live in
+the dataset repo, and its licence. Facts were checked against the public cards and other
+projects' loaders where possible (README "Sources" lists which); the rest is the issue's table.
+A wrong column fails on the first row with the columns that were found, so this file is the one
+place to fix.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PARQUET_CONVERSION = "refs%2Fconvert%2Fparquet"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    layout: str
+    lang: str | None
+    license: str
+    columns: dict[str, str] = field(default_factory=dict)
+    config: str | None = None
+    split: str = "train"
+    files: str | None = None
+    image_root: str | None = None
+    labels: str | None = None
+    benchmark: bool = False
+
+    def hub_files(self, dataset_id: str, config: str | None, split: str) -> str:
+        """An ``hf://`` glob of the data files: the repo's own files, or the Hub's Parquet conversion
+        (``CONFIG/SPLIT/``, or ``CONFIG/partial-SPLIT/`` where the Hub converted only the first 5 GB)."""
+        if self.files is not None:
+            return f"hf://datasets/{dataset_id}/{self.files}"
+        return f"hf://datasets/{dataset_id}@{PARQUET_CONVERSION}/{config or 'default'}/*{split}/*.parquet"
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "DocTron-Hub/VinciCoder-1.6M-SFT": DatasetSpec(
+        "vinci_sft", None, "apache-2.0", {"prompt": "user_content", "reply": "assistant_content", "image": "image"},
+        files="*.parquet"),
+    "DocTron-Hub/VinciCoder-42k-RL": DatasetSpec(
+        "easyr1", None, "apache-2.0", {"prompt": "problem", "reply": "answer", "image": "images"}),
+    "xxxllz/Chart2Code-160k": DatasetSpec(
+        "llava", "python", "apache-2.0", {"chat": "conversations", "image": "image"}, files="*.json", image_root="images"),
+    "ChartMimic/ChartMimic": DatasetSpec(
+        "columns", "python", "see the dataset card",
+        {"code": "GroundTruthFigureCode", "image": "GroundTruthFigurePreview", "also_image": "InputFigurePreview"},
+        config="chartmimic", split="test", benchmark=True),
+    "HuggingFaceM4/WebSight": DatasetSpec(
+        "columns", "html", "cc-by-4.0", {"code": "text", "image": "image"}, config="v0.2"),
+    "MBZUAI/Web2Code": DatasetSpec(
+        "llava", "html", "mit", {"chat": "conversations", "image": "image"}, files="Web2Code.json",
+        image_root="Web2Code_image.zip"),
+    "starvector/svg-stack": DatasetSpec(
+        "columns", "svg", "see the dataset card (per-file licences)", {"code": "Svg"}),
+    "nllg/datikz": DatasetSpec(
+        "columns", "latex", "see the dataset card (per-row origin)", {"code": "code", "image": "image"}),
+    "UniParser/MolParser-7M": DatasetSpec(
+        "columns", "smiles", "cc-by-nc-sa-4.0", {"code": "SMILES", "image": "image"}, config="pretrain_synthetic_7M",
+        labels="esmiles"),
+    "yuntian-deng/im2smiles-20k": DatasetSpec(
+        "columns", "smiles", "see the dataset card", {"code": "smiles", "image": "image"}),
+}
+
+
+def generic_spec(code_column: str, lang: str | None, image_column: str | None, chat: bool, license: str | None) -> DatasetSpec:
+    """The spec of a dataset without an entry, from the ``code_column``/``image_column``/``lang`` options."""
+    columns = {"chat" if chat else "code": code_column}
+    if image_column:
+        columns["image"] = image_column
+    return DatasetSpec("llava" if chat else "columns", lang, license or "see the dataset card", columns)

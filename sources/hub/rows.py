@@ -1,0 +1,130 @@
+"""Rows of a dataset's files from row ``start`` on, reading only what that slice needs.
+
+A build unit asks for rows ``start .. start + unit_rows``. Parquet files are opened by their
+footers (row counts per file and per row group), the files and row groups before ``start`` are
+passed over unread, and reading begins at the row group that holds ``start``: the last unit of a
+600k-row source costs what the first does. JSON files (LLaVA-style datasets) are converted once
+into ``datasets``' memory-mapped Arrow cache and indexed from ``start`` directly.
+"""
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from ..base import SourceError
+
+BATCH_ROWS = 64
+
+
+@dataclass(frozen=True)
+class Row:
+    file: str
+    index: int
+    data: dict[str, Any]
+
+
+def local_files(data_files: Any, split: str) -> list[str]:
+    """The files of the ``data_files`` option (a path, glob, list, or ``{split: ...}``), sorted per entry."""
+    if isinstance(data_files, dict):
+        if split not in data_files:
+            raise SourceError(f"data_files has no split {split!r} (it has {', '.join(map(str, data_files))})")
+        data_files = data_files[split]
+    entries = data_files if isinstance(data_files, list) else [data_files]
+    files: list[str] = []
+    for entry in entries:
+        entry = os.path.expanduser(str(entry))
+        matches = sorted(glob.glob(entry)) if glob.has_magic(entry) else [entry]
+        if not matches:
+            raise SourceError(f"data_files {entry!r} matches no file")
+        files.extend(matches)
+    return files
+
+
+def hub_files(pattern: str) -> tuple[list[str], Any]:
+    """The files behind an ``hf://`` glob and the filesystem that reads them (ranged reads, no full download)."""
+    from huggingface_hub import HfFileSystem
+
+    fs = HfFileSystem()
+    files = sorted(fs.glob(pattern.removeprefix("hf://")))
+    if not files:
+        raise SourceError(f"{pattern} matches no file on the Hub")
+    return files, fs
+
+
+def read_rows(files: list[str], start: int, filesystem: Any = None) -> Iterator[Row]:
+    """Rows ``start, start+1, ...`` across ``files`` in order (Parquet sliced by footer; others cached)."""
+    if all(f.endswith(".parquet") for f in files):
+        return parquet_rows(files, start, filesystem)
+    if filesystem is not None:
+        files = [download(filesystem, f) for f in files]
+    return indexed_rows(files, start)
+
+
+def parquet_rows(files: list[str], start: int, filesystem: Any = None) -> Iterator[Row]:
+    import pyarrow.parquet as pq
+
+    offset = 0
+    for path in files:
+        try:
+            pf = pq.ParquetFile(filesystem.open(path, "rb") if filesystem is not None else path)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a broken footer
+            raise SourceError(f"{path}: cannot read Parquet footer: {type(exc).__name__}: {exc}") from exc
+        rows_here = pf.metadata.num_rows
+        if offset + rows_here <= start:
+            offset += rows_here
+            continue
+        groups, skip = [], 0
+        for g in range(pf.num_row_groups):
+            size = pf.metadata.row_group(g).num_rows
+            if offset + size <= start and not groups:
+                offset += size
+                continue
+            if not groups:
+                skip = max(0, start - offset)
+            groups.append(g)
+        index = offset
+        try:
+            for batch in pf.iter_batches(batch_size=BATCH_ROWS, row_groups=groups):
+                for data in batch.to_pylist():
+                    if skip:
+                        skip -= 1
+                    else:
+                        yield Row(path, index, data)
+                    index += 1
+        except Exception as exc:  # noqa: BLE001 - a corrupt page surfaces while reading
+            raise SourceError(f"{path}: cannot read row {index}: {type(exc).__name__}: {exc}") from exc
+        offset = index
+
+
+def indexed_rows(files: list[str], start: int) -> Iterator[Row]:
+    """JSON/JSON Lines/CSV through ``datasets``' Arrow cache, then random access from ``start``."""
+    import datasets
+
+    first = files[0]
+    builder = "json" if first.endswith((".json", ".jsonl", ".json.gz", ".jsonl.gz")) else "csv" if first.endswith(".csv") else None
+    if builder is None:
+        raise SourceError(f"{first}: cannot tell the format (use .parquet, .json, .jsonl or .csv)")
+    try:
+        ds = datasets.load_dataset(builder, data_files=files, split="train")
+    except Exception as exc:  # noqa: BLE001 - datasets raises many types for unreadable input
+        raise SourceError(f"{first}: cannot read: {type(exc).__name__}: {exc}") from exc
+    origin = first if len(files) == 1 else ""
+    for lo in range(start, len(ds), BATCH_ROWS):
+        batch = ds[lo:lo + BATCH_ROWS]
+        for k in range(len(next(iter(batch.values()), []))):
+            yield Row(origin, lo + k, {c: v[k] for c, v in batch.items()})
+
+
+def download(filesystem: Any, remote: str) -> str:
+    """A local copy of a remote file or folder (JSON rows, an image zip), kept in the ``datasets`` cache."""
+    from datasets import config
+
+    local = os.path.join(config.HF_DATASETS_CACHE, "vinci-hub-files", remote.replace("/", "__"))
+    if not os.path.exists(local):
+        os.makedirs(os.path.dirname(local), exist_ok=True)
+        tmp = f"{local}.tmp-{os.getpid()}"
+        filesystem.get(remote, tmp, recursive=filesystem.isdir(remote))
+        os.replace(tmp, local)
+    return local
