@@ -22,7 +22,7 @@ def execution_filter(samples: Sequence[RawSample], service, quality, stats: Stat
         if reason is None and sample.image is not None and not _decodes(sample.image):
             reason = "bad_source_image"
         if reason:
-            stats.drop("quality_code", sample.lang, reason)
+            stats.drop("quality_code", sample.lang, reason, sample)
             continue
         stats.add("quality_code", sample.lang, "out")
         candidates.append(sample)
@@ -32,7 +32,7 @@ def execution_filter(samples: Sequence[RawSample], service, quality, stats: Stat
     records = []
     for sample, result in zip(candidates, results):
         if not result.ok:
-            stats.drop("execution", sample.lang, result.error_kind)
+            stats.drop("execution", sample.lang, result.error_kind, sample, error=result.first_line())
             continue
         stats.add("execution", sample.lang, "out")
         stats.observe(f"render_ms|{sample.lang}", round(result.elapsed_s * 1000, 1))
@@ -41,7 +41,8 @@ def execution_filter(samples: Sequence[RawSample], service, quality, stats: Stat
         reason = image_reason(image, quality.min_side, quality.max_pixels, quality.max_aspect,
                               quality.min_std, quality.max_dominant_share)
         if reason:
-            stats.drop("quality_image", sample.lang, reason)
+            stats.drop("quality_image", sample.lang, reason, sample, image=result.png,
+                       width=result.width, height=result.height)
             continue
         stats.add("quality_image", sample.lang, "out")
         stats.observe(f"image_px|{sample.lang}", result.width * result.height)
