@@ -145,10 +145,11 @@ class Build:
             bar = _progress(sum(u.stop - u.start for u in todo), "harvest+render+filter+perturb", self.progress)
             done_units = 0
             try:
-                for unit, kept in _executor(executor)(todo, UnitRunner(self.manifest, self.units_dir), self.workers):
-                    done_units += 1
-                    bar.update(unit.stop - unit.start)
-                    bar.set_postfix(units=f"{done_units}/{len(todo)}", kept=kept)
+                with _logs_above(bar):
+                    for unit, kept in _executor(executor)(todo, UnitRunner(self.manifest, self.units_dir), self.workers):
+                        done_units += 1
+                        bar.update(unit.stop - unit.start)
+                        bar.set_postfix(units=f"{done_units}/{len(todo)}", kept=kept)
             finally:
                 bar.close()
         stats = self.finalize(units)
@@ -281,6 +282,15 @@ def _executor(name: str) -> Callable:
     else:
         raise BuildError(f"unknown executor {name!r}: use local or ray")
     return run_units
+
+
+def _logs_above(bar):
+    """Log lines printed above the progress bar, never glued to it."""
+    from contextlib import nullcontext
+
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return nullcontext() if bar.disable else logging_redirect_tqdm()
 
 
 def _progress(total: int, desc: str, enabled: bool):

@@ -332,6 +332,14 @@ def cmd_push(args: argparse.Namespace) -> int:
     return 0
 
 
+def quiet_libraries() -> None:
+    """Libraries that log their own copy of an error vinci reports (``datasets`` logs a bad file at ERROR
+    on its own handler, in the middle of the progress bar) stay quiet unless ``-v`` is given."""
+    os.environ.setdefault("DATASETS_VERBOSITY", "critical")
+    for name in ("datasets", "huggingface_hub"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def parse_options(pairs: list[str]) -> dict:
     import yaml
 
@@ -374,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = {0: logging.ERROR, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        quiet_libraries()
     return int(args.func(args) or 0)
 
 

@@ -60,8 +60,7 @@ class Exclusion:
         code = what.code if flawed_code is None else flawed_code
         if len(code) > MAX_CODE_CHARS:
             detail["code_chars"] = len(code)
-        return cls(id=_content_id(what.lang, what.code, flawed_code) if flawed_code is not None or not getattr(what, "id", "")
-                   else what.id,
+        return cls(id=_id_of(what, flawed_code),
                    stage=stage, reason=reason, lang=what.lang, error=error,
                    task="optimize" if flawed_code is not None else getattr(what, "task", "generate"),
                    source=what.source, source_ref=what.source_ref, license=what.license or "",
@@ -88,12 +87,16 @@ class Exclusion:
         return cls(**data)
 
 
-def _content_id(lang: str, code: str, flawed_code: str | None) -> str:
-    """The id the row would have had (``record_id`` of the normalized code, and the flawed code)."""
-    from filters.dedup import normalize_code
+def _id_of(what: Any, flawed_code: str | None) -> str:
+    """A row's id; a perturbation's the id its optimize row would have had; a sample dropped before it
+    became a row, the hash of its raw code (never normalized: it may be the 50 MB string the checks refused)."""
     from pipelines.records import record_id
 
-    return record_id(lang, normalize_code(lang, code), flawed_code)
+    if flawed_code is not None:
+        from filters.dedup import normalize_code
+
+        return record_id(what.lang, normalize_code(what.lang, what.code), flawed_code)
+    return getattr(what, "id", None) or record_id(what.lang, what.code)
 
 
 def schema() -> pa.Schema:
