@@ -105,3 +105,14 @@ def test_inspect_draws_the_excluded_and_filters_by_reason(dropped, tmp_path):
     assert Image.open(tmp_path / "all.png").size[1] > Image.open(tmp_path / "syntax.png").size[1]
     none = inspect("--reason", "nonsense", "-o", str(tmp_path / "none.png"))
     assert none.returncode == 1 and none.stderr.count("\n") == 1 and "execution:syntax" in none.stderr
+
+
+def test_build_summary_names_the_dropped_files_and_why(dropped, capsys):
+    from pipelines.summary import print_exclusions
+
+    _, out, _ = dropped
+    print_exclusions(out)
+    text = capsys.readouterr().out
+    assert f"excluded: {len(list(read_excluded(out)))} samples in {out / 'excluded'}/" in text
+    syntax = next(e for e in read_excluded(out) if e.reason == "syntax")
+    assert f"  execution: syntax  {syntax.source_ref}  {syntax.error}" in text.splitlines()
