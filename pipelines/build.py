@@ -192,9 +192,8 @@ class Build:
                                self.manifest.seed)
         split_of = {ids[i]: s for i, s in zip(kept, splits)}
         self.place_optimize_rows(cols, np.flatnonzero(~generate), split_of, stats)
-        global_drops = {e.meta["row"]: e for e in stats.excluded}
-        stats.excluded = []
-        records = self.iter_records(files, split_of, global_drops)
+        global_drops, stats.excluded = stats.excluded, []
+        records = self.iter_records(files, split_of, {e.meta["row"]: e for e in global_drops if "row" in e.meta})
         if self.progress:
             from tqdm import tqdm
 
@@ -254,7 +253,7 @@ class Build:
 
     @staticmethod
     def iter_records(files: list[Path], split_of: dict[str, str],
-                     global_drops: dict[int, Exclusion]) -> Iterator[tuple[str, Record]]:
+                     pending: dict[int, Exclusion]) -> Iterator[tuple[str, Record]]:
         """Kept rows in unit order with their split, streamed a row group at a time; on the way,
         the exclusion records of the global drops (keyed by row position) get their row's content."""
         emitted: set[str] = set()
@@ -263,11 +262,11 @@ class Build:
             for batch in pq.ParquetFile(f).iter_batches(batch_size=256):
                 for row in batch.to_pylist():
                     keep = row["id"] in split_of and row["id"] not in emitted
-                    if keep or position in global_drops:
+                    if keep or position in pending:
                         for key in ("image", "flawed_image"):
                             row[key] = row[key]["bytes"] if row[key] else None
-                    if position in global_drops:
-                        global_drops[position].complete(row)
+                    if position in pending:
+                        pending[position].complete(row)
                     position += 1
                     if keep:
                         emitted.add(row["id"])

@@ -68,6 +68,7 @@ class Exclusion:
 
     def complete(self, row: dict[str, Any]) -> None:
         """Fill a ``RowAt`` exclusion from its unit-file row (image columns already as bytes)."""
+        self.meta.pop("row", None)
         self.task, self.source, self.source_ref, self.license = row["task"], row["source"], row["source_ref"], row["license"]
         self.code = row["flawed_code"] if row["task"] == "optimize" else row["code"]
         self.image = row["flawed_image"] if row["task"] == "optimize" else row["image"]

@@ -80,7 +80,7 @@ class ShardWriter:
 
 
 def write_outputs(out: Path, manifest, rows: Iterable[tuple[str, Record]], stats: Stats, limit: int | None,
-                  unit_exclusions: Iterable[Path] = (), global_drops: dict[int, Exclusion] | None = None) -> None:
+                  unit_exclusions: Iterable[Path] = (), global_drops: Iterable[Exclusion] = ()) -> None:
     """Shards, then exclusion records, stats, lock file and card (each file by rename)."""
     data_dir = _fresh(out / "data")
     writers: dict[str, ShardWriter] = {}
@@ -92,7 +92,7 @@ def write_outputs(out: Path, manifest, rows: Iterable[tuple[str, Record]], stats
         stats.add("licence", record.lang, record.license)
     shards = [p for split in SPLIT_ORDER if split in writers for p in writers[split].finish()]
     _remove_stale(data_dir, shards)
-    drops = chain_exclusions(unit_exclusions, global_drops or {})
+    drops = chain_exclusions(unit_exclusions, global_drops)
     excluded, by_reason = write_exclusions(out / "excluded", drops, manifest.shard_rows)
     counts = {s: w.rows for s, w in writers.items()}
     sums = checksums(shards)
@@ -117,11 +117,10 @@ def _remove_stale(folder: Path, keep: list[Path]) -> None:
         stale.unlink()
 
 
-def chain_exclusions(unit_files: Iterable[Path], global_drops: dict[int, Exclusion]) -> Iterator[Exclusion]:
-    """Unit exclusions in unit order, then the global drops in row order: the same order every run."""
+def chain_exclusions(unit_files: Iterable[Path], global_drops: Iterable[Exclusion]) -> Iterator[Exclusion]:
+    """Unit exclusions in unit order, then the global drops in the order they were made: the same every run."""
     yield from read_unit_exclusions(unit_files)
-    for position in sorted(global_drops):
-        yield global_drops[position]
+    yield from global_drops
 
 
 def write_exclusions(folder: Path, exclusions: Iterable[Exclusion], shard_rows: int) -> tuple[list[Path], Counter]:
@@ -244,8 +243,9 @@ def excluded_section(by_reason: Counter) -> str:
     total = sum(by_reason.values())
     table = "\n".join(f"| {reason} | {n:,} |" for reason, n in sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0])))
     return (f"## Excluded samples\n\n{total:,} samples and perturbations were dropped. Each one is recorded in "
-            "`excluded/excluded-*.parquet` (id, stage, reason, the error line, source, source_ref, the code, and its "
-            "render where one exists); `vinci inspect DIR --excluded [--reason R] -o sheet.png` draws them, and "
+            "the build folder's `excluded/excluded-*.parquet` (id, stage, reason, the error line, source, source_ref, the "
+            "code, and its render where one exists; kept out of `vinci push`, as decontamination drops hold benchmark "
+            "rows); `vinci inspect DIR --excluded [--reason R] -o sheet.png` draws them, and "
             "`load_dataset(\"parquet\", data_files=\"DIR/excluded/*.parquet\")` loads them.\n\n"
             f"| stage: reason | samples |\n|---|---|\n{table}")
 
