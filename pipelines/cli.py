@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from filters.render import RenderError, RenderService, lang_from_path
+from pipelines.outputs import OutputError, check_writable, is_folder, render_targets, write_bytes_atomic
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -29,15 +30,15 @@ def cmd_render(args: argparse.Namespace) -> int:
     workers = args.workers or 1
     with RenderService(workers=workers, timeout_s=args.timeout) as service:
         results = service.render_many(list(zip(langs, codes)))
-    if len(files) == 1 and not _is_folder(args.output):
+    if len(files) == 1 and not is_folder(args.output):
         result = results[0]
         if not result.ok:
             print(f"error: {result.error_kind}: {result.first_line()}", file=sys.stderr)
             return 1
-        return 0 if _write_png(targets[0], result.png) else 1
+        return 0 if _saved(targets[0], result.png) else 1
     failed = 0
     for path, out, result in zip(files, targets, results):
-        if result.ok and _write_png(out, result.png):
+        if result.ok and _saved(out, result.png):
             print(f"{path}: ok {result.width}x{result.height} {result.elapsed_s * 1000:.0f} ms -> {out}")
         else:
             failed += 1
@@ -46,61 +47,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-class OutputError(ValueError):
-    """An output path that cannot be written; the message names it."""
-
-
-def _is_folder(output: str | None) -> bool:
-    return bool(output) and (output.endswith(("/", os.sep)) or Path(output).is_dir())
-
-
-def render_targets(files: list[Path], output: str | None) -> list[Path]:
-    """Where each PNG goes, checked before anything renders: one file → ``-o`` (or ``STEM.png`` here,
-    or into ``-o`` when it is a folder); several → ``OUTDIR/STEM.png``, refusing two files with one stem."""
-    if len(files) == 1 and not _is_folder(output):
-        target = Path(output) if output else Path(files[0].with_suffix(".png").name)
-        _check_writable(target.parent if str(target.parent) else Path("."), target)
-        return [target]
-    outdir = Path(output or ".")
-    if outdir.exists() and not outdir.is_dir():
-        raise OutputError(f"-o {output}: is a file, not a folder (several files render into a folder: -o OUTDIR/)")
-    targets = [outdir / (f.stem + ".png") for f in files]
-    seen: dict[Path, Path] = {}
-    for source, target in zip(files, targets):
-        if target in seen:
-            raise OutputError(f"{seen[target]} and {source} would both be written to {target}; "
-                              "render files with the same name into different folders")
-        seen[target] = source
+def _saved(target: Path, png: bytes) -> bool:
     try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"-o {output}: cannot create the folder: {exc.strerror}") from None
-    _check_writable(outdir, outdir)
-    return targets
-
-
-def _check_writable(folder: Path, target: Path) -> None:
-    if target.is_dir() and target != folder:
-        raise OutputError(f"-o {target}: is a folder (end it with / to render into it)")
-    if not folder.exists():
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"-o {target}: cannot create {folder}: {exc.strerror}") from None
-    if not os.access(folder, os.W_OK) or (target.exists() and not target.is_dir() and not os.access(target, os.W_OK)):
-        raise OutputError(f"-o {target}: not writable")
-
-
-def _write_png(target: Path, png: bytes) -> bool:
-    """Write by rename; a failure is one line on stderr."""
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(png)
-        os.replace(tmp, target)
+        write_bytes_atomic(target, png)
         return True
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        print(f"error: cannot write {target}: {exc.strerror}", file=sys.stderr)
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return False
 
 
@@ -241,7 +193,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from pipelines.summary import print_summary
     from sources.base import SourceError
 
-    from pipelines.preflight import empty_split_warnings, preflight
+    from pipelines.preflight import empty_split_warnings, preflight, stats_rows
 
     try:
         manifest = load_manifest(args.manifest)
@@ -274,10 +226,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
         write_report(out)
     print_summary(out, stats)
-    import json
-
-    rows = json.loads((Path(out) / "stats.json").read_text())["rows"]
-    for warning in empty_split_warnings(rows, manifest):
+    for warning in empty_split_warnings(stats_rows(out), manifest):
         print(f"warning: {warning}", file=sys.stderr)
     return 0
 
@@ -292,7 +241,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         print("error: --reason goes with --excluded", file=sys.stderr)
         return 2
     try:
-        _check_writable(Path(args.output).parent, Path(args.output))
+        check_writable(Path(args.output))
         if args.excluded:
             n = excluded_sheet(args.dir, args.output, reason=args.reason, n=args.n, seed=args.seed)
             what = "excluded samples" + (f" with reason {args.reason}" if args.reason else "")
@@ -364,7 +313,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         return 2
     options = parse_options(args.option)
     try:
-        _check_writable(Path(args.output).parent, Path(args.output))
+        check_writable(Path(args.output))
         check_options(args.source, options)
         samples = islice(open_source(args.source, seed=args.seed, options=options), args.n)
         count = write_samples(samples, args.output)

@@ -1,8 +1,10 @@
 """Checks a manifest can pass before anything is built: run by ``--plan`` and at the start of a build."""
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .manifest import Manifest
 
@@ -45,3 +47,8 @@ def empty_split_warnings(rows: dict[str, int], manifest: Manifest) -> list[str]:
     kept = sum(rows.values())
     return [f"split 'sft' has no rows: {kept:,} rows survived the filters and virl/test hold out up to "
             f"{manifest.splits.virl + manifest.splits.test:,}; lower splits.virl/splits.test or raise the quotas"]
+
+
+def stats_rows(out: str | Path) -> dict[str, int]:
+    """Rows per split of a finished build, from its ``stats.json``."""
+    return json.loads((Path(out) / "stats.json").read_text())["rows"]
