@@ -47,7 +47,7 @@ def test_every_drop_has_a_record_with_its_cause(dropped):
         by.setdefault((r.stage, r.reason), []).append(r)
     assert {k.split("|")[0] + ":" + k.split("dropped:")[1] for k in drops} == {f"{s}:{r}" for s, r in by}
     assert [r.code for r in by[("quality_code", "empty_code")]] == [""]
-    assert [len(r.code) for r in by[("quality_code", "code_too_long")]] == [500]
+    assert [(len(r.code), r.error) for r in by[("quality_code", "code_too_long")]] == [(500, "500 characters (quality: 1..200)")]
     assert by[("quality_code", "bad_source_image")][0].source_ref.endswith("#3")
     syntax = by[("execution", "syntax")][0]
     assert syntax.code == "C1CC(" and syntax.error and syntax.image is None and syntax.source == "hub:local/mols"
