@@ -22,7 +22,7 @@ def execution_filter(samples: Sequence[RawSample], service, quality, stats: Stat
         if reason is None and sample.image is not None and not _decodes(sample.image):
             reason = "bad_source_image"
         if reason:
-            stats.drop("quality_code", sample.lang, reason)
+            stats.drop("quality_code", sample.lang, reason, sample, error=_code_error(reason, sample, quality))
             continue
         stats.add("quality_code", sample.lang, "out")
         candidates.append(sample)
@@ -32,7 +32,7 @@ def execution_filter(samples: Sequence[RawSample], service, quality, stats: Stat
     records = []
     for sample, result in zip(candidates, results):
         if not result.ok:
-            stats.drop("execution", sample.lang, result.error_kind)
+            stats.drop("execution", sample.lang, result.error_kind, sample, error=result.first_line())
             continue
         stats.add("execution", sample.lang, "out")
         stats.observe(f"render_ms|{sample.lang}", round(result.elapsed_s * 1000, 1))
@@ -41,7 +41,8 @@ def execution_filter(samples: Sequence[RawSample], service, quality, stats: Stat
         reason = image_reason(image, quality.min_side, quality.max_pixels, quality.max_aspect,
                               quality.min_std, quality.max_dominant_share)
         if reason:
-            stats.drop("quality_image", sample.lang, reason)
+            stats.drop("quality_image", sample.lang, reason, sample, image=result.png,
+                       error=f"{reason}: the render is {result.width}x{result.height}")
             continue
         stats.add("quality_image", sample.lang, "out")
         stats.observe(f"image_px|{sample.lang}", result.width * result.height)
@@ -51,6 +52,17 @@ def execution_filter(samples: Sequence[RawSample], service, quality, stats: Stat
                               lang=sample.lang, code=sample.code, image=result.png, source=sample.source,
                               source_ref=sample.source_ref, license=sample.license, phash=phash_of(image), meta=meta))
     return records
+
+
+def _code_error(reason: str, sample: RawSample, quality) -> str:
+    """The line an exclusion record gives for a code check: the harvest error, or the measured size."""
+    if sample.meta.get("harvest_error"):
+        return str(sample.meta["harvest_error"]).splitlines()[0][:300]
+    if reason in ("code_too_long", "code_too_short"):
+        return f"{len(sample.code):,} characters (quality: {quality.min_code_chars}..{quality.max_code_chars})"
+    if reason == "bad_source_image":
+        return "the image that came with the sample does not decode"
+    return reason
 
 
 def decode(png: bytes):

@@ -36,5 +36,5 @@ def license_filter(samples: Sequence[RawSample], policy, stats: Stats) -> list[R
             stats.add(STAGE, sample.lang, "out")
             kept.append(sample)
         else:
-            stats.drop(STAGE, sample.lang, "license_refused")
+            stats.drop(STAGE, sample.lang, "license_refused", sample, error=f"licence {sample.license!r} is refused by the manifest")
     return kept

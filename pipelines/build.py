@@ -1,9 +1,10 @@
 """``vinci build``: harvest → execution filter → quality → dedup → perturb → split → write, resumable.
 
 Work is cut into units (one source × one slice of ``unit_rows`` samples). A finished unit is one
-Parquet file in ``DIR/work/units`` written by rename, so a build killed at any moment resumes by
-skipping the files that exist, and ends with exactly the rows of an uninterrupted run. The global
-steps (dedup, split, write) are deterministic functions of the unit files and are simply redone.
+Parquet file in ``DIR/work/units`` written by rename, after its exclusion records in
+``DIR/work/excluded``, so a build killed at any moment resumes by skipping the units whose files
+exist, and ends with exactly the rows (and exclusions) of an uninterrupted run. The global steps
+(dedup, split, write) are deterministic functions of the unit files and are simply redone.
 """
 from __future__ import annotations
 
@@ -23,14 +24,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from filters.dedup import greedy_keep, hex_to_u64, near_pairs
 from filters.decontaminate import DecontaminationError, contaminated, load_reference
+from filters.dedup import duplicate_of, greedy_keep, hex_to_u64, near_pairs
 from filters.execution import execution_filter
 from filters.licenses import license_filter
 from pipelines.perturb.refine import refine_records, take_drafts
 from pipelines.perturb.stage import perturb_records
 from sources.base import open_source
 
+from .excluded import Exclusion, RowAt, write_unit_exclusions
 from .manifest import Manifest
 from .records import IMAGE_COLUMNS, Record, arrow_schema, to_arrow_row
 from .source_images import attach_source_images
@@ -91,6 +93,7 @@ class UnitRunner:
 
     def __init__(self, manifest: Manifest, units_dir: Path):
         self.manifest, self.units_dir = manifest, Path(units_dir)
+        self.excluded_dir = self.units_dir.parent / "excluded"
 
     def __call__(self, unit: Unit, service) -> int:
         entry = self.manifest.sources[unit.source_index]
@@ -114,6 +117,7 @@ class UnitRunner:
             r.meta["order"] = [unit.source_index, unit.index]
         table = pa.Table.from_pylist([to_arrow_row(r) for r in records], schema=arrow_schema())
         table = table.replace_schema_metadata({"vinci_stats": json.dumps(stats.to_dict())})
+        write_unit_exclusions(stats.excluded, self.excluded_dir / f"{unit.name}.parquet")
         write_atomic_table(table, self.units_dir / f"{unit.name}.parquet")
         return len(records)
 
@@ -125,6 +129,7 @@ class Build:
         self.workers = resolve_workers(workers, manifest)
         self.limit, self.progress = limit, progress
         self.units_dir = self.out / "work" / "units"
+        self.excluded_dir = self.out / "work" / "excluded"
         self._claim_folder(restart)
 
     def _claim_folder(self, restart: bool) -> None:
@@ -136,31 +141,38 @@ class Build:
                                  "pass --restart to start over there, or choose another --out")
             shutil.rmtree(self.out / "work")
         self.units_dir.mkdir(parents=True, exist_ok=True)
-        for leftover in self.units_dir.glob("*.tmp-*"):
+        for leftover in [*self.units_dir.glob("*.tmp-*"), *self.excluded_dir.glob("*.tmp-*")]:
             leftover.unlink()
         write_atomic_text(mine + "\n", stamp)
 
     def run(self, executor: str = "local") -> Stats:
         start = time.monotonic()
         units = plan_units(self.manifest, self.limit)
-        todo = [u for u in units if not (self.units_dir / f"{u.name}.parquet").exists()]
+        todo = [u for u in units if not self.unit_done(u)]
         log.info("%d units, %d already done", len(units), len(units) - len(todo))
         if todo:
             bar = _progress(sum(u.stop - u.start for u in todo), "harvest+render+filter+perturb", self.progress)
             done_units = 0
-            for unit, kept in _executor(executor)(todo, UnitRunner(self.manifest, self.units_dir), self.workers):
-                done_units += 1
-                bar.update(unit.stop - unit.start)
-                bar.set_postfix(units=f"{done_units}/{len(todo)}", kept=kept)
-            bar.close()
+            try:
+                with _logs_above(bar):
+                    for unit, kept in _executor(executor)(todo, UnitRunner(self.manifest, self.units_dir), self.workers):
+                        done_units += 1
+                        bar.update(unit.stop - unit.start)
+                        bar.set_postfix(units=f"{done_units}/{len(todo)}", kept=kept)
+            finally:
+                bar.close()
         stats = self.finalize(units)
         stats.time("total_s", time.monotonic() - start)
         stats.time("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         return stats
 
+    def unit_done(self, unit: Unit) -> bool:
+        """A unit is done when its rows and its exclusion records are both on disk."""
+        return all((d / f"{unit.name}.parquet").exists() for d in (self.units_dir, self.excluded_dir))
+
     def unit_files(self, units: list[Unit]) -> list[Path]:
         files = [self.units_dir / f"{u.name}.parquet" for u in units]
-        missing = [f.name for f in files if not f.exists()]
+        missing = [u.name for u in units if not self.unit_done(u)]
         if missing:
             raise BuildError(f"units not finished: {', '.join(missing[:5])}")
         return files
@@ -181,8 +193,8 @@ class Build:
         langs = [cols["lang"][i] for i in rows]
         hashes = hex_to_u64([cols["phash"][i] for i in rows])
         t0 = time.monotonic()
-        keep = self.dedup(ids, langs, hashes, stats)
-        keep &= ~self.decontaminate(ids, langs, hashes, keep, stats)
+        keep = self.dedup(ids, langs, hashes, stats, rows)
+        keep &= ~self.decontaminate(ids, langs, hashes, keep, stats, rows)
         stats.time("dedup", time.monotonic() - t0)
         kept = np.flatnonzero(keep)
         splits = assign_splits([ids[i] for i in kept], [langs[i] for i in kept], hashes[kept],
@@ -190,12 +202,17 @@ class Build:
                                self.manifest.seed)
         split_of = {ids[i]: s for i, s in zip(kept, splits)}
         self.place_optimize_rows(cols, np.flatnonzero(~generate), split_of, stats)
-        rows = self.iter_records(files, split_of)
+        global_drops, stats.excluded = stats.excluded, []
+        records = self.iter_records(files, split_of, {e.meta["row"]: e for e in global_drops if "row" in e.meta})
         if self.progress:
             from tqdm import tqdm
 
-            rows = tqdm(rows, total=len(split_of), desc="dedup+split+write", unit="row", dynamic_ncols=True)
-        write_outputs(self.out, self.manifest, rows, stats, self.limit)
+            records = tqdm(records, total=len(split_of), desc="dedup+split+write", unit="row", dynamic_ncols=True)
+        excluded = [self.excluded_dir / f"{u.name}.parquet" for u in units]
+        try:
+            write_outputs(self.out, self.manifest, records, stats, self.limit, excluded, global_drops)
+        finally:
+            records.close()
         return stats
 
     @staticmethod
@@ -203,37 +220,49 @@ class Build:
         """An optimize row lives where its clean parent lives; ``virl`` holds generate prompts only."""
         for i in rows:
             rid, lang = cols["id"][i], cols["lang"][i]
-            parent_split = split_of.get(json.loads(cols["meta"][i])["parent"])
+            parent = json.loads(cols["meta"][i])["parent"]
+            parent_split = split_of.get(parent)
             if parent_split is None:
-                stats.drop("optimize", lang, "parent_dropped")
+                stats.drop("optimize", lang, "parent_dropped", RowAt(int(i), rid, lang),
+                           error=f"its clean row {parent} was dropped by dedup", parent=parent)
             elif parent_split == "virl":
-                stats.drop("optimize", lang, "parent_in_virl")
+                stats.drop("optimize", lang, "parent_in_virl", RowAt(int(i), rid, lang),
+                           error=f"its clean row {parent} is a virl prompt (virl holds generate rows only)", parent=parent)
             elif rid in split_of:
-                stats.drop("optimize", lang, "exact_duplicate")
+                stats.drop("optimize", lang, "exact_duplicate", RowAt(int(i), rid, lang),
+                           error="the same target and flawed code as an earlier optimize row")
             else:
                 split_of[rid] = parent_split
                 stats.add("optimize", lang, "out")
 
-    def dedup(self, ids: list[str], langs: list[str], hashes: np.ndarray, stats: Stats) -> np.ndarray:
+    def dedup(self, ids: list[str], langs: list[str], hashes: np.ndarray, stats: Stats,
+              positions: np.ndarray) -> np.ndarray:
+        """Exact then perceptual duplicates; ``positions`` are the rows' places in the unit files."""
         keep = np.ones(len(ids), dtype=bool)
         seen: set[str] = set()
         for i, (rid, lang) in enumerate(zip(ids, langs)):
             stats.add("dedup", lang, "in")
             if rid in seen:
                 keep[i] = False
-                stats.drop("dedup", lang, "exact_duplicate")
+                stats.drop("dedup", lang, "exact_duplicate", RowAt(int(positions[i]), rid, lang),
+                           error="the same normalized code as an earlier row")
             seen.add(rid)
         radius = self.manifest.dedup.phash_radius
         for lang in sorted(set(langs)):
             rows = np.flatnonzero((np.array(langs) == lang) & keep)
-            mask = greedy_keep(len(rows), near_pairs(hashes[rows], radius))
-            for r in rows[~mask]:
+            pairs = near_pairs(hashes[rows], radius)
+            mask = greedy_keep(len(rows), pairs)
+            near = duplicate_of(len(rows), pairs, mask)
+            for k in np.flatnonzero(~mask):
+                r, twin = rows[k], ids[rows[near[int(k)]]]
                 keep[r] = False
-                stats.drop("dedup", lang, "near_duplicate")
+                stats.drop("dedup", lang, "near_duplicate", RowAt(int(positions[r]), ids[r], lang),
+                           error=f"image within {radius} pHash bits of row {twin}", kept=twin)
             stats.add("dedup", lang, "out", int(mask.sum()))
         return keep
 
-    def decontaminate(self, ids: list[str], langs: list[str], hashes: np.ndarray, keep: np.ndarray, stats: Stats) -> np.ndarray:
+    def decontaminate(self, ids: list[str], langs: list[str], hashes: np.ndarray, keep: np.ndarray, stats: Stats,
+                      positions: np.ndarray) -> np.ndarray:
         """Mask of kept rows that match ``dedup.against`` (dropped as ``contaminated``)."""
         targets = self.manifest.dedup.targets()
         hit = np.zeros(len(ids), dtype=bool)
@@ -250,22 +279,32 @@ class Build:
         for i in rows:
             stats.add("decontaminate", langs[i], "in")
             if hit[i]:
-                stats.drop("decontaminate", langs[i], "contaminated")
+                stats.drop("decontaminate", langs[i], "contaminated", RowAt(int(positions[i]), ids[i], langs[i]),
+                           error=f"within {self.manifest.dedup.phash_radius} pHash bits of, or the same code as, "
+                                 "a picture of dedup.against")
             else:
                 stats.add("decontaminate", langs[i], "out")
         return hit
 
     @staticmethod
-    def iter_records(files: list[Path], split_of: dict[str, str]) -> Iterator[tuple[str, Record]]:
-        """Kept clean rows in unit order with their split, streamed a row group at a time."""
+    def iter_records(files: list[Path], split_of: dict[str, str],
+                     pending: dict[int, Exclusion]) -> Iterator[tuple[str, Record]]:
+        """Kept rows in unit order with their split, streamed a row group at a time; on the way,
+        the exclusion records of the global drops (keyed by row position) get their row's content."""
         emitted: set[str] = set()
+        position = 0
         for f in files:
             for batch in pq.ParquetFile(f).iter_batches(batch_size=256):
                 for row in batch.to_pylist():
-                    if row["id"] in split_of and row["id"] not in emitted:
-                        emitted.add(row["id"])
+                    keep = row["id"] in split_of and row["id"] not in emitted
+                    if keep or position in pending:
                         for key in IMAGE_COLUMNS:
                             row[key] = row[key]["bytes"] if row.get(key) else None
+                    if position in pending:
+                        pending[position].complete(row)
+                    position += 1
+                    if keep:
+                        emitted.add(row["id"])
                         yield split_of[row["id"]], Record.from_row(row)
 
 
@@ -277,6 +316,15 @@ def _executor(name: str) -> Callable:
     else:
         raise BuildError(f"unknown executor {name!r}: use local or ray")
     return run_units
+
+
+def _logs_above(bar):
+    """Log lines printed above the progress bar, never glued to it."""
+    from contextlib import nullcontext
+
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return nullcontext() if bar.disable else logging_redirect_tqdm()
 
 
 def _progress(total: int, desc: str, enabled: bool):

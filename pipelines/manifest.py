@@ -1,8 +1,10 @@
 """Manifests: everything a build needs, validated on load with errors that name the field."""
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
+import typing
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -109,12 +111,19 @@ class Manifest(Strict):
     @field_validator("sources")
     @classmethod
     def _known_sources(cls, entries: list[SourceEntry]) -> list[SourceEntry]:
-        from sources.base import PREFIXED, SYNTHETIC
+        from sources.base import PREFIXED, SYNTHETIC, SourceError
+        from sources.options import check_options, known_specs
 
-        for entry in entries:
+        for i, entry in enumerate(entries):
             prefix = entry.source.partition(":")[0]
             if entry.source not in SYNTHETIC and prefix not in PREFIXED:
-                raise ValueError(f"unknown source {entry.source!r}")
+                close = difflib.get_close_matches(entry.source, list(SYNTHETIC), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"sources.{i}: unknown source {entry.source!r}{hint}; known: {', '.join(known_specs())}")
+            try:
+                check_options(entry.source, entry.options)
+            except SourceError as exc:
+                raise ValueError(f"sources.{i}.options: {exc}") from None
         return entries
 
     def fingerprint(self) -> str:
@@ -141,8 +150,36 @@ def load_manifest(path: str | Path) -> Manifest:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise ManifestError(f"{path}: cannot read manifest: {exc}") from None
+    if not isinstance(data, dict):
+        raise ManifestError(f"{path}: invalid manifest: expected a mapping of fields ({', '.join(Manifest.model_fields)})")
     try:
         return Manifest.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors())
-        raise ManifestError(f"{path}: invalid manifest: {problems}") from None
+        raise ManifestError(f"{path}: invalid manifest: {'; '.join(describe(e) for e in exc.errors())}") from None
+
+
+def describe(error: dict) -> str:
+    """One pydantic error as one phrase; an unknown field gets the close known one and the list of known ones."""
+    loc = error["loc"]
+    where = ".".join(str(p) for p in loc) or "<root>"
+    if error["type"] == "extra_forbidden":
+        known = list(model_at(loc[:-1]).model_fields)
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"{where}: unknown field{hint}; known fields here: {', '.join(known)}"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "value_error" and message.startswith(f"{where}."):
+        return message
+    return f"{where}: {message}"
+
+
+def model_at(loc: tuple) -> type[BaseModel]:
+    """The model class that validates the mapping at ``loc`` (list indices and dict keys step into their items)."""
+    model: Any = Manifest
+    for part in loc:
+        if isinstance(model, type) and issubclass(model, BaseModel) and isinstance(part, str) and part in model.model_fields:
+            model = model.model_fields[part].annotation
+        while typing.get_origin(model) in (list, dict, Union) or str(typing.get_origin(model)) == "types.UnionType":
+            args = [a for a in typing.get_args(model) if a is not type(None)]
+            model = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), args[-1])
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else Manifest

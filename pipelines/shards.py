@@ -7,12 +7,14 @@ import os
 from collections import Counter
 from importlib import metadata
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from .excluded import Exclusion, read_unit_exclusions
+from .excluded import schema as excluded_schema
 from .records import Record, arrow_schema, hf_features, to_arrow_row
 from .source_images import distance_summary
 from .stats import Stats
@@ -30,19 +32,22 @@ def shard_schema() -> pa.Schema:
 class ShardWriter:
     """Rolls a new Parquet file every ``shard_rows`` rows; final names once the count is known."""
 
-    def __init__(self, data_dir: Path, split: str, shard_rows: int):
+    def __init__(self, data_dir: Path, split: str, shard_rows: int, schema: pa.Schema | None = None):
         self.data_dir, self.split, self.shard_rows = data_dir, split, shard_rows
         self.parts: list[Path] = []
         self.writer: pq.ParquetWriter | None = None
         self.in_part = 0
         self.rows = 0
         self.buffer: list[dict] = []
-        self.schema = shard_schema()
+        self.schema = schema or shard_schema()
 
     def write(self, record: Record) -> None:
+        self.write_row(to_arrow_row(record))
+
+    def write_row(self, row: dict) -> None:
         if self.writer is None or self.in_part >= self.shard_rows:
             self._roll()
-        self.buffer.append(to_arrow_row(record))
+        self.buffer.append(row)
         self.in_part += 1
         self.rows += 1
         if len(self.buffer) >= ROW_GROUP:
@@ -75,11 +80,10 @@ class ShardWriter:
         return final
 
 
-def write_outputs(out: Path, manifest, rows: Iterable[tuple[str, Record]], stats: Stats, limit: int | None) -> None:
-    data_dir = out / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    for leftover in data_dir.glob(".*.partial"):
-        leftover.unlink()
+def write_outputs(out: Path, manifest, rows: Iterable[tuple[str, Record]], stats: Stats, limit: int | None,
+                  unit_exclusions: Iterable[Path] = (), global_drops: Iterable[Exclusion] = ()) -> None:
+    """Shards, then exclusion records, stats, lock file and card (each file by rename)."""
+    data_dir = _fresh(out / "data")
     writers: dict[str, ShardWriter] = {}
     for split, record in rows:
         if split not in writers:
@@ -88,13 +92,62 @@ def write_outputs(out: Path, manifest, rows: Iterable[tuple[str, Record]], stats
         stats.add("write", record.lang, f"{split}:{record.task}")
         stats.add("licence", record.lang, record.license)
     shards = [p for split in SPLIT_ORDER if split in writers for p in writers[split].finish()]
-    for stale in set(data_dir.glob("*.parquet")) - set(shards):
-        stale.unlink()
+    _remove_stale(data_dir, shards)
+    drops = chain_exclusions(unit_exclusions, global_drops)
+    excluded, by_reason = write_exclusions(out / "excluded", drops, manifest.shard_rows)
     counts = {s: w.rows for s, w in writers.items()}
-    write_json(out / "stats.json", {"manifest": manifest.name, "rows": counts, **stats.to_dict(), "table": stats.table(),
+    sums = checksums(shards)
+    build_id = content_id(sums)
+    write_json(out / "stats.json", {"manifest": manifest.name, "build_id": build_id, "rows": counts,
+                                    "excluded": {"rows": sum(by_reason.values()), "by_reason": dict(sorted(by_reason.items()))},
+                                    **stats.to_dict(), "table": stats.table(),
                                     "source_phash_distance": distance_summary(stats)})
-    write_yaml(out / "manifest.lock.yaml", lock(manifest, shards, limit))
-    (out / "README.md").write_text(dataset_card(manifest, stats, counts))
+    write_yaml(out / "manifest.lock.yaml", lock(manifest, sums, limit, checksums(excluded)))
+    write_text(out / "README.md", dataset_card(manifest, stats, counts, by_reason, build_id))
+
+
+def _fresh(folder: Path) -> Path:
+    """``folder`` created, without the partial files of an interrupted write."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for leftover in folder.glob(".*.partial"):
+        leftover.unlink()
+    return folder
+
+
+def _remove_stale(folder: Path, keep: list[Path]) -> None:
+    for stale in set(folder.glob("*.parquet")) - set(keep):
+        stale.unlink()
+
+
+def chain_exclusions(unit_files: Iterable[Path], global_drops: Iterable[Exclusion]) -> Iterator[Exclusion]:
+    """Unit exclusions in unit order, then the global drops in the order they were made: the same every run."""
+    yield from read_unit_exclusions(unit_files)
+    yield from global_drops
+
+
+def write_exclusions(folder: Path, exclusions: Iterable[Exclusion], shard_rows: int) -> tuple[list[Path], Counter]:
+    """``excluded/excluded-NNNNN-of-MMMMM.parquet`` beside the shards; counts per ``stage: reason``."""
+    writer = ShardWriter(_fresh(folder), "excluded", shard_rows, excluded_schema())
+    by_reason: Counter = Counter()
+    for exclusion in exclusions:
+        writer.write_row(exclusion.to_row())
+        by_reason[f"{exclusion.stage}: {exclusion.reason}"] += 1
+    files = writer.finish()
+    _remove_stale(folder, files)
+    return files, by_reason
+
+
+def content_id(sums: dict[str, dict]) -> str:
+    """A build's identity: the hash of its shards' names and checksums. The card puts it in its
+    ``datasets`` config, so ``load_dataset(DIR)`` after a rebuild cannot reuse the old build's cache
+    (``datasets`` keys a local folder's cache by its name and config, not by the files' content)."""
+    return hashlib.sha256(json.dumps(sums, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def write_text(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def write_json(path: Path, data) -> None:
@@ -117,7 +170,7 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def lock(manifest, shards: list[Path], limit: int | None) -> dict:
+def lock(manifest, shards: dict[str, dict], limit: int | None, excluded: dict[str, dict] | None = None) -> dict:
     versions = {}
     for name in PACKAGES:
         try:
@@ -125,13 +178,18 @@ def lock(manifest, shards: list[Path], limit: int | None) -> dict:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {"manifest": manifest.model_dump(mode="json"), "fingerprint": manifest.fingerprint(), "limit": limit,
-            "packages": versions, "shards": {p.name: {"sha256": sha256_file(p), "rows": pq.read_metadata(p).num_rows} for p in shards}}
+            "packages": versions, "shards": shards, "excluded": excluded or {}}
 
 
-def dataset_card(manifest, stats: Stats, counts: dict[str, int]) -> str:
+def checksums(paths: Iterable[Path]) -> dict[str, dict]:
+    return {p.name: {"sha256": sha256_file(p), "rows": pq.read_metadata(p).num_rows} for p in paths}
+
+
+def dataset_card(manifest, stats: Stats, counts: dict[str, int], excluded: Counter | None = None,
+                 build_id: str = "") -> str:
     header = {
-        "configs": [{"config_name": "default",
-                     "data_files": [{"split": s, "path": f"data/{s}-*"} for s in SPLIT_ORDER if s in counts]}],
+        "configs": [{"config_name": "default", "description": f"vinci build {build_id}",
+                     "data_files": [{"split": s, "path": f"data/{s}-*"} for s in SPLIT_ORDER if counts.get(s)]}],
         "task_categories": ["image-to-text"],
         "tags": ["code", "multimodal", "image-to-code", "vinci"],
         "pretty_name": f"vinci · {manifest.name}",
@@ -145,15 +203,17 @@ def dataset_card(manifest, stats: Stats, counts: dict[str, int]) -> str:
     rows = "\n".join(f"| {s} | {l} | {t} | {n:,} |" for (s, l, t), n in sorted(by.items()))
     sources = "\n".join(f"| `{e.source}` | {e.n:,} | {e.why or ''} |" for e in manifest.sources)
     licences = sorted({_licence(key) for key in stats.counts if key.startswith("licence|")})
-    drops = "\n".join(f"| {reason} | {n:,} |" for reason, n in stats.top_drop_reasons(12))
     return ("---\n" + yaml.safe_dump(header, sort_keys=False, allow_unicode=True) + "---\n\n"
             f"# {manifest.name}\n\n{manifest.description or 'An image–code corpus built with vinci.'}\n\n"
             "Each row pairs a picture with the code that renders it (`task: generate`), or a target picture, flawed code and "
             "its render with the corrected code (`task: optimize`). Every image is the render of its code by vinci's "
             "sandboxed renderers; rows that failed to render, rendered blank or degenerate, or duplicated another row "
-            "(exactly, or within the perceptual-hash radius) were dropped.\n\n"
+            "(exactly, or within the perceptual-hash radius) were dropped, and each drop is recorded in `excluded/`.\n\n"
             "```python\nfrom datasets import load_dataset\nds = load_dataset(\"PATH_OR_REPO\")\n```\n\n"
+            f"Build `{build_id}`: the card's config names it, so after a rebuild into the same folder `load_dataset` reads "
+            "the new rows, never a cached copy of the old ones.\n\n"
             f"## Rows\n\n| split | lang | task | rows |\n|---|---|---|---|\n{rows}\n\n"
+            f"{USE_OUTSIDE_VINCI}\n\n"
             f"## Sources\n\n| source | quota | why |\n|---|---|---|\n{sources}\n\n"
             f"Licences of the rows: {', '.join(licences) or 'see the `license` column'}. Each row's `license` and "
             "`source_ref` say exactly where it came from.\n\n"
@@ -162,7 +222,35 @@ def dataset_card(manifest, stats: Stats, counts: dict[str, int]) -> str:
             f"per-stage counts in `stats.json`. Perceptual dedup radius: {manifest.dedup.phash_radius} bits of a 64-bit pHash; "
             "`virl`/`test` are held out from `sft` by near-duplicate cluster.\n\n"
             f"{_extra_sections(manifest, stats)}"
-            f"## Top drop reasons\n\n| stage: reason | rows |\n|---|---|\n{drops}\n")
+            f"{excluded_section(excluded or Counter())}\n")
+
+
+USE_OUTSIDE_VINCI = """## Use it outside vinci
+
+`vinci export DIR --format trl -o OUT` writes rows in trl's conversational vision format (`messages` with the
+prompt and the fenced answer, `images` with the target picture, and for optimize rows the flawed render), ready for
+`SFTTrainer`:
+
+```python
+from datasets import load_dataset
+from trl import SFTConfig, SFTTrainer
+train = load_dataset("OUT", split="sft")      # columns: messages, images, id, lang, task
+SFTTrainer(model="Qwen/Qwen2.5-VL-3B-Instruct", train_dataset=train, args=SFTConfig(output_dir="run")).train()
+```
+
+`vinci export DIR --format llava -o OUT` writes `OUT/<split>.json` in the LLaVA/ShareGPT layout (`id`, `image`,
+`conversations` of `human`/`gpt` turns with one `<image>` token per picture) and the pictures under `OUT/images/`."""
+
+
+def excluded_section(by_reason: Counter) -> str:
+    total = sum(by_reason.values())
+    table = "\n".join(f"| {reason} | {n:,} |" for reason, n in sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0])))
+    return (f"## Excluded samples\n\n{total:,} samples and perturbations were dropped. Each one is recorded in "
+            "the build folder's `excluded/excluded-*.parquet` (id, stage, reason, the error line, source, source_ref, the "
+            "code, and its render where one exists; kept out of `vinci push`, as decontamination drops hold benchmark "
+            "rows); `vinci inspect DIR --excluded [--reason R] -o sheet.png` draws them, and "
+            "`load_dataset(\"parquet\", data_files=\"DIR/excluded/*.parquet\")` loads them.\n\n"
+            f"| stage: reason | samples |\n|---|---|\n{table}")
 
 
 def _extra_sections(manifest, stats: Stats) -> str:

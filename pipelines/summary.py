@@ -1,7 +1,15 @@
 """The one-screen summary printed at the end of a build."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from .excluded import excluded_files
 from .stats import Stats
+
+EXAMPLES = 5
+EXAMPLE_ORDER = ("harvest", "quality_code", "execution", "quality_image", "dedup", "perturb", "optimize")
 
 STAGES = ("harvest", "quality_code", "execution", "quality_image", "perturb", "dedup", "optimize")
 
@@ -28,3 +36,20 @@ def print_summary(out, stats: Stats) -> None:
     top = stats.top_drop_reasons(6)
     if top:
         print("top drop reasons: " + "; ".join(f"{r} ({n})" for r, n in top))
+    print_exclusions(out)
+
+
+def print_exclusions(out) -> None:
+    """Where the dropped samples are, and the first few of them with where they came from and why."""
+    files = excluded_files(out)
+    if not files:
+        return
+    columns = ["stage", "reason", "source_ref", "error"]
+    rows = [r for f in files for r in pq.read_table(f, columns=columns).to_pylist()]
+    rows.sort(key=lambda r: EXAMPLE_ORDER.index(r["stage"]) if r["stage"] in EXAMPLE_ORDER else len(EXAMPLE_ORDER))
+    print(f"excluded: {len(rows):,} samples in {Path(out) / 'excluded'}/ "
+          f"(draw them: vinci inspect {out} --excluded [--reason R] -o excluded.png)")
+    for r in rows[:EXAMPLES]:
+        print(f"  {r['stage']}: {r['reason']}  {r['source_ref']}" + (f"  {r['error'][:120]}" if r["error"] else ""))
+    if len(rows) > EXAMPLES:
+        print(f"  … and {len(rows) - EXAMPLES:,} more")

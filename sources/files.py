@@ -22,6 +22,7 @@ from pathlib import PurePosixPath
 from typing import Callable, Iterator
 
 from .base import RawSample, SourceError
+from .imports import needed_helpers
 
 MAX_FILE_BYTES = 2 << 20
 LICENSE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE", "COPYING", "COPYING.txt")
@@ -239,13 +240,9 @@ def units(tree: Tree, rel: str, text: str) -> Iterator[tuple[str, str, str, dict
     ext = PurePosixPath(rel).suffix.lower()
     if ext == ".py":
         if MATPLOTLIB.search(text) or RDKIT_DRAW.search(text):
-            helpers = {}
             folder = str(PurePosixPath(rel).parent)
-            for other in tree.python_by_folder.get(folder, []):
-                if other != rel:
-                    helper = text_of(tree, other)
-                    if helper is not None:
-                        helpers[PurePosixPath(other).name] = helper
+            siblings = {PurePosixPath(o).stem: o for o in tree.python_by_folder.get(folder, []) if o != rel}
+            helpers = needed_helpers(text, siblings, lambda path: text_of(tree, path))
             yield "python", text, rel, {"files": helpers} if helpers else {}
     elif ext == ".svg":
         yield "svg", text, rel, {}

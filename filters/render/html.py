@@ -28,6 +28,11 @@ LAUNCH_ARGS = [
     "--no-first-run", "--mute-audio", "--hide-scrollbars", "--font-render-hinting=none",
     "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=socks5://0.0.0.0:9", "--proxy-bypass-list=<-loopback>",
     "--js-flags=--max-old-space-size=512",
+    # One raster path whatever the load: no partial or low-resolution tiles, no asynchronous image
+    # decoding, every compositor stage run before a frame is drawn, one raster thread, fixed colours.
+    "--disable-partial-raster", "--disable-low-res-tiling", "--disable-checker-imaging",
+    "--run-all-compositor-stages-before-draw", "--disable-threaded-animation", "--disable-threaded-scrolling",
+    "--num-raster-threads=1", "--disable-skia-runtime-opts", "--force-color-profile=srgb", "--disable-lcd-text",
 ]
 DETERMINISM_SCRIPT = """
 (() => {

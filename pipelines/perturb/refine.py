@@ -33,13 +33,15 @@ def refine_records(records: Sequence[Record], drafts: dict[str, str], service, c
     out = []
     for (parent, draft), result in zip(pairs, results):
         if normalize_code(parent.lang, draft) == normalize_code(parent.lang, parent.code):
-            stats.drop(STAGE, parent.lang, "draft_is_the_answer")
+            stats.drop(STAGE, parent.lang, "draft_is_the_answer", parent, error="the draft is the corrected code",
+                       flawed_code=draft, perturbation="refine")
             continue
         accepted, reason, distance = verdict(result, None, parent.image, cfg.min_distance, cfg.max_distance)
         if distance is not None:
             stats.observe(f"refine_distance|{parent.lang}", distance)
         if not accepted:
-            stats.drop(STAGE, parent.lang, reason)
+            stats.drop(STAGE, parent.lang, reason, parent, error=result.first_line() if not result.ok else f"distance {distance}",
+                       image=result.png, flawed_code=draft, perturbation="refine")
             continue
         stats.add(STAGE, parent.lang, "out")
         meta = {"parent": parent.id, "distance": distance, "width": parent.meta.get("width"), "height": parent.meta.get("height"),

@@ -64,6 +64,15 @@ def plan(record: Record, rng: random.Random, cfg) -> Attempt | None:
     return Attempt(record, applied, code) if applied else None
 
 
+def _why(result, reason: str, distance: float | None, cfg) -> str:
+    """The one line that says why a perturbation was rejected."""
+    if not result.ok:
+        return f"{result.error_kind}: {result.first_line()}"
+    if distance is not None:
+        return f"visual distance {distance} outside [{cfg.min_distance}, {cfg.max_distance}]"
+    return f"{reason}: the error perturbation rendered without an error"
+
+
 def perturb_records(records: Sequence[Record], service, cfg, seed: int, stats: Stats) -> list[Record]:
     if cfg.per_row <= 0 or not records:
         return []
@@ -75,7 +84,8 @@ def perturb_records(records: Sequence[Record], service, cfg, seed: int, stats: S
             stats.add("perturb", record.lang, "in")
             attempt = plan(record, rng, cfg)
             if attempt is None:
-                stats.drop("perturb", record.lang, "not_applicable")
+                stats.drop("perturb", record.lang, "not_applicable", record,
+                           error="no perturbation of the configured kinds applies to this code")
             else:
                 attempts.append(attempt)
     results = service.render_many([(a.parent.lang, a.flawed, a.parent.meta.get("files")) for a in attempts])
@@ -88,7 +98,9 @@ def perturb_records(records: Sequence[Record], service, cfg, seed: int, stats: S
         if distance is not None:
             stats.observe(f"perturb_distance|{parent.lang}", distance)
         if not accepted:
-            stats.drop("perturb", parent.lang, reason)
+            stats.drop("perturb", parent.lang, reason, parent, error=_why(result, reason, distance, cfg),
+                       image=result.png if result.ok else None, flawed_code=attempt.flawed, perturbation=attempt.name,
+                       distance=distance)
             stats.add("perturb_kind", parent.lang, f"{attempt.applied[0].kind}:why:{reason}")
             continue
         stats.add("perturb", parent.lang, "out")

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from pipelines.build import Build, BuildError
+from pipelines.excluded import read_excluded
 from pipelines.manifest import load_manifest
 from sources.base import SourceError
 
@@ -58,6 +59,7 @@ def test_same_manifest_same_rows_and_kill_resume(reference, tmp_path):
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err.decode()
     assert rows_of(out) == expected
+    assert [e.to_row() for e in read_excluded(out)] == [e.to_row() for e in read_excluded(ref_out)]
 
 
 def test_changed_manifest_refuses_to_resume(reference, tmp_path, tiny_manifest):

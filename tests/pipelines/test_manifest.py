@@ -41,3 +41,28 @@ def test_unknown_source_is_rejected(tmp_path):
     bad.write_text("name: x\nsources:\n  - {source: synthetic.cobol, n: 3}\n")
     with pytest.raises(ManifestError, match="unknown source"):
         load_manifest(bad)
+
+
+def test_unknown_keys_suggest_the_close_one(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nshard_row: 10\nperturb: {per_rows: 1}\nsources:\n  - {source: synthetic.svg, n: 3}\n")
+    with pytest.raises(ManifestError) as err:
+        load_manifest(bad)
+    message = str(err.value)
+    assert "shard_row: unknown field (did you mean 'shard_rows'?)" in message
+    assert "perturb.per_rows: unknown field (did you mean 'per_row'?); known fields here: per_row, error_share" in message
+    assert "\n" not in message
+
+
+def test_unknown_source_suggests_and_lists_the_known(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsources:\n  - {source: synthetic.chart, n: 3}\n")
+    with pytest.raises(ManifestError, match=r"did you mean 'synthetic.charts'\?\); known: synthetic.charts, .*dir:<path>"):
+        load_manifest(bad)
+
+
+def test_unknown_source_options_are_errors(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"name: x\nsources:\n  - {{source: 'dir:{tmp_path}', n: 3, options: {{langs: [svg]}}}}\n")
+    with pytest.raises(ManifestError, match=r"sources.0.options: .*unknown option 'langs'; it takes no options"):
+        load_manifest(bad)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.push import ALLOW, push
+from pipelines.push import ALLOW, PushError, push
 
 
 class RecordingApi:
@@ -53,7 +53,7 @@ def test_dry_run_lists_without_calling(tmp_path):
 
 
 def test_unfinished_build_is_refused(tmp_path):
-    with pytest.raises(SystemExit):
+    with pytest.raises(PushError, match="not a finished build"):
         push(tmp_path, "org/corpus", dry_run=True)
 
 

@@ -60,7 +60,7 @@ def test_walks_units_with_refs_and_licences(tree):
                            "mols/set.csv:2"}
     assert by_ref["plots/main.py"].license == "MIT" and by_ref["plots/deep/only_show.py"].license == "MIT"
     assert by_ref["icons/dot.svg"].license == "unknown"
-    assert by_ref["plots/main.py"].meta["files"] == {"helpers.py": "DATA = [3, 1, 2]\n", "not_a_plot.py": "print('hello')\n"}
+    assert by_ref["plots/main.py"].meta["files"] == {"helpers.py": "DATA = [3, 1, 2]\n"}
     assert by_ref["site/index.html"].meta == {"remote_assets": True}
     assert "\\usetikzlibrary{arrows.meta}" in by_ref["tex/article.tex:7-9"].code
     assert "\\newcommand{\\R}" in by_ref["tex/article.tex:7-9"].code
