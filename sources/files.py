@@ -59,7 +59,7 @@ class FileTooLarge(Exception):
     """A file or member declares more than ``MAX_FILE_BYTES``; it is skipped before any byte is read."""
 
 
-MAX_ARCHIVE_MEMBERS = 200_000
+MAX_ARCHIVE_MEMBERS = 100_000
 MAX_ARCHIVE_BYTES = 8 << 30
 
 
@@ -108,7 +108,7 @@ def _folder_tree(root: str) -> Tree:
     paths.sort()
 
     def read(rel: str) -> bytes:
-        fd = os.open(os.path.join(root, rel), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = open_beneath(root, rel)
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
@@ -123,6 +123,23 @@ def _folder_tree(root: str) -> Tree:
     return Tree(root, paths, read, skipped)
 
 
+def open_beneath(root: str, rel: str) -> int:
+    """Open ``root/rel`` one component at a time with ``O_NOFOLLOW``: a folder swapped for a link
+    after the tree was listed fails to open instead of leading outside the tree."""
+    parts = PurePosixPath(rel).parts
+    if not parts or any(part in ("..", "/") for part in parts):
+        raise OSError(f"{rel}: not a path inside the tree")
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts[:-1]:
+            child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        return os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
 def safe_member_name(name: str) -> bool:
     """A member that would land inside the archive's own folder: relative, no ``..`` part."""
     posix = PurePosixPath(name.replace("\\", "/"))
@@ -135,10 +152,33 @@ def _bounded(path: str, count: int, total: int) -> None:
                           f"({MAX_ARCHIVE_MEMBERS} members, {MAX_ARCHIVE_BYTES} bytes): refusing a likely archive bomb")
 
 
+def _zip_declared_entries(path: str) -> int:
+    """Entries a zip's end-of-central-directory record declares (zip64 too), read before ``zipfile``
+    parses the whole central directory into memory."""
+    with io.open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - (1 << 16) - 22))
+        tail = fh.read()
+    end = tail.rfind(b"PK\x05\x06")
+    if end < 0 or end + 22 > len(tail):
+        return 0
+    entries = int.from_bytes(tail[end + 10:end + 12], "little")
+    locator = tail.rfind(b"PK\x06\x07", 0, end)
+    if entries == 0xFFFF and locator >= 0:
+        with io.open(path, "rb") as fh:
+            fh.seek(int.from_bytes(tail[locator + 8:locator + 16], "little"))
+            record = fh.read(56)
+        if record[:4] == b"PK\x06\x06":
+            entries = int.from_bytes(record[32:40], "little")
+    return entries
+
+
 def _zip_tree(path: str) -> Tree:
+    _bounded(path, _zip_declared_entries(path), 0)
     archive = zipfile.ZipFile(path)
     infos = archive.infolist()
-    _bounded(path, len(infos), sum(i.file_size for i in infos))
+    _bounded(path, len(infos), sum(i.file_size for i in infos))  # the central directory is read whole by zipfile
     skipped: Counter = Counter()
     members: dict[str, zipfile.ZipInfo] = {}
     for info in infos:
@@ -163,11 +203,12 @@ def _zip_tree(path: str) -> Tree:
 
 def _tar_tree(path: str) -> Tree:
     archive = tarfile.open(path)
-    all_members = archive.getmembers()
-    _bounded(path, len(all_members), sum(m.size for m in all_members))
     skipped: Counter = Counter()
     members: dict[str, tarfile.TarInfo] = {}
-    for member in all_members:
+    count = total = 0
+    for member in archive:  # headers are read one by one: a bomb is refused before it is listed whole
+        count, total = count + 1, total + member.size
+        _bounded(path, count, total)
         if member.isdir():
             continue
         if not safe_member_name(member.name):

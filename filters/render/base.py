@@ -138,6 +138,25 @@ def lang_from_path(path: str) -> str:
     return EXTENSIONS[ext]
 
 
+def is_bare_png(data: bytes) -> bool:
+    """Only IHDR, IDAT and IEND chunks, and nothing after IEND: a PNG that carries nothing but pixels.
+
+    Anything else (a private chunk, bytes after the end) means the file is re-encoded, so a row's
+    image holds exactly its pixels whatever the sample wrote.
+    """
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return False
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = int.from_bytes(data[pos:pos + 4], "big"), data[pos + 4:pos + 8]
+        pos += 12 + length
+        if kind == b"IEND":
+            return pos == len(data)
+        if kind not in (b"IHDR", b"IDAT"):
+            return False
+    return False
+
+
 def normalize_png(data: bytes, canvas: Canvas) -> tuple[bytes, int, int]:
     """Decode any renderer output, flatten it on white, reject blanks, re-encode deterministically.
 
@@ -160,7 +179,7 @@ def normalize_png(data: bytes, canvas: Canvas) -> tuple[bytes, int, int]:
         raise RenderError("forbidden", f"render exceeds the canvas limit: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any undecodable output is the sample's failure
         raise RenderError("runtime", f"renderer produced no readable image: {exc}") from None
-    plain = img.format == "PNG" and img.mode == "RGB" and not img.info
+    plain = img.format == "PNG" and img.mode == "RGB" and not img.info and is_bare_png(data)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

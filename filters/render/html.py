@@ -37,6 +37,7 @@ LAUNCH_ARGS = [
 DETERMINISM_SCRIPT = """
 (() => {
   try { sessionStorage.clear(); localStorage.clear(); } catch (e) {}
+  if (window === window.top) { window.name = ''; }
   let s = 42;
   Math.random = () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
   const fixed = 1700000000000;
@@ -45,6 +46,7 @@ DETERMINISM_SCRIPT = """
 })();
 """
 RESET_TIMEOUT_MS = 5000
+MAX_POPUP_ROUNDS = 20
 PAGE_HEIGHT = "() => Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)"
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "chromium", "chromium-browser", "google-chrome", "chrome")
 
@@ -103,16 +105,25 @@ class HtmlRenderer:
         self._cdp = context.new_cdp_session(self._page)
 
     def _reset(self) -> None:
-        """Leave nothing of a page to the next one, at a fraction of a new context's cost: popups
-        closed (they hold a handle on the page that would render next), the document unloaded (its
-        timers stop), cookies, storage, IndexedDB and caches of the origin cleared."""
+        """Leave nothing of a page to the next one, at a fraction of a new context's cost: the document
+        unloaded first (its timers stop, it opens nothing more), then every popup closed (popups of
+        popups too; they hold a handle on the tab that renders next), cookies, storage, IndexedDB and
+        caches of the origin cleared, the tab's history reset (``history.length`` is the same for every
+        page); ``window.name`` is cleared as a page starts. A page whose popups keep coming back costs
+        a new context (``_clean_slate``)."""
         page = self._page
-        for other in page.context.pages:
-            if other is not page:
-                other.close()
         page.goto("about:blank", wait_until="commit", timeout=RESET_TIMEOUT_MS)
+        for _ in range(MAX_POPUP_ROUNDS):
+            others = [other for other in page.context.pages if other is not page]
+            if not others:
+                break
+            for other in others:
+                other.close()
+        else:
+            raise RuntimeError("popups keep opening")
         page.context.clear_cookies()
         self._cdp.send("Storage.clearDataForOrigin", {"origin": ORIGIN.rstrip("/"), "storageTypes": "all"})
+        self._cdp.send("Page.resetNavigationHistory")
 
     def _route(self, route) -> None:
         request = route.request

@@ -31,7 +31,8 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME, ST_RELATIME = 1024, 2048, 1 << 21, 4096
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 4, 24, 47, 4
 PR_SET_PDEATHSIG = 1
 CAP_LAST = 63
@@ -104,6 +105,7 @@ def private_tmp(spec: JailSpec) -> None:
     for path in ("/dev", *spec.readonly):
         _readonly(path)
     _fresh_shm()
+    _other_processes_read_only()
 
 
 def readonly_except(spec: JailSpec) -> None:
@@ -114,6 +116,19 @@ def readonly_except(spec: JailSpec) -> None:
     for path in ("/tmp", "/dev", *spec.readonly):
         _readonly(path)
     _fresh_shm()
+    _other_processes_read_only()
+
+
+def _other_processes_read_only() -> None:
+    """The worker's ``/proc/<pid>`` files (``oom_score_adj``, ``coredump_filter`` …) belong to the uid
+    the sample shares with it: they are bound read-only over themselves for the sample."""
+    me = os.readlink("/proc/self")
+    for name in os.listdir("/proc"):
+        if name.isdigit() and name != me:
+            try:
+                _readonly(f"/proc/{name}")
+            except FileNotFoundError:
+                pass  # the process ended while we looked
 
 
 def _fresh_shm() -> None:
@@ -122,10 +137,19 @@ def _fresh_shm() -> None:
 
 
 def _readonly(path: str) -> None:
+    """Bind ``path`` over itself read-only, keeping the flags the kernel locks (noexec, atime …)."""
     if not os.path.isdir(path):
         return
+    kept = _mount_flags(path)
     _mount(path, path, None, MS_BIND | MS_REC)
-    _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | kept)
+
+
+def _mount_flags(path: str) -> int:
+    """``statvfs`` flags of the mount holding ``path`` as ``mount(2)`` flags (they share values, except relatime)."""
+    flags = os.statvfs(path).f_flag
+    kept = flags & (MS_NOEXEC | MS_NOATIME | MS_NODIRATIME)
+    return kept | (MS_RELATIME if flags & ST_RELATIME else 0)
 
 
 class _CapHeader(ctypes.Structure):
@@ -167,11 +191,13 @@ def become_pid_init() -> None:
     """Fork once more so the sample is PID 1 of its namespace; the middle process relays its end.
 
     The middle process waits and then dies the same way the sample did, so the worker reads the
-    sample's own exit status. The sample dies with the middle process (``PR_SET_PDEATHSIG``).
+    sample's own exit status and CPU time. The sample, in a process group of its own, dies with the
+    middle process (``PR_SET_PDEATHSIG``), and everything it started dies with it (its PID namespace).
     """
     pid = os.fork()
     if pid == 0:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        os.setpgid(0, 0)  # a signal the sample sends its own group cannot reach the middle process
         return
     os.closerange(3, 1 << 16)
     _, status = os.waitpid(pid, 0)

@@ -168,12 +168,28 @@ def detect_isolation() -> str:
     return RLIMITS
 
 
+# Kernel interfaces that trust the uid 0 of the host by file permission alone, without asking for a
+# capability. The sandbox uid maps to the uid that runs vinci -- root, in containers and CI -- so these
+# are bound read-only over the sandbox's /proc.
+PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/acpi",
+                  "/proc/scsi", "/proc/driver", "/proc/tty", "/proc/pressure")
+
+
+def _proc_read_only() -> list[str]:
+    args: list[str] = []
+    for path in PROC_READ_ONLY:
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    return args
+
+
 def bwrap_prefix(bwrap: str, ro_paths: list[str]) -> list[str]:
     """bubblewrap's arguments for one worker: as an unprivileged uid without any capability even
     where vinci runs as root, a read-only root, a bounded private /tmp."""
     args = [bwrap, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
             "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv",
-            "--proc", "/proc", "--dev", "/dev", "--size", str(WORKER_TMP_BYTES), "--tmpfs", "/tmp", "--dir", "/tmp/home",
+            "--proc", "/proc", *_proc_read_only(), "--dev", "/dev", "--size", str(WORKER_TMP_BYTES), "--tmpfs", "/tmp",
+            "--dir", "/tmp/home",
             "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
             "--symlink", "usr/sbin", "/sbin"]
     for path in dict.fromkeys([*SYSTEM_RO_PATHS, *ro_paths]):

@@ -11,9 +11,9 @@ each sample every process left in the worker's PID namespace is killed.
 from __future__ import annotations
 
 import gc
+import io
 import json
 import os
-import resource
 import select
 import shutil
 import signal
@@ -23,7 +23,7 @@ import time
 import traceback
 
 from . import jail, seccomp
-from .base import RenderError, normalize_png, renderer_class
+from .base import ERROR_KINDS, RenderError, normalize_png, renderer_class
 from .protocol import read_frame, write_frame
 from .sandbox import SampleLimits, apply_sample_limits, cpu_used_s, install_audit_hook, kill_group, wall_deadline_s
 
@@ -45,8 +45,11 @@ class Worker:
         jail.make_non_dumpable()
         self.jailed, credentials = self.probe_jail()
         self.renderer.jailed = self.jailed
-        if not self.renderer.sample_in_jail and seccomp.supported():
-            seccomp.install()  # samples run in this process or its browser: the filter covers them here
+        if seccomp.supported():
+            # Samples of the other languages run in this process or its browser: the full filter covers
+            # them here. A worker that builds jails keeps unshare and mount for that; its jails add the rest.
+            seccomp.install(seccomp.JAIL_BUILDER if self.renderer.sample_in_jail else frozenset())
+        prepare_image_checks(self.renderer.canvas)
         self.renderer.setup()
         if self.renderer.mode == "fork":
             gc.freeze()  # warm objects move out of the collector's reach: forked children copy fewer pages
@@ -68,6 +71,8 @@ class Worker:
                 header = {"ok": True, "width": width, "height": height}
             except RenderError as exc:
                 png, header = b"", {"ok": False, "kind": exc.kind, "message": exc.message}
+            except Exception as exc:  # noqa: BLE001 - whatever a sample provoked costs that sample, not the worker
+                png, header = b"", {"ok": False, "kind": "runtime", "message": f"{type(exc).__name__}: {exc}"}
             header["elapsed_s"] = time.monotonic() - start
             header["seq"] = request.get("seq")
             write_frame(self.out_fd, header, png)
@@ -166,8 +171,7 @@ class Worker:
             frame = None
         finally:
             os.close(read_fd)
-        if frame is None:
-            wait_exit(pid, EXIT_WAIT_S)  # let the sample's last words (its CPU time, its signal) reach us
+        exited = frame != "timeout" and wait_exit(pid, EXIT_WAIT_S)  # a sample ends right after its reply
         kill_group(pid)
         _, status, usage = os.wait4(pid, 0)
         if fallback_dir:
@@ -175,16 +179,13 @@ class Worker:
         if frame == "timeout":
             raise RenderError("timeout", f"the sample did not finish within its {wall_deadline_s(timeout_s):.0f} s "
                                          "wall-clock safety deadline")
-        if frame is None:
-            if cpu_used_s(usage) > timeout_s:
-                raise RenderError("timeout", cpu_message(timeout_s))
-            raise RenderError(*describe_death(status))
-        header, payload = frame
-        if float(header.get("cpu_s", 0.0)) > timeout_s:
+        if cpu_used_s(usage) > timeout_s:
             raise RenderError("timeout", cpu_message(timeout_s))
-        if not header.get("ok"):
-            raise RenderError(header.get("kind", "runtime"), header.get("message", ""))
-        return payload
+        if frame is None:
+            raise RenderError(*describe_death(status))
+        if not exited:
+            raise RenderError("runtime", "the sample did not end after it replied")
+        return reply_payload(*frame)
 
     def child(self, code: str, files: dict[str, str], timeout_s: float, write_fd: int, fallback_dir: str | None) -> None:
         """Runs in the forked child: jail, render, reply, exit without cleanup handlers."""
@@ -210,14 +211,13 @@ class Worker:
                 if self.audit:
                     install_audit_hook()
                 png = self.renderer.render(code, workdir, timeout_s)
-                write_frame(write_fd, {"ok": True, "cpu_s": cpu_of_self()}, png)
+                write_frame(write_fd, {"ok": True}, png)
             except RenderError as exc:
-                write_frame(write_fd, {"ok": False, "kind": exc.kind, "message": exc.message, "cpu_s": cpu_of_self()})
+                write_frame(write_fd, {"ok": False, "kind": exc.kind, "message": exc.message})
             except MemoryError:
                 write_frame(write_fd, {"ok": False, "kind": "memory", "message": "MemoryError"})
             except BaseException as exc:  # noqa: BLE001 - anything else the sample raised
-                write_frame(write_fd, {"ok": False, "kind": "runtime", "message": f"{type(exc).__name__}: {exc}",
-                                       "cpu_s": cpu_of_self()})
+                write_frame(write_fd, {"ok": False, "kind": "runtime", "message": f"{type(exc).__name__}: {exc}"})
         finally:
             os._exit(0)
 
@@ -272,9 +272,29 @@ def cpu_message(timeout_s: float) -> str:
     return f"the sample used more than its {timeout_s:g} s of CPU time"
 
 
-def cpu_of_self() -> float:
-    """CPU seconds of this sample process and of the children it waited for."""
-    return cpu_used_s(resource.getrusage(resource.RUSAGE_SELF)) + cpu_used_s(resource.getrusage(resource.RUSAGE_CHILDREN))
+def prepare_image_checks(canvas) -> None:
+    """Import and configure the image decoder once, before any sample: a forked sample must find the
+    worker exactly as every other sample found it, not changed by the checks of the samples before."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = canvas.max_pixels
+    probe = Image.new("RGB", (2, 2), (255, 255, 255))
+    probe.putpixel((0, 0), (0, 0, 0))
+    buf = io.BytesIO()
+    probe.save(buf, format="PNG")
+    normalize_png(buf.getvalue(), canvas)
+    Image.new("RGBA", (2, 2)).save(io.BytesIO(), format="PNG")
+
+
+def reply_payload(header, payload: bytes) -> bytes:
+    """A sample child's reply, read as untrusted: anything but a well-formed answer is its failure."""
+    if not isinstance(header, dict):
+        raise RenderError("runtime", "the sample sent a malformed reply")
+    if header.get("ok") is True:
+        return payload
+    kind = header.get("kind")
+    message = header.get("message")
+    raise RenderError(kind if kind in ERROR_KINDS else "runtime", message if isinstance(message, str) else "")
 
 
 def describe_death(status: int) -> tuple[str, str]:

@@ -206,3 +206,49 @@ def test_zip_bomb_is_bounded(tmp_path, monkeypatch):
     monkeypatch.setattr(files, "MAX_ARCHIVE_BYTES", 1 << 20)
     with pytest.raises(SourceError, match="archive bomb"):
         FileSource(str(bomb))
+
+
+def test_a_tar_bomb_is_refused_while_its_headers_are_read(tmp_path, monkeypatch):
+    import io
+
+    import sources.files as files
+
+    bomb = tmp_path / "many.tar"
+    with tarfile.open(bomb, "w") as tf:
+        for i in range(60):
+            info = tarfile.TarInfo(f"f{i}.svg")
+            info.size = 3
+            tf.addfile(info, io.BytesIO(b"<a>"))
+    monkeypatch.setattr(files, "MAX_ARCHIVE_MEMBERS", 50)
+    with pytest.raises(SourceError, match="archive bomb"):
+        FileSource(str(bomb))
+
+
+def test_a_zip_that_declares_too_many_entries_is_refused_before_parsing(tmp_path, monkeypatch):
+    import zipfile
+
+    import sources.files as files
+
+    archive = tmp_path / "many.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i in range(60):
+            zf.writestr(f"f{i}.svg", b"<a>")
+    assert files._zip_declared_entries(str(archive)) == 60
+    monkeypatch.setattr(files, "MAX_ARCHIVE_MEMBERS", 50)
+    with pytest.raises(SourceError, match="archive bomb"):
+        FileSource(str(archive))
+
+
+def test_a_folder_swapped_for_a_link_after_listing_is_not_followed(tmp_path):
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "x.svg").write_text("<svg>TOP SECRET</svg>")
+    root = tmp_path / "tree"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "x.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><circle r="3"/></svg>')
+    source = FileSource(str(root))
+    (root / "a" / "x.svg").unlink()
+    (root / "a").rmdir()
+    (root / "a").symlink_to(secret)
+    rows = list(source)
+    assert rows == [] and source.skipped["unreadable"] == 1

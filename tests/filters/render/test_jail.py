@@ -242,27 +242,30 @@ def test_sample_text_is_shown_escaped_never_as_log_lines(service):
 
 LEAKY_PAGE = """<html><body><h1>leaky</h1><script>
 localStorage.setItem('k', 'v'); sessionStorage.setItem('k', 'v'); document.cookie = 'k=v; max-age=9999';
+window.name = 'leaked-name';
 indexedDB.open('vinci-db', 1).onupgradeneeded = e => e.target.result.createObjectStore('s');
-const w = window.open('');
-if (w) { w.document.write("<script>setInterval(() => { try { opener.document.body.style.background = 'red';" +
-  " opener.document.body.innerHTML = 'OWNED'; } catch (e) {} }, 5)<\\/script>"); }
+const worm = "<script>setInterval(() => { try { if (opener.document.title !== 'A') {" +
+  " opener.document.body.style.background = 'red'; opener.document.body.innerHTML = '<h1>OWNED</h1>'; } } catch (e) {} }, 2)<\\/script>";
+document.title = 'A';
+setInterval(() => { const w = window.open(''); if (w) { w.document.write(worm); } }, 5);
 </script></body></html>"""
 
 LOOKING_PAGE = """<html><body><h1 id=h>clean</h1><script>
-const found = [localStorage.getItem('k'), sessionStorage.getItem('k'), document.cookie].filter(Boolean);
+const found = [localStorage.getItem('k'), sessionStorage.getItem('k'), document.cookie, window.name,
+               history.length > 1 ? 'history ' + history.length : ''].filter(Boolean);
 if (found.length) { document.body.style.background = 'red'; document.getElementById('h').textContent = 'LEAK ' + found; }
 </script></body></html>"""
 
 
-def test_html_pages_start_from_clean_state(service):
-    first = render_one(service, "html", LOOKING_PAGE)
-    assert first.ok
-    assert render_one(service, "html", LEAKY_PAGE).ok
-    time.sleep(0.2)
-    after = render_one(service, "html", LOOKING_PAGE)
-    assert after.ok and after.png == first.png
-    pages = service.pool("html")
-    assert pages is not None
+def test_html_pages_start_from_clean_state():
+    with RenderService(workers=1, timeout_s=5.0) as svc:
+        first = render_one(svc, "html", LOOKING_PAGE)
+        assert first.ok
+        for _ in range(3):
+            assert render_one(svc, "html", LEAKY_PAGE).ok
+            time.sleep(0.2)
+            after = render_one(svc, "html", LOOKING_PAGE)
+            assert after.ok and after.png == first.png
 
 
 @needs_namespaces
@@ -377,3 +380,92 @@ def test_privilege_checks_hold_for_an_ordinary_user_too(world_readable_package):
     assert int(found["creds"]["CapEff"], 16) == 0 and int(found["creds"]["CapBnd"], 16) == 0
     assert found["creds"]["Seccomp"] == "2" and found["creds"]["NoNewPrivs"] == "1"
     assert all(rc != 0 for rc in found["tries"].values()), found["tries"]
+
+
+# Found by an attacker who read the above: each closed, each a test ----------------------------------
+
+HOST_KNOBS = r"""
+import os
+hits = []
+for path in ('/proc/sys/vm/swappiness', '/proc/sys/kernel/core_pattern', '/proc/sysrq-trigger', '/proc/sys/kernel/pid_max'):
+    try:
+        open(path, 'a').close(); hits.append(path)
+    except OSError:
+        pass
+me = os.readlink('/proc/self')
+for pid in [p for p in os.listdir('/proc') if p.isdigit() and p != me]:
+    for name in ('oom_score_adj', 'clear_refs', 'coredump_filter', 'autogroup'):
+        try:
+            open(f'/proc/{pid}/{name}', 'a').close(); hits.append(f'{pid}/{name}')
+        except OSError:
+            pass
+raise RuntimeError('hits=' + ','.join(hits))
+"""
+
+
+@needs_namespaces
+def test_host_kernel_settings_and_the_workers_proc_files_are_read_only(service, alone):
+    assert report(service, HOST_KNOBS).endswith("hits=")
+    renders_as_alone(service, alone, "python")
+
+
+FORGE = r"""
+import json, os, struct, time
+SPIN
+header = json.dumps({"ok": KIND_OK, "kind": "bogus", "message": 7}).encode()
+frame = struct.pack('<II', len(header), 3) + header + b'xyz'
+for fd in [int(f) for f in os.listdir('/proc/self/fd')]:
+    if fd > 2:
+        try:
+            os.write(fd, frame)
+        except OSError:
+            pass
+os._exit(0)
+"""
+
+
+def test_a_forged_reply_from_a_sample_costs_only_that_sample(service, alone):
+    pool = service.pool("python")
+    before = {w.proc.pid for w in pool._all}
+    result = render_one(service, "python", FORGE.replace("SPIN", "").replace("KIND_OK", "False"))
+    assert result.error_kind == "runtime"
+    result = render_one(service, "python", FORGE.replace("SPIN", "").replace("KIND_OK", "True"))
+    assert not result.ok  # b'xyz' is no picture
+    assert {w.proc.pid for w in pool._all} == before, "a forged reply took the worker down"
+    renders_as_alone(service, alone, "python")
+
+
+def test_cpu_time_is_measured_not_taken_from_the_sample():
+    spin = "t = time.process_time()\nwhile time.process_time() - t < 1.6:\n    pass"
+    with RenderService(workers=1, timeout_s=1.0) as svc:
+        result = render_one(svc, "python", FORGE.replace("SPIN", spin).replace("KIND_OK", "True"))
+        assert result.error_kind == "timeout", result.message
+
+
+PADDED = r"""
+import zlib, struct
+def chunk(kind, data):
+    return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+raw = b''.join(b'\x00' + bytes([(x * 7) % 256, 0, 0] * 1) * 1 for x in range(0))
+rows = b''.join(b'\x00' + bytes([x % 256 for x in range(48)]) for _ in range(16))
+png = (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 16, 16, 8, 2, 0, 0, 0))
+       + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'zzZz', b'P' * (1 << 20)) + chunk(b'IEND', b'')
+       + b'<html><script>alert(1)</script>')
+open('out.png', 'wb').write(png)
+"""
+
+
+def test_a_padded_png_is_reencoded_to_its_pixels(service):
+    from filters.render.base import is_bare_png
+
+    result = render_one(service, "python", PADDED)
+    assert result.ok, result.message
+    assert is_bare_png(result.png) and len(result.png) < 4096 and b"<html>" not in result.png
+
+
+def test_the_decoder_limits_are_the_same_for_every_sample():
+    probe = "from PIL import Image\nraise RuntimeError(f'limit={Image.MAX_IMAGE_PIXELS}')\n"
+    with RenderService(workers=1, timeout_s=5.0) as svc:
+        first = render_one(svc, "python", probe).message
+        render_one(svc, "python", NORMAL["python"])
+        assert render_one(svc, "python", probe).message == first
