@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import PurePosixPath
-from typing import Callable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator
 
 from .base import RawSample, SourceError
 from .imports import needed_helpers
@@ -174,59 +174,59 @@ def _zip_declared_entries(path: str) -> int:
     return entries
 
 
-def _zip_tree(path: str) -> Tree:
-    _bounded(path, _zip_declared_entries(path), 0)
-    archive = zipfile.ZipFile(path)
-    infos = archive.infolist()
-    _bounded(path, len(infos), sum(i.file_size for i in infos))  # the central directory is read whole by zipfile
+def _skip_reason(name: str, is_link: bool, is_regular: bool) -> str | None:
+    """Why an archive member is left out (``None``: it is read)."""
+    if not safe_member_name(name):
+        return "unsafe_member"
+    if is_link:
+        return "symlink"
+    return None if is_regular else "special_file"
+
+
+def _archive_tree(path: str, entries: Iterable[tuple[str, int, str | None, Any]],
+                  open_member: Callable[[Any], IO[bytes]]) -> Tree:
+    """A tree over ``(name, size, skip reason, member)`` entries; directories come as no entry."""
     skipped: Counter = Counter()
-    members: dict[str, zipfile.ZipInfo] = {}
-    for info in infos:
-        if info.is_dir():
-            continue
-        if not safe_member_name(info.filename):
-            skipped["unsafe_member"] += 1
-        elif stat.S_ISLNK(info.external_attr >> 16):
-            skipped["symlink"] += 1
+    members: dict[str, tuple[int, Any]] = {}
+    for name, size, reason, member in entries:
+        if reason:
+            skipped[reason] += 1
         else:
-            members[info.filename] = info
+            members[name] = (size, member)
 
     def read(rel: str) -> bytes:
-        info = members[rel]
-        if info.file_size > MAX_FILE_BYTES:
+        size, member = members[rel]
+        if size > MAX_FILE_BYTES:
             raise FileTooLarge(rel)
-        with archive.open(info) as fh:
+        with open_member(member) as fh:
             return fh.read(MAX_FILE_BYTES + 1)
 
     return Tree(path, sorted(members), read, skipped)
 
 
+def _zip_tree(path: str) -> Tree:
+    _bounded(path, _zip_declared_entries(path), 0)
+    archive = zipfile.ZipFile(path)
+    infos = [i for i in archive.infolist() if not i.is_dir()]
+    _bounded(path, len(infos), sum(i.file_size for i in infos))
+    entries = ((i.filename, i.file_size, _skip_reason(i.filename, stat.S_ISLNK(i.external_attr >> 16), True), i)
+               for i in infos)
+    return _archive_tree(path, entries, archive.open)
+
+
 def _tar_tree(path: str) -> Tree:
     archive = tarfile.open(path)
-    skipped: Counter = Counter()
-    members: dict[str, tarfile.TarInfo] = {}
-    count = total = 0
-    for member in archive:  # headers are read one by one: a bomb is refused before it is listed whole
-        count, total = count + 1, total + member.size
-        _bounded(path, count, total)
-        if member.isdir():
-            continue
-        if not safe_member_name(member.name):
-            skipped["unsafe_member"] += 1
-        elif member.issym() or member.islnk():
-            skipped["symlink"] += 1
-        elif not member.isfile():
-            skipped["special_file"] += 1
-        else:
-            members[member.name] = member
 
-    def read(rel: str) -> bytes:
-        member = members[rel]
-        if member.size > MAX_FILE_BYTES:
-            raise FileTooLarge(rel)
-        return archive.extractfile(member).read(MAX_FILE_BYTES + 1)
+    def entries() -> Iterator[tuple[str, int, str | None, tarfile.TarInfo]]:
+        count = total = 0
+        for member in archive:  # headers are read one by one: a bomb is refused before it is listed whole
+            count, total = count + 1, total + member.size
+            _bounded(path, count, total)
+            if not member.isdir():
+                yield member.name, member.size, _skip_reason(member.name, member.issym() or member.islnk(),
+                                                             member.isfile()), member
 
-    return Tree(path, sorted(members), read, skipped)
+    return _archive_tree(path, entries(), archive.extractfile)
 
 
 def text_of(tree: Tree, rel: str) -> str | None:
