@@ -1,10 +1,10 @@
 """HTML renderer: one warm headless Chromium per worker, driven by Playwright.
 
-Each sample is a fresh navigation of one reused page to ``http://vinci.invalid/``, whose document
-the route handler serves from memory: a new navigation resets ``window`` globals and timers (unlike
-``set_content``) and costs ~100 ms instead of a new context's ~350 ms. What a navigation keeps --
-popups, cookies, local and session storage, IndexedDB -- is cleared before every page (``_reset``).
-The worker's cgroup caps the memory of the browser and its renderers together. Every other request is
+Each sample is a fresh navigation of one reused page to an origin of its own
+(``http://p<sha256 of the code>.vinci.invalid/``), whose document the route handler serves from
+memory: a new navigation resets ``window`` globals and timers (unlike ``set_content``) and costs
+~100 ms instead of a new context's ~350 ms. What a navigation would keep cannot reach the next page:
+storage is per origin, cookies are off, popups are blocked, history is cut (``_tidy``). The worker's cgroup caps the memory of the browser and its renderers together. Every other request is
 aborted; inside the worker's network namespace nothing could be reached anyway, and the launch
 flags send any socket Chromium opens on its own (WebSocket, prefetch, beacons) to a dead proxy.
 JavaScript gets the sample's deadline; a page that does not finish loading in time is killed with
@@ -12,6 +12,7 @@ its renderer process and the browser is restarted if it does not recover.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from typing import ClassVar
@@ -21,7 +22,7 @@ from .sandbox import wall_deadline_s
 
 VIEWPORT = {"width": 1024, "height": 768}
 MAX_HEIGHT = 4096
-ORIGIN = "http://vinci.invalid/"
+ORIGIN_TEMPLATE = "http://p{digest}.vinci.invalid/"
 LAUNCH_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-extensions",
     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
@@ -36,8 +37,10 @@ LAUNCH_ARGS = [
 ]
 DETERMINISM_SCRIPT = """
 (() => {
-  try { sessionStorage.clear(); localStorage.clear(); } catch (e) {}
   if (window === window.top) { window.name = ''; }
+  const noCookies = { get: () => '', set: () => {}, configurable: false };
+  Object.defineProperty(Document.prototype, 'cookie', noCookies);
+  try { Object.defineProperty(window, 'cookieStore', { value: undefined, configurable: false }); } catch (e) {}
   let s = 42;
   Math.random = () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
   const fixed = 1700000000000;
@@ -45,10 +48,15 @@ DETERMINISM_SCRIPT = """
   Date = class extends RealDate { constructor(...a) { super(...(a.length ? a : [fixed])); } static now() { return fixed; } };
 })();
 """
-RESET_TIMEOUT_MS = 5000
-MAX_POPUP_ROUNDS = 20
+PAGES_PER_CONTEXT = 200
 PAGE_HEIGHT = "() => Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)"
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "chromium", "chromium-browser", "google-chrome", "chrome")
+
+
+def origin_for(code: str) -> str:
+    """The page's own origin: the same for the same code (renders stay reproducible), another for
+    other code (pages share no storage)."""
+    return ORIGIN_TEMPLATE.format(digest=hashlib.sha256(code.encode()).hexdigest()[:20])
 
 
 def chromium_executable() -> str | None:
@@ -92,6 +100,7 @@ class HtmlRenderer:
     def _launch(self) -> None:
         self._close_browser()
         self._browser = self._pw.chromium.launch(executable_path=chromium_executable(), args=LAUNCH_ARGS,
+                                                 ignore_default_args=["--disable-popup-blocking"],
                                                  headless=True, timeout=60_000)
         self._new_page()
 
@@ -103,31 +112,25 @@ class HtmlRenderer:
         context.route("**/*", self._route)
         self._page = context.new_page()
         self._cdp = context.new_cdp_session(self._page)
+        self._pages_in_context = 0
+        self._document, self._origin = "<html></html>", origin_for("")
+        self._page.goto(self._origin, wait_until="load")  # every sample's page then follows one other page
 
-    def _reset(self) -> None:
-        """Leave nothing of a page to the next one, at a fraction of a new context's cost: the document
-        unloaded first (its timers stop, it opens nothing more), then every popup closed (popups of
-        popups too; they hold a handle on the tab that renders next), cookies, storage, IndexedDB and
-        caches of the origin cleared, the tab's history reset (``history.length`` is the same for every
-        page); ``window.name`` is cleared as a page starts. A page whose popups keep coming back costs
-        a new context (``_clean_slate``)."""
-        page = self._page
-        page.goto("about:blank", wait_until="commit", timeout=RESET_TIMEOUT_MS)
-        for _ in range(MAX_POPUP_ROUNDS):
-            others = [other for other in page.context.pages if other is not page]
-            if not others:
-                break
-            for other in others:
-                other.close()
-        else:
-            raise RuntimeError("popups keep opening")
-        page.context.clear_cookies()
-        self._cdp.send("Storage.clearDataForOrigin", {"origin": ORIGIN.rstrip("/"), "storageTypes": "all"})
+    def _tidy(self) -> None:
+        """Between pages, without a round trip to a blank page: each page has an origin of its own
+        (``origin_for``), so nothing it stored (local/session storage, IndexedDB, caches) is visible to
+        another page, and it has no cookies (``DETERMINISM_SCRIPT``); Chromium's popup blocker is on,
+        so no window outlives a page; the tab's history is cut to one entry, so ``history.length`` is
+        the same for every page. A context is replaced after ``PAGES_PER_CONTEXT`` pages (what the
+        origins stored stays bounded), or at once if a popup got through after all."""
+        self._pages_in_context += 1
+        if len(self._page.context.pages) > 1 or self._pages_in_context > PAGES_PER_CONTEXT:
+            self._recover()
         self._cdp.send("Page.resetNavigationHistory")
 
     def _route(self, route) -> None:
         request = route.request
-        if request.url == ORIGIN and request.is_navigation_request():
+        if request.url == self._origin and request.is_navigation_request():
             route.fulfill(status=200, content_type="text/html; charset=utf-8", body=self._document)
         elif request.url.startswith("data:"):
             route.continue_()
@@ -154,18 +157,12 @@ class HtmlRenderer:
         kind = "memory" if "crash" in failure.lower() or "out of memory" in failure.lower() else "runtime"
         raise RenderError(kind, failure)
 
-    def _clean_slate(self) -> None:
-        try:
-            self._reset()
-        except Exception:  # noqa: BLE001 - a page that will not let go costs a new context
-            self._recover()
-
     def _shoot(self, code: str, timeout_s: float) -> bytes:
-        self._clean_slate()
-        self._document = code
+        self._tidy()
+        self._document, self._origin = code, origin_for(code)
         timeout_ms = max(1000, int(wall_deadline_s(timeout_s) * 1000))
         page = self._page
-        page.goto(ORIGIN, wait_until="load", timeout=timeout_ms)
+        page.goto(self._origin, wait_until="load", timeout=timeout_ms)
         height = page.evaluate(PAGE_HEIGHT)
         clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": max(VIEWPORT["height"], min(int(height or 0), MAX_HEIGHT))}
         return page.screenshot(type="png", full_page=True, clip=clip, animations="disabled", caret="hide", timeout=timeout_ms)
