@@ -19,7 +19,7 @@ import numpy as np
 
 BRUTE_CELLS = 1 << 22  # comparisons per block of the reference search: bounded memory
 SORT_COST = 3.0  # one sort pass per member, in candidate comparisons (the search's cost model)
-PLAN_SAMPLE = 4096  # group pairs sampled to measure how often a key's bits agree
+PLAN_SAMPLE = 1 << 16  # group pairs sampled to measure how often a key's bits agree
 MAX_KEYS = 70  # most sorts one node may plan (C(8, 4) for radius 4)
 REFINE_ABOVE = 32  # a bucket larger than this is split on further bits rather than compared pair by pair
 
@@ -121,16 +121,22 @@ def _pairs_in_runs(labels: np.ndarray) -> np.ndarray:
 def _run_offsets(labels: np.ndarray):
     """Yield ``(d, positions a)`` with ``labels[a] == labels[a + d]``, for d = 1, 2, ...
 
-    Runs are contiguous, so the positions for ``d + 1`` are a subset of those for ``d``: the work
-    is the number of pairs, not the number of labels times the longest run.
+    Runs are contiguous, so the positions for ``d + 1`` are those for ``d`` whose run reaches one
+    further: the work is the number of pairs, not the number of labels times the longest run.
     """
-    active = np.flatnonzero(labels[1:] == labels[:-1])
+    if len(labels) < 2:
+        return
+    starts = np.flatnonzero(np.concatenate(([True], labels[1:] != labels[:-1])))
+    lengths = np.diff(np.append(starts, len(labels)))
+    if (lengths == 1).all():
+        return
+    after = (np.repeat(starts + lengths, lengths) - np.arange(1, len(labels) + 1)).astype(np.int32)  # later run mates
+    active = np.flatnonzero(after)
     offset = 1
     while active.size:
         yield offset, active
         offset += 1
-        active = active[active + offset < len(labels)]
-        active = active[labels[active + offset] == labels[active]]
+        active = active[after[active] >= offset]
 
 
 def _row_pairs(value_pairs: np.ndarray, order: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -148,30 +154,83 @@ def _row_pairs(value_pairs: np.ndarray, order: np.ndarray, starts: np.ndarray, c
 
 
 def _distinct_near_pairs(values: np.ndarray, radius: int) -> np.ndarray:
-    """Index pairs of distinct ``values`` within ``radius`` bits, each found exactly once."""
-    search = _Search(values, radius)
-    search.node(np.arange(len(values)), np.zeros(len(values), dtype=np.int64), tuple(range(64)), ())
-    return np.concatenate(search.found) if search.found else np.zeros((0, 2), dtype=np.int64)
+    """Index pairs of the sorted distinct ``values`` within ``radius`` bits, each found exactly once."""
+    search = _Search(radius)
+    search.node(values, np.zeros(1, dtype=np.int64), (), tuple(range(64)), ())
+    if not search.found:
+        return np.zeros((0, 2), dtype=np.int64)
+    first = np.concatenate([a for a, _ in search.found])
+    second = np.concatenate([b for _, b in search.found])
+    return np.stack([np.searchsorted(values, first), np.searchsorted(values, second)], axis=1)
+
+
+class _BitOrder:
+    """A bijection of the 64 bits: ``order[i]`` is the bit that moves to position ``63 - i``.
+
+    Sorting values with the bits to key on moved to the top groups them by those bits, and the
+    Hamming distance is the same in either order, so candidates are compared without going back.
+    Adjacent bits move together: one shift and mask per run.
+    """
+
+    def __init__(self, order: tuple[int, ...]):
+        self.runs: list[tuple[int, int, int]] = []  # (source shift, width, target shift)
+        i = 0
+        while i < len(order):
+            j = i
+            while j + 1 < len(order) and order[j + 1] == order[j] - 1:
+                j += 1
+            self.runs.append((order[j], j - i + 1, 63 - j))
+            i = j + 1
+
+    def forward(self, values: np.ndarray) -> np.ndarray:
+        return self._move(values, [(src, width, dst) for src, width, dst in self.runs])
+
+    def back(self, values: np.ndarray) -> np.ndarray:
+        return self._move(values, [(dst, width, src) for src, width, dst in self.runs])
+
+    def mask(self, mask: int) -> int:
+        return sum(((mask >> src) & ((1 << width) - 1)) << dst for src, width, dst in self.runs)
+
+    @staticmethod
+    def _move(values: np.ndarray, runs: list[tuple[int, int, int]]) -> np.ndarray:
+        out = np.zeros(len(values), dtype=np.uint64)
+        for src, width, dst in runs:
+            run = values >> np.uint64(src) if src else values
+            if width < 64:
+                run = run & np.uint64((1 << width) - 1)
+            out |= run << np.uint64(dst) if dst else run
+        return out
 
 
 def _plan(bits: tuple[int, ...], members: int, pair_load: float, sample: np.ndarray, radius: int) -> list[tuple[int, ...]] | None:
     """The cheapest cut of ``bits`` into parts, or None when comparing every pair of each group is cheaper.
 
     The cost model counts candidate comparisons: a sort pass costs ``SORT_COST`` per member, and a
-    key's candidates are the group pairs (``pair_load``) times the share of ``sample`` (xors of
-    random group pairs) that agree on the key -- measured, since real hashes cluster.
+    key's candidates are the group pairs (``pair_load``) times the share of them that agree on the
+    key, measured on ``sample`` (xors of random group pairs) since real hashes cluster, and never
+    taken below the product of its parts' shares.
     """
     best, best_cost = None, pair_load
     for count in range(radius + 1, min(len(bits), radius + 5) + 1):
+        if math.comb(count, count - radius) > MAX_KEYS:
+            break
         parts = _cut(bits, count)
+        masks = [_mask(part) for part in parts]
+        share = [_agree_share(sample, m, len(part)) for m, part in zip(masks, parts)]
         cost = 0.0
         for chosen in itertools.combinations(range(count), count - radius):
-            key = sum((parts[i] for i in chosen), ())
-            agree = np.count_nonzero((sample & np.uint64(_mask(key))) == 0) / max(len(sample), 1)
-            cost += SORT_COST * members + pair_load * max(agree, 2.0 ** -len(key))
+            measured = _agree_share(sample, sum(masks[i] for i in chosen), sum(len(parts[i]) for i in chosen))
+            cost += SORT_COST * members + pair_load * max(measured, math.prod(share[i] for i in chosen))
         if cost < best_cost:
             best, best_cost = parts, cost
     return best
+
+
+def _agree_share(sample: np.ndarray, mask: int, bits: int) -> float:
+    """Share of sampled pairs equal on ``mask``; at least what uniform random bits would give."""
+    if len(sample) == 0:
+        return 2.0 ** -bits
+    return max(np.count_nonzero((sample & np.uint64(mask)) == 0) / len(sample), 2.0 ** -bits)
 
 
 def _cut(bits: tuple[int, ...], count: int) -> list[tuple[int, ...]]:
@@ -179,135 +238,111 @@ def _cut(bits: tuple[int, ...], count: int) -> list[tuple[int, ...]]:
     return [bits[edges[i]:edges[i + 1]] for i in range(count)]
 
 
-def _group_pair_xors(values: np.ndarray, groups: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Xors of ``size`` random pairs of members of one group (groups sorted, drawn by their pair count)."""
-    starts = np.flatnonzero(np.concatenate(([True], groups[1:] != groups[:-1])))
-    lengths = np.diff(np.append(starts, len(groups))).astype(np.float64)
+def _group_pair_xors(values: np.ndarray, starts: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Xors of ``size`` random pairs of members of one group (groups contiguous from ``starts``)."""
+    lengths = np.diff(np.append(starts, len(values))).astype(np.float64)
     weight = lengths * (lengths - 1)
     if weight.sum() == 0:
         return np.zeros(0, dtype=np.uint64)
     which = rng.choice(len(starts), size=size, p=weight / weight.sum())
-    first = rng.random(size) * lengths[which]
-    second = (first.astype(np.int64) + 1 + (rng.random(size) * (lengths[which] - 1)).astype(np.int64)) % lengths[which].astype(np.int64)
-    return values[starts[which] + first.astype(np.int64)] ^ values[starts[which] + second]
+    span = lengths[which].astype(np.int64)
+    first = (rng.random(size) * span).astype(np.int64)
+    second = (first + 1 + (rng.random(size) * (span - 1)).astype(np.int64)) % span
+    return values[starts[which] + first] ^ values[starts[which] + second]
 
 
 @dataclass
 class _Search:
     """Multi-index search over distinct values that splits a crowded bucket on its remaining bits.
 
-    A node holds groups of members that agree on the bits its ancestors keyed on. It cuts its free
-    bits into ``parts`` runs; a pair within ``radius`` differs on at most ``radius`` of them, so it
-    agrees exactly on some ``agree = parts - radius`` of them: one sort per such subset finds it.
-    A pair is reported only under the *first* subset it agrees on (it must differ on every skipped
-    part before that subset's last), which with the ancestors' checks makes each pair found once.
-    Buckets up to ``REFINE_ABOVE`` members are compared pair by pair; a crowded one becomes a group
-    of a child node on the bits not yet keyed on.
+    A node holds groups of values that agree on its ``fixed`` bits (the bits its ancestors keyed
+    on). It cuts its ``free`` bits into parts; a pair within ``radius`` differs on at most
+    ``radius`` parts, so it agrees exactly on some ``parts - radius`` of them: one sort per such
+    subset finds it. A pair is reported only under the *first* subset it agrees on (it must differ
+    on every skipped part before that subset's last), which with the ancestors' checks makes each
+    pair found once. Buckets of up to ``REFINE_ABOVE`` values are compared pair by pair; a crowded
+    one becomes a group of a child node whose fixed bits take in the key.
     """
 
-    values: np.ndarray
     radius: int
-    found: list[np.ndarray] = field(default_factory=list)
+    found: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
-    def node(self, members: np.ndarray, groups: np.ndarray, bits: tuple[int, ...], checks: tuple[int, ...]) -> None:
-        values = self.values[members]
-        varying = int(np.bitwise_or.reduce(values ^ values[0]))
-        bits = tuple(b for b in bits if varying >> b & 1)  # bits every member shares cost no radius
-        sizes = np.bincount(groups).astype(np.float64)
-        sample = _group_pair_xors(values, groups, PLAN_SAMPLE, np.random.default_rng(len(members)))
-        parts = _plan(bits, len(members), float((sizes * (sizes - 1) / 2).sum()), sample, self.radius)
+    def node(self, members: np.ndarray, starts: np.ndarray, fixed: tuple[int, ...], free: tuple[int, ...],
+             checks: tuple[int, ...]) -> None:
+        varying = int(np.bitwise_or.reduce(members ^ members[0]))
+        free = tuple(b for b in free if varying >> b & 1)  # bits every member shares cost no radius
+        sizes = np.diff(np.append(starts, len(members))).astype(np.float64)
+        pair_load = float((sizes * (sizes - 1) / 2).sum())
+        sample = _group_pair_xors(members, starts, int(min(PLAN_SAMPLE, pair_load)), np.random.default_rng(len(members)))
+        parts = _plan(free, len(members), pair_load, sample, self.radius)
         if parts is None:
-            self.compare_groups(members, groups, checks)
+            self.compare_groups(members, starts, checks)
             return
         for chosen in itertools.combinations(range(len(parts)), len(parts) - self.radius):
-            key_bits = sum((parts[i] for i in chosen), ())
+            key = sum((parts[i] for i in chosen), ())
             skipped = tuple(_mask(parts[i]) for i in range(chosen[-1]) if i not in chosen)
-            self.key_pass(members, values, groups, key_bits, tuple(b for b in bits if b not in key_bits), checks + skipped)
+            self.key_pass(members, fixed, key, tuple(b for b in free if b not in key), checks + skipped)
 
-    def key_pass(self, members: np.ndarray, values: np.ndarray, groups: np.ndarray, key_bits: tuple[int, ...],
-                 rest: tuple[int, ...], checks: tuple[int, ...]) -> None:
-        """Bucket the members by (group, key bits); compare small buckets, hand crowded ones down."""
-        labels, order = _sorted_labels(groups, _bits_of(values, key_bits), len(key_bits))
+    def key_pass(self, members: np.ndarray, fixed: tuple[int, ...], key: tuple[int, ...], rest: tuple[int, ...],
+                 checks: tuple[int, ...]) -> None:
+        """Sort by (fixed bits, key bits); compare the small buckets, hand the crowded ones down."""
+        top = sorted(fixed, reverse=True) + sorted(key, reverse=True)
+        order = _BitOrder(tuple(top + sorted(set(range(64)) - set(top), reverse=True)))
+        moved = order.forward(members)
+        moved.sort()
+        labels = moved >> np.uint64(64 - len(top)) if len(top) < 64 else moved
         if len(labels) <= REFINE_ABOVE or not (labels[REFINE_ABOVE:] == labels[:-REFINE_ABOVE]).any():
-            self.compare_runs(members, values, order, labels, checks)
+            self.compare_runs(moved, labels, order, checks)
             return
         starts = np.flatnonzero(np.concatenate(([True], labels[1:] != labels[:-1])))
         lengths = np.diff(np.append(starts, len(labels)))
         crowded = np.repeat(lengths > REFINE_ABOVE, lengths)
-        self.compare_runs(members, values, order[~crowded], labels[~crowded], checks)
-        child_groups = np.repeat(np.arange(int((lengths > REFINE_ABOVE).sum())), lengths[lengths > REFINE_ABOVE])
-        self.node(members[order[crowded]], child_groups, rest, checks)
+        self.compare_runs(moved[~crowded], labels[~crowded], order, checks)
+        big = lengths[lengths > REFINE_ABOVE]
+        child_starts = np.concatenate(([0], np.cumsum(big)[:-1]))
+        self.node(order.back(moved[crowded]), child_starts, tuple(fixed) + tuple(key), rest, checks)
 
-    def compare_runs(self, members: np.ndarray, values: np.ndarray, order: np.ndarray, labels: np.ndarray,
-                     checks: tuple[int, ...]) -> None:
-        """Pairs of sorted positions inside runs of equal labels, checked (``order`` maps positions to members)."""
+    def compare_runs(self, moved: np.ndarray, labels: np.ndarray, order: _BitOrder | None, checks: tuple[int, ...]) -> None:
+        """Pairs of sorted values inside runs of equal labels, kept when near and first found here."""
+        masks = [np.uint64(order.mask(m) if order else m) for m in checks]
+        firsts, seconds = [], []
         for offset, active in _run_offsets(labels):
-            a, b = order[active], order[active + offset]
-            x = values[a] ^ values[b]
+            x = moved[active] ^ moved[active + offset]
             near = np.flatnonzero(popcount(x) <= self.radius)
-            if near.size:
-                self.report(members[a[near]], members[b[near]], x[near], checks)
+            if near.size == 0:
+                continue
+            x = x[near]
+            first_here = np.ones(len(near), dtype=bool)
+            for mask in masks:
+                first_here &= (x & mask) != 0
+            a = active[near[first_here]]
+            firsts.append(moved[a])
+            seconds.append(moved[a + offset])
+        if firsts:
+            first, second = np.concatenate(firsts), np.concatenate(seconds)
+            self.found.append((order.back(first), order.back(second)) if order else (first, second))
 
-    def report(self, a: np.ndarray, b: np.ndarray, x: np.ndarray, checks: tuple[int, ...]) -> None:
-        """Keep the near pairs (``x``: their xors) that differ on every ``checks`` mask."""
-        first_here = np.ones(len(x), dtype=bool)
-        for mask in checks:
-            first_here &= (x & np.uint64(mask)) != 0
-        self.found.append(np.stack([a[first_here], b[first_here]], axis=1))
-
-    def compare_groups(self, members: np.ndarray, groups: np.ndarray, checks: tuple[int, ...]) -> None:
-        """Every pair of each group (sorted by group), big groups a block of rows at a time."""
-        starts = np.flatnonzero(np.concatenate(([True], groups[1:] != groups[:-1])))
-        ends = np.append(starts[1:], len(groups))
+    def compare_groups(self, members: np.ndarray, starts: np.ndarray, checks: tuple[int, ...]) -> None:
+        """Every pair of each group, where splitting further costs more; big groups a block at a time."""
+        ends = np.append(starts[1:], len(members))
+        labels = np.repeat(np.arange(len(starts)), ends - starts)
         small = np.repeat(ends - starts <= REFINE_ABOVE, ends - starts)
-        self.compare_runs(members, self.values[members], np.flatnonzero(small), groups[small], checks)
+        self.compare_runs(members[small], labels[small], None, checks)
         for start, end in zip(starts[ends - starts > REFINE_ABOVE], ends[ends - starts > REFINE_ABOVE]):
             group = members[start:end]
             block = max(1, BRUTE_CELLS // len(group))
             for lo in range(0, len(group), block):
                 rows, rest = group[lo:lo + block], group[lo:]
-                dist = popcount(self.values[rows][:, None] ^ self.values[rest][None, :])
-                i, j = np.nonzero((dist <= self.radius) & (np.arange(len(rows))[:, None] < np.arange(len(rest))[None, :]))
-                self.report(rows[i], rest[j], self.values[rows[i]] ^ self.values[rest[j]], checks)
+                x = rows[:, None] ^ rest[None, :]
+                near = (popcount(x) <= self.radius) & (np.arange(len(rows))[:, None] < np.arange(len(rest))[None, :])
+                for mask in checks:
+                    near &= (x & np.uint64(mask)) != 0
+                i, j = np.nonzero(near)
+                self.found.append((rows[i], rest[j]))
 
 
 def _mask(bits: tuple[int, ...]) -> int:
     return sum(1 << b for b in bits)
-
-
-def _bits_of(values: np.ndarray, bits: tuple[int, ...]) -> np.ndarray:
-    """The chosen bits of each value packed into a small integer (one shift per run of adjacent bits)."""
-    key = np.zeros(len(values), dtype=np.uint64)
-    offset, i = 0, 0
-    while i < len(bits):
-        j = i
-        while j + 1 < len(bits) and bits[j + 1] == bits[j] + 1:
-            j += 1
-        width = j - i + 1
-        run = (values >> np.uint64(bits[i])) & np.uint64((1 << width) - 1)
-        key |= run << np.uint64(offset)
-        offset += width
-        i = j + 1
-    return key
-
-
-def _sorted_labels(groups: np.ndarray, keys: np.ndarray, key_bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions sorted by (group, key) and a label per sorted position that changes with (group, key).
-
-    One sort of packed integers (group, key, position) where they fit in 64 bits, else a lexsort.
-    """
-    n = len(keys)
-    index_bits = max(int(n - 1).bit_length(), 1)
-    group_bits = int(groups.max()).bit_length() if n else 0
-    if group_bits + key_bits + index_bits > 64:
-        order = np.lexsort((keys, groups))
-        g, k = groups[order], keys[order]
-        change = (g[1:] != g[:-1]) | (k[1:] != k[:-1])
-        return np.concatenate(([0], np.cumsum(change))), order
-    packed = (groups.astype(np.uint64) << np.uint64(key_bits + index_bits)) | (keys << np.uint64(index_bits))
-    packed |= np.arange(n, dtype=np.uint64)
-    packed.sort()
-    return packed >> np.uint64(index_bits), (packed & np.uint64((1 << index_bits) - 1)).astype(np.int64)
 
 
 def brute_force_pairs(hashes: np.ndarray, radius: int) -> np.ndarray:
