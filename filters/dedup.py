@@ -1,8 +1,12 @@
 """Deduplication: exact on normalised code, perceptual on image hashes within a Hamming radius.
 
-Near-duplicate search uses multi-index hashing: split the 64-bit pHash into ``radius + 1`` chunks;
-by the pigeonhole principle two hashes within ``radius`` bits agree exactly on at least one chunk,
-so only hashes sharing a chunk value are compared (vectorised popcounts within each bucket). It
+Near-duplicate search is exact multi-index hashing that adapts to clustered hashes (real pHashes
+share white backgrounds and layouts, so fixed chunk buckets grow with the corpus): equal hashes are
+searched once; the distinct values are cut into parts, and since a pair within ``radius`` bits
+agrees on at least ``parts - radius`` of them, one sort per such subset of parts brings every
+pair together. The number of parts is chosen per level by a cost model measured on sampled pairs,
+a crowded bucket is split again on the bits not yet keyed on, and a pair is reported only under
+the first subset it agrees on, so it is found exactly once, with no global de-duplication. It
 finds exactly the pairs brute force finds. Survivors are chosen greedily in a fixed row order, so
 the result does not depend on how the corpus was sharded.
 """
@@ -18,7 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 BRUTE_CELLS = 1 << 22  # comparisons per block of the reference search: bounded memory
-SORT_COST = 3.0  # one sort pass per member, in candidate comparisons (the search's cost model)
+SORT_COST = 3.0  # the search's cost model, in candidate comparisons: one sort pass per member,
+BLOCK_COST = 0.5  # one comparison inside a block of a group compared all-pairs,
+GROUP_COST = 300.0  # and the fixed cost of one such group
 PLAN_SAMPLE = 1 << 16  # group pairs sampled to measure how often a key's bits agree
 MAX_KEYS = 70  # most sorts one node may plan (C(8, 4) for radius 4)
 REFINE_ABOVE = 32  # a bucket larger than this is split on further bits rather than compared pair by pair
@@ -126,17 +132,19 @@ def _run_offsets(labels: np.ndarray):
     """
     if len(labels) < 2:
         return
-    starts = np.flatnonzero(np.concatenate(([True], labels[1:] != labels[:-1])))
-    lengths = np.diff(np.append(starts, len(labels)))
-    if (lengths == 1).all():
+    same_as_next = labels[1:] == labels[:-1]
+    active = np.flatnonzero(same_as_next)
+    if active.size == 0:
         return
-    after = (np.repeat(starts + lengths, lengths) - np.arange(1, len(labels) + 1)).astype(np.int32)  # later run mates
-    active = np.flatnonzero(after)
+    ends_here = ~same_as_next
+    run_ends = np.append(np.flatnonzero(ends_here), len(labels) - 1)
+    after = (run_ends[np.cumsum(ends_here)[active]] - active).astype(np.int32)  # later run mates of each
     offset = 1
     while active.size:
         yield offset, active
         offset += 1
-        active = active[after[active] >= offset]
+        keep = after >= offset
+        active, after = active[keep], after[keep]
 
 
 def _row_pairs(value_pairs: np.ndarray, order: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -202,15 +210,17 @@ class _BitOrder:
         return out
 
 
-def _plan(bits: tuple[int, ...], members: int, pair_load: float, sample: np.ndarray, radius: int) -> list[tuple[int, ...]] | None:
+def _plan(bits: tuple[int, ...], members: int, groups: int, pair_load: float, sample: np.ndarray,
+          radius: int) -> list[tuple[int, ...]] | None:
     """The cheapest cut of ``bits`` into parts, or None when comparing every pair of each group is cheaper.
 
     The cost model counts candidate comparisons: a sort pass costs ``SORT_COST`` per member, and a
     key's candidates are the group pairs (``pair_load``) times the share of them that agree on the
     key, measured on ``sample`` (xors of random group pairs) since real hashes cluster, and never
-    taken below the product of its parts' shares.
+    taken below the product of its parts' shares. Comparing whole groups as blocks costs
+    ``BLOCK_COST`` per pair and ``GROUP_COST`` per group.
     """
-    best, best_cost = None, pair_load
+    best, best_cost = None, pair_load * BLOCK_COST + groups * GROUP_COST
     for count in range(radius + 1, min(len(bits), radius + 5) + 1):
         if math.comb(count, count - radius) > MAX_KEYS:
             break
@@ -274,7 +284,7 @@ class _Search:
         sizes = np.diff(np.append(starts, len(members))).astype(np.float64)
         pair_load = float((sizes * (sizes - 1) / 2).sum())
         sample = _group_pair_xors(members, starts, int(min(PLAN_SAMPLE, pair_load)), np.random.default_rng(len(members)))
-        parts = _plan(free, len(members), pair_load, sample, self.radius)
+        parts = _plan(free, len(members), len(starts), pair_load, sample, self.radius)
         if parts is None:
             self.compare_groups(members, starts, checks)
             return
@@ -323,15 +333,14 @@ class _Search:
             self.found.append((order.back(first), order.back(second)) if order else (first, second))
 
     def compare_groups(self, members: np.ndarray, starts: np.ndarray, checks: tuple[int, ...]) -> None:
-        """Every pair of each group, where splitting further costs more; big groups a block at a time."""
-        ends = np.append(starts[1:], len(members))
-        labels = np.repeat(np.arange(len(starts)), ends - starts)
-        small = np.repeat(ends - starts <= REFINE_ABOVE, ends - starts)
-        self.compare_runs(members[small], labels[small], None, checks)
-        for start, end in zip(starts[ends - starts > REFINE_ABOVE], ends[ends - starts > REFINE_ABOVE]):
-            group = members[start:end]
-            block = max(1, BRUTE_CELLS // len(group))
-            for lo in range(0, len(group), block):
+        """Every pair of each group, where splitting further costs more; crowded groups a block of rows at a time."""
+        lengths = np.diff(np.append(starts, len(members)))
+        small = np.repeat(lengths <= REFINE_ABOVE, lengths)
+        self.compare_runs(members[small], np.repeat(np.arange(len(starts)), lengths)[small], None, checks)
+        for start, length in zip(starts[lengths > REFINE_ABOVE], lengths[lengths > REFINE_ABOVE]):
+            group = members[start:start + length]
+            block = max(1, BRUTE_CELLS // length)
+            for lo in range(0, length, block):
                 rows, rest = group[lo:lo + block], group[lo:]
                 x = rows[:, None] ^ rest[None, :]
                 near = (popcount(x) <= self.radius) & (np.arange(len(rows))[:, None] < np.arange(len(rest))[None, :])
