@@ -138,7 +138,7 @@ def _run_offsets(labels: np.ndarray):
         return
     ends_here = ~same_as_next
     run_ends = np.append(np.flatnonzero(ends_here), len(labels) - 1)
-    after = (run_ends[np.cumsum(ends_here)[active]] - active).astype(np.int32)  # later run mates of each
+    after = (run_ends[np.cumsum(ends_here, dtype=np.int32)[active]] - active).astype(np.int32)  # later run mates
     offset = 1
     while active.size:
         yield offset, active
@@ -169,7 +169,15 @@ def _distinct_near_pairs(values: np.ndarray, radius: int) -> np.ndarray:
         return np.zeros((0, 2), dtype=np.int64)
     first = np.concatenate([a for a, _ in search.found])
     second = np.concatenate([b for _, b in search.found])
-    return np.stack([np.searchsorted(values, first), np.searchsorted(values, second)], axis=1)
+    return np.stack([_positions(values, first), _positions(values, second)], axis=1)
+
+
+def _positions(values: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Where each query sits in the sorted ``values`` (binary search is fastest on sorted queries)."""
+    order = np.argsort(queries)
+    out = np.empty(len(queries), dtype=np.int64)
+    out[order] = np.searchsorted(values, queries[order])
+    return out
 
 
 class _BitOrder:
@@ -201,13 +209,15 @@ class _BitOrder:
 
     @staticmethod
     def _move(values: np.ndarray, runs: list[tuple[int, int, int]]) -> np.ndarray:
-        out = np.zeros(len(values), dtype=np.uint64)
+        out = None
         for src, width, dst in runs:
-            run = values >> np.uint64(src) if src else values
-            if width < 64:
-                run = run & np.uint64((1 << width) - 1)
-            out |= run << np.uint64(dst) if dst else run
-        return out
+            run = values & np.uint64(((1 << width) - 1) << src)
+            if dst > src:
+                run <<= np.uint64(dst - src)
+            elif src > dst:
+                run >>= np.uint64(src - dst)
+            out = run if out is None else out.__ior__(run)
+        return out if out is not None else np.zeros(len(values), dtype=np.uint64)
 
 
 def _plan(bits: tuple[int, ...], members: int, groups: int, pair_load: float, sample: np.ndarray,
