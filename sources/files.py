@@ -79,7 +79,7 @@ def open_tree(path: str) -> Tree:
         return _folder_tree(path)
     if zipfile.is_zipfile(path):
         return _zip_tree(path)
-    if os.path.isfile(path) and tarfile.is_tarfile(path):
+    if os.path.isfile(path) and _is_tar(path):
         return _tar_tree(path)
     raise SourceError(f"dir:{path} is neither a folder nor a .zip/.tar archive")
 
@@ -214,12 +214,55 @@ def _zip_tree(path: str) -> Tree:
     return _archive_tree(path, entries, archive.open)
 
 
+MAX_TAR_HEADER_BYTES = 64 << 10
+
+
+class BoundedTarInfo(tarfile.TarInfo):
+    """Long-name (GNU ``L``/``K``) and PAX records are read whole by ``tarfile``: refuse big ones
+    before they are read, so a 1 MB archive cannot make the harvester allocate gigabytes."""
+
+    def _proc_gnulong(self, tarfile_obj):
+        self._refuse_big_header()
+        return super()._proc_gnulong(tarfile_obj)
+
+    def _proc_pax(self, tarfile_obj):
+        self._refuse_big_header()
+        return super()._proc_pax(tarfile_obj)
+
+    def _refuse_big_header(self) -> None:
+        if self.size > MAX_TAR_HEADER_BYTES:
+            raise tarfile.HeaderError(f"a {self.size}-byte extended header (over {MAX_TAR_HEADER_BYTES})")
+
+
+def _open_tar(path: str) -> tarfile.TarFile:
+    try:
+        return tarfile.open(path, tarinfo=BoundedTarInfo)
+    except tarfile.HeaderError as exc:
+        raise SourceError(f"dir:{path}: refusing a likely archive bomb: {exc}") from None
+
+
+def _is_tar(path: str) -> bool:
+    """``tarfile.is_tarfile`` without its unbounded header reads."""
+    try:
+        _open_tar(path).close()
+        return True
+    except tarfile.TarError:
+        return False
+
+
 def _tar_tree(path: str) -> Tree:
-    archive = tarfile.open(path)
+    archive = _open_tar(path)
 
     def entries() -> Iterator[tuple[str, int, str | None, tarfile.TarInfo]]:
         count = total = 0
-        for member in archive:  # headers are read one by one: a bomb is refused before it is listed whole
+        members = iter(archive)
+        while True:  # headers are read one by one: a bomb is refused before it is listed whole
+            try:
+                member = next(members)
+            except StopIteration:
+                return
+            except tarfile.HeaderError as exc:
+                raise SourceError(f"dir:{path}: refusing a likely archive bomb: {exc}") from None
             count, total = count + 1, total + member.size
             _bounded(path, count, total)
             if not member.isdir():

@@ -168,7 +168,7 @@ def normalize_png(data: bytes, canvas: Canvas) -> tuple[bytes, int, int]:
 
     Image.MAX_IMAGE_PIXELS = canvas.max_pixels
     try:
-        img = Image.open(io.BytesIO(data))
+        img = Image.open(io.BytesIO(data), formats=("PNG",))  # every renderer answers in PNG; no other decoder runs here
         width, height = img.size
         if width * height > canvas.max_pixels or max(width, height) > canvas.max_side:
             raise RenderError("forbidden", f"render of {width}x{height} pixels exceeds the canvas limit")

@@ -137,13 +137,15 @@ class LatexRenderer:
         """
         build = tempfile.mkdtemp(prefix="fmt-", dir=self._scratch)
         try:
-            with open(os.path.join(build, f"{name}.tex"), "w", encoding="utf-8") as fh:
+            # Dumped under the job name a sample compiles as (``main``), so a preamble that reads
+            # ``\\jobname`` sees the same name with the format as without it.
+            with open(os.path.join(build, "main.tex"), "w", encoding="utf-8") as fh:
                 fh.write(preamble + "\\begin{document}\n\\end{document}\n")
-            done = run_limited(["etex", "-ini", "-interaction=batchmode", f"-jobname={name}", "&pdflatex",
-                                "mylatexformat.ltx", f"{name}.tex"], cwd=build,
+            done = run_limited(["etex", "-ini", "-interaction=batchmode", "-jobname=main", "&pdflatex",
+                                "mylatexformat.ltx", "main.tex"], cwd=build,
                                env={**self._env, "TEXMFOUTPUT": build}, timeout_s=timeout_s,
                                jail_spec=self._jail(build) if untrusted else None)
-            built = os.path.join(build, f"{name}.fmt")
+            built = os.path.join(build, "main.fmt")
             if done.returncode != 0 or not os.path.exists(built):
                 return None
             path = os.path.join(self._home, f"{name}.fmt")
@@ -176,7 +178,10 @@ class LatexRenderer:
     def render(self, code: str, workdir: str, timeout_s: float) -> bytes:
         if "\\documentclass" in code:
             preamble, marker, body = code.partition("\\begin{document}")
-            fmt = self._document_format(preamble, timeout_s) if marker else None
+            # A document with files beside it compiles the plain way: a format dumped without them
+            # could differ from the document read with them.
+            alone = not os.listdir(workdir)
+            fmt = self._document_format(preamble, timeout_s) if marker and alone else None
             source = marker + body if fmt else code
         else:
             body, packages = split_snippet(code)

@@ -147,16 +147,34 @@ class PythonRenderer:
         if not found:
             raise RenderError("blank", "the script drew no figure and wrote no image")
         path = max(found, key=lambda p: (os.path.getmtime(p), p))
+        with open(path, "rb") as fh:
+            data = fh.read()
         if path.lower().endswith(".svg"):
             from .svg import svg_to_png
 
-            with open(path, "rb") as fh:
-                return svg_to_png(fh.read(), self.canvas)
-        with open(path, "rb") as fh:
-            return fh.read()
+            return svg_to_png(data, self.canvas)
+        return as_png(data, self.canvas)
 
     def teardown(self) -> None:
         self._plt.close("all")
+
+
+def as_png(data: bytes, canvas: Canvas) -> bytes:
+    """An image file the script wrote, as PNG: decoded here, in the sample's jail, so that the worker
+    only ever decodes PNG (and only JPEG and PNG are taken from a script)."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = canvas.max_pixels
+    try:
+        img = Image.open(io.BytesIO(data), formats=("PNG", "JPEG"))
+        img.load()
+    except Exception as exc:  # noqa: BLE001 - any undecodable file is the script's failure
+        raise RenderError("runtime", f"the image the script wrote cannot be read as PNG or JPEG: {exc}") from None
+    if img.format == "PNG":
+        return data
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
 
 
 RENDERER = PythonRenderer

@@ -99,7 +99,7 @@ def apply_sample_limits(limits: SampleLimits, cpu_seconds: float | None = None) 
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     for which, value in ((resource.RLIMIT_AS, limits.address_space_bytes),
                          (resource.RLIMIT_FSIZE, limits.file_size_bytes), (resource.RLIMIT_NOFILE, limits.open_files),
-                         (resource.RLIMIT_CORE, 0)):
+                         (resource.RLIMIT_CORE, 0), (resource.RLIMIT_MSGQUEUE, 0), (resource.RLIMIT_SIGPENDING, 1024)):
         resource.setrlimit(which, (value, value))
 
 
@@ -175,11 +175,21 @@ PROC_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", 
                   "/proc/scsi", "/proc/driver", "/proc/tty", "/proc/pressure")
 
 
+# Files only root may read (kernel memory layout, timers, slabs): the sandbox uid maps to root, so
+# they are covered with an empty file.
+PROC_HIDDEN = ("/proc/kpageflags", "/proc/kpagecount", "/proc/kpagecgroup", "/proc/slabinfo", "/proc/vmallocinfo",
+               "/proc/timer_list", "/proc/pagetypeinfo", "/proc/sched_debug", "/proc/kallsyms", "/proc/keys",
+               "/proc/key-users", "/proc/kcore", "/proc/kmsg", "/proc/modules", "/proc/iomem", "/proc/ioports")
+
+
 def _proc_read_only() -> list[str]:
     args: list[str] = []
     for path in PROC_READ_ONLY:
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
+    for path in PROC_HIDDEN:
+        if os.path.exists(path):
+            args += ["--ro-bind", "/dev/null", path]
     return args
 
 

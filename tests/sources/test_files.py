@@ -252,3 +252,28 @@ def test_a_folder_swapped_for_a_link_after_listing_is_not_followed(tmp_path):
     (root / "a").symlink_to(secret)
     rows = list(source)
     assert rows == [] and source.skipped["unreadable"] == 1
+
+
+def test_a_tar_with_a_huge_long_name_record_is_refused_without_reading_it(tmp_path):
+    import gzip
+    import resource
+
+    def header(name: bytes, size: int, kind: bytes) -> bytes:
+        block = bytearray(512)
+        block[0:len(name)] = name
+        block[100:108] = b"0000644\x00"
+        block[124:136] = f"{size:011o}\x00".encode()
+        block[156:157] = kind
+        block[257:263] = b"ustar "
+        block[148:156] = b" " * 8
+        block[148:156] = f"{sum(block):06o}\x00 ".encode()
+        return bytes(block)
+
+    bomb = tmp_path / "bomb.tar.gz"
+    with gzip.open(bomb, "wb") as fh:
+        fh.write(header(b"././@LongLink", 1 << 30, b"L"))
+        fh.write(b"\x00" * (1 << 20))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(SourceError, match="archive bomb"):
+        FileSource(str(bomb))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024

@@ -469,3 +469,44 @@ def test_the_decoder_limits_are_the_same_for_every_sample():
         first = render_one(svc, "python", probe).message
         render_one(svc, "python", NORMAL["python"])
         assert render_one(svc, "python", probe).message == first
+
+
+# A second attacker's round --------------------------------------------------------------------------
+
+@needs_namespaces
+def test_per_user_kernel_quotas_of_the_host_uid_are_out_of_reach(service, alone):
+    code = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+            "got = [libc.inotify_init1(0), libc.syscall(300, 0, 0), libc.syscall(240, b'/q', 0o100, 0o600, None)]\n"
+            "raise RuntimeError('got=' + ','.join(str(g) for g in got))\n")
+    assert report(service, code).endswith("got=-1,-1,-1")
+    renders_as_alone(service, alone, "python")
+
+
+@needs_namespaces
+def test_root_only_kernel_files_read_empty(service):
+    code = ("out = []\nfor p in ('/proc/kpageflags', '/proc/slabinfo', '/proc/timer_list', '/proc/vmallocinfo'):\n"
+            "    try:\n        out.append(p + ':' + str(len(open(p, 'rb').read(64))))\n"
+            "    except OSError:\n        out.append(p + ':denied')\n"
+            "raise RuntimeError(';'.join(out))\n")
+    found = report(service, code).split(": ", 1)[1].split(";")
+    assert all(entry.endswith((":0", ":denied")) for entry in found), found
+
+
+def test_a_document_renders_the_same_with_or_without_its_format(service):
+    doc = ("\\documentclass{standalone}\n\\edef\\jn{\\jobname}\n\\begin{document}\n\\Huge job: \\texttt{\\jn}\n"
+           "\\end{document}\n")
+    renders = [render_one(service, "latex", doc) for _ in range(3)]  # plain, then format-built, then format
+    assert all(r.ok for r in renders)
+    assert renders[0].png == renders[1].png == renders[2].png
+
+
+def test_the_worker_decodes_only_png_and_later_samples_see_the_same_worker():
+    attack = ("from PIL import Image\nim = Image.new('RGB', (64, 64), (255, 0, 0))\n"
+              "im.save('out.png', format='TGA')\n")
+    victim = ("import matplotlib.pyplot as plt\nfrom PIL import Image\nplt.figure(figsize=(4, 1))\nplt.axis('off')\n"
+              "plt.text(0, 0.5, 'PIL formats known: %d' % len(Image.ID))\n")
+    with RenderService(workers=1, timeout_s=10.0) as svc:
+        before = render_one(svc, "python", victim)
+        result = render_one(svc, "python", attack)
+        assert result.error_kind == "runtime" and "PNG or JPEG" in result.message
+        assert render_one(svc, "python", victim).png == before.png
