@@ -109,15 +109,28 @@ def load_model(path: str, bf16: bool = False):
 
 
 def build_tiny_dinov2(folder: str | Path, seed: int = 0) -> Path:
-    """A random DINOv2 (hidden 64, 2 layers) saved like a real one, for CPU tests of the reward."""
+    """A random DINOv2 (hidden 64, 2 layers) saved like a real one, for CPU tests of the reward.
+
+    Written beside ``folder`` and renamed into place, so concurrent callers never see half a model."""
+    import os
+    import shutil
+    import tempfile
+
     import torch
     from transformers import Dinov2Config, Dinov2Model
 
     folder = Path(folder)
-    if not (folder / "config.json").exists():
-        torch.manual_seed(seed)
-        Dinov2Model(Dinov2Config(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
-                                 image_size=448, patch_size=14)).save_pretrained(folder)
+    if (folder / "config.json").exists():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    torch.manual_seed(seed)
+    Dinov2Model(Dinov2Config(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+                             image_size=448, patch_size=14)).save_pretrained(staging)
+    try:
+        os.replace(staging, folder)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (folder / "config.json").exists():
+            raise
     return folder
-
-

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.training.test_answers import HACKS, HONEST
 from training.rewards import DinoEncoder, RewardConfig, VisualCodeReward, crops, extract_code, tile_grid
 
 CHART = "import matplotlib.pyplot as plt\nplt.figure(figsize=(6, 4))\nplt.bar(['a', 'b', 'c'], [3, 1, 2], color='#4C72B0')\nplt.title('Sales')\n"
@@ -83,9 +84,42 @@ def test_coarse_and_fine_weights(service, tiny_dinov2, target):
     assert parts["visual"] == pytest.approx(parts["coarse"], abs=1e-6)
 
 
-def test_extract_code_uses_the_last_block():
-    text = "```svg\n<svg/>\n```\nbetter:\n```python\nx = 1\n```"
-    assert extract_code(text, "python") == "x = 1" and extract_code(text, "svg") is None
+def test_extract_code_takes_one_block_in_the_language():
+    assert extract_code("Here:\n```py\nx = 1\n```", "python") == "x = 1"
+    assert extract_code("```svg\n<svg/>\n```\nbetter:\n```python\nx = 1\n```", "python") is None
+
+
+def test_known_hacks_score_zero(reward, target):
+    completions = [c for _, c, _ in HACKS]
+    parts = reward.score(completions, [lang for lang, _, _ in HACKS], [target] * len(HACKS))
+    assert [p["total"] for p in parts] == [0.0] * len(HACKS)
+
+
+def test_the_smiles_hack_renders_but_earns_nothing(service, reward, target):
+    assert service.render_many([("smiles", "CNCCN scale scale scale")])[0].ok
+    assert reward.score(["```smiles\nCNCCN scale scale scale\n```"], ["smiles"], [target])[0]["total"] == 0.0
+    assert reward.score(["```smiles\nCNCCN\n```"], ["smiles"], [target])[0]["executed"] == 1.0
+
+
+NEAR_UNIFORM = [
+    ("svg", '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="400"><circle cx="200" cy="200" r="1.5"/></svg>'),
+    ("python", "import matplotlib.pyplot as plt\nfig = plt.figure(figsize=(4, 3))\nfig.text(0.5, 0.5, '.')"),
+    ("html", '<html><body><div style="width:3px;height:3px;background:#000"></div></body></html>'),
+    ("latex", "\\begin{tikzpicture}\\fill (0,0) circle (0.3pt);\\path (0,0) rectangle (6,6);\\end{tikzpicture}"),
+]
+
+
+def test_near_uniform_renders_score_zero(service, reward, target):
+    """The renderer accepts these (not one flat colour); the reward sees nothing to compare."""
+    assert all(r.ok for r in service.render_many(NEAR_UNIFORM)), [r.status_line() for r in service.render_many(NEAR_UNIFORM)]
+    parts = reward.score([answer(lang, code) for lang, code in NEAR_UNIFORM], [lang for lang, _ in NEAR_UNIFORM], [target] * 4)
+    assert [(p["blank"], p["executed"], p["visual"]) for p in parts] == [(1.0, 0.0, 0.0)] * 4
+
+
+def test_honest_answers_render_and_score(reward, target):
+    parts = reward.score([c for _, c, _ in HONEST], [lang for lang, _, _ in HONEST], [target] * len(HONEST))
+    assert [(p["format"], p["executed"], p["blank"]) for p in parts] == [(1.0, 1.0, 0.0)] * len(HONEST)
+    assert all(p["visual"] > 0 for p in parts)
 
 
 def test_encoder_loads_a_saved_folder(tiny_dinov2):
