@@ -6,6 +6,7 @@ from pathlib import Path
 from .config import TrainConfig
 from .data import grpo_dataset
 from .models import build_tiny_dinov2, load_model, load_processor, resolve
+from .resume import Outcome, train
 from .rewards import RewardConfig, VisualCodeReward
 from .sft import peft_config
 
@@ -44,12 +45,9 @@ def build_trainer(data: str, cfg: TrainConfig, reward: VisualCodeReward | None =
     return trainer, reward
 
 
-def train_virl(data: str, cfg: TrainConfig, resume: bool = False) -> Path:
+def train_virl(data: str, cfg: TrainConfig, resume: bool = False) -> Outcome:
     trainer, reward = build_trainer(data, cfg)
     try:
-        has_checkpoint = any(Path(cfg.output_dir).glob("checkpoint-*"))
-        trainer.train(resume_from_checkpoint=True if resume and has_checkpoint else None)
-        trainer.save_model(cfg.output_dir)
+        return train(trainer, cfg.output_dir, resume)
     finally:
         reward.close()
-    return Path(cfg.output_dir)
