@@ -31,8 +31,13 @@ def resolve_encoder(spec: str, workdir: str | Path | None = None) -> str:
     return str(build_tiny_dinov2(Path(workdir or cache_root()) / "tiny-dinov2"))
 
 
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
+
+
 def hub_reachable(timeout_s: float = 3.0) -> bool:
-    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+    """One TCP connect to the Hub endpoint: seconds, where the Hub clients' retries take about a minute."""
+    if hub_offline():
         return False
     url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
     try:
@@ -55,12 +60,14 @@ def load_encoder_model(spec: str, workdir: str | Path | None = None):
             raise EncoderUnavailable(f"encoder folder {path} cannot be loaded ({type(exc).__name__}); {hint}") from None
     if Path(path).exists() or path.startswith((".", "/")):
         raise EncoderUnavailable(f"encoder {path!r} is not a folder; {hint}")
-    try:
-        return AutoModel.from_pretrained(path, local_files_only=True)
-    except (OSError, ValueError):
-        pass
     if not hub_reachable():
-        raise EncoderUnavailable(f"encoder {path!r} is not in the local Hugging Face cache and the Hub cannot be reached; {hint}")
+        from huggingface_hub import snapshot_download
+
+        try:
+            return AutoModel.from_pretrained(snapshot_download(path, local_files_only=True))
+        except Exception:  # noqa: BLE001 - not cached, or cached incompletely: the same advice either way
+            raise EncoderUnavailable(f"encoder {path!r} is not in the local Hugging Face cache and the Hub cannot be "
+                                     f"reached; {hint}") from None
     try:
         return AutoModel.from_pretrained(path)
     except (OSError, ValueError) as exc:
