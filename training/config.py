@@ -50,6 +50,7 @@ class TrainConfig:
     learning_rate: float = 1e-5
     num_train_epochs: float = 1.0
     max_steps: int = -1
+    max_minutes: float | None = None  # stop after this much wall-clock training (a fixed budget)
     per_device_train_batch_size: int = 1
     gradient_accumulation_steps: int = 16
     warmup_steps: float = 0.03  # below 1: a fraction of the steps

@@ -92,21 +92,31 @@ def auto_max_new_tokens(tokenizer, rows: list[dict], cap: int = MAX_NEW_TOKENS_C
 
 
 def generate(model, processor, rows: list[dict], max_new_tokens: int, samples: int = 1, temperature: float = 0.0,
-             progress: str | None = "generate") -> list[list[str]]:
-    """``samples`` completions per row (greedy when ``temperature`` is 0), with a progress bar on stderr."""
+             progress: str | None = "generate", batch_size: int = 1) -> list[list[str]]:
+    """``samples`` completions per row (greedy when ``temperature`` is 0), ``batch_size`` rows per ``generate``
+    call (left-padded), with a progress bar on stderr."""
     import torch
     from tqdm import tqdm
 
     sampling = dict(do_sample=True, temperature=temperature, num_return_sequences=samples) if temperature > 0 else dict(do_sample=False)
-    outputs = []
-    for row in tqdm(rows, desc=progress, unit="row", file=sys.stderr, disable=progress is None):
-        messages, images = user_turn({**row, "task": "generate"})
-        text = processor.apply_chat_template(messages, add_generation_prompt=True)
-        batch = processor(text=[text], images=images, return_tensors="pt").to(model.device)
-        with torch.inference_mode():
-            ids = model.generate(**batch, max_new_tokens=max_new_tokens, **sampling)
-        texts = processor.batch_decode(ids[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
-        outputs.append(texts * samples if len(texts) == 1 and samples > 1 else texts)
+    if batch_size > 1:
+        processor.tokenizer.padding_side = "left"
+    outputs: list[list[str]] = []
+    with tqdm(total=len(rows), desc=progress, unit="row", file=sys.stderr, disable=progress is None) as bar:
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start:start + batch_size]
+            turns = [user_turn({**row, "task": "generate"}) for row in chunk]
+            texts = [processor.apply_chat_template(messages, add_generation_prompt=True) for messages, _ in turns]
+            images = [image for _, imgs in turns for image in imgs]
+            batch = processor(text=texts, images=images, padding=True, return_tensors="pt").to(model.device)
+            with torch.inference_mode():
+                ids = model.generate(**batch, max_new_tokens=max_new_tokens, **sampling)
+            decoded = processor.batch_decode(ids[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+            per_row = len(decoded) // len(chunk)
+            for i in range(len(chunk)):
+                texts_i = decoded[i * per_row:(i + 1) * per_row]
+                outputs.append(texts_i * samples if per_row == 1 and samples > 1 else texts_i)
+            bar.update(len(chunk))
     return outputs
 
 

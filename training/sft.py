@@ -1,6 +1,7 @@
 """``vinci train sft``: supervised fine-tuning of a vision-language model with trl's ``SFTTrainer``."""
 from __future__ import annotations
 
+from .budget import budget_callbacks
 from .config import TrainConfig
 from .data import sft_dataset
 from .models import load_model, load_processor, resolve
@@ -33,7 +34,8 @@ def build_trainer(data: str, cfg: TrainConfig):
         dataset_kwargs={"skip_prepare_dataset": False},
     )
     dataset = sft_dataset(data, cfg.split, cfg.streaming, cfg.limit)
-    return SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=processor, peft_config=peft_config(cfg))
+    return SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=processor, peft_config=peft_config(cfg),
+                      callbacks=budget_callbacks(cfg.max_minutes))
 
 
 def train_sft(data: str, cfg: TrainConfig, resume: bool = False) -> Outcome:

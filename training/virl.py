@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+from .budget import budget_callbacks
 from .config import ConfigError, TrainConfig
 from .data import grpo_dataset
 from .encoders import resolve_encoder
@@ -56,7 +57,7 @@ def build_trainer(data: str, cfg: TrainConfig, reward: VisualCodeReward | None =
     args = grpo_args(cfg, [reward.config.visual_weight, reward.config.format_weight, *extra_weights])
     dataset = grpo_dataset(data, cfg.split, cfg.streaming, cfg.limit)
     trainer = GRPOTrainer(model=model, reward_funcs=[reward.visual, reward.format, *extra_rewards], args=args, train_dataset=dataset,
-                          processing_class=processor, peft_config=peft_config(cfg))
+                          processing_class=processor, peft_config=peft_config(cfg), callbacks=budget_callbacks(cfg.max_minutes))
     return trainer, reward
 
 
