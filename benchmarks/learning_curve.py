@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 LANGS = ("smiles", "svg")
+INIT_TOKENS = 96
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class Profile:
 
 PROFILES = {
     # ViRL on SMILES only in --quick: SVG answers are ~250 tokens, and a GRPO step on them takes minutes here.
-    "quick": Profile(rows_per_lang=600, test=32, virl=24, sft_minutes=4.0, virl_minutes=1.5, virl_langs=("smiles",)),
+    "quick": Profile(rows_per_lang=600, test=24, virl=24, sft_minutes=4.0, virl_minutes=1.5, virl_langs=("smiles",)),
     "full": Profile(rows_per_lang=2000, test=96, virl=48, sft_minutes=13.0, virl_minutes=5.0),
     "smoke": Profile(rows_per_lang=150, test=12, virl=12, sft_minutes=0.3, virl_minutes=0.3, virl_langs=("smiles",)),
 }
@@ -196,16 +197,26 @@ def own_and_shuffled(lang: str, rows: list[dict], scored: list, others: int = 8,
     return own, shuffled
 
 
-def evaluate(model_path: str, rows_by_lang: dict[str, list[dict]], train_codes: dict[str, set[str]], reward, seed: int) -> dict:
+def answer_budget(tokenizer, rows: list[dict]) -> int:
+    """A quarter more than the 90th-percentile reference answer: an untrained model talks until the budget
+    ends, and on a busy CPU the longest 10% of references are not worth doubling every stage's cost."""
+    from training.prompts import fenced
+
+    lengths = [len(tokenizer(fenced(r["lang"], r["code"]))["input_ids"]) for r in rows]
+    return int(np.percentile(lengths, 90) * 1.25 + 16) if lengths else 64
+
+
+def evaluate(model_path: str, rows_by_lang: dict[str, list[dict]], train_codes: dict[str, set[str]], reward, seed: int,
+             max_new_tokens: int | None = None) -> dict:
     from filters.dedup import normalize_code
-    from training.eval import auto_max_new_tokens, generate, score
+    from training.eval import generate, score
     from training.models import load_model, load_processor
 
     model, processor = load_model(model_path), load_processor(model_path)
     table = {}
     for lang, rows in rows_by_lang.items():
-        budget = auto_max_new_tokens(processor.tokenizer, rows)
-        completions = [c[0] for c in generate(model, processor, rows, budget, progress=None, batch_size=8)]
+        budget = max_new_tokens or answer_budget(processor.tokenizer, rows)
+        completions = [c[0] for c in generate(model, processor, rows, budget, progress=None, batch_size=16)]
         scored = score(rows, completions, reward)
         own, shuffled = own_and_shuffled(lang, rows, scored, seed=seed)
         with_code = [s for s in scored if s.answer.ok]
@@ -305,13 +316,14 @@ def main() -> None:
         if lang in train_codes:
             train_codes[lang].add(normalize_code(lang, code))
     test_rows = held_out(data, "test", None, args.seed)
-    virl_rows = held_out(data, "virl", None, args.seed)
+    virl_rows = {lang: rows for lang, rows in held_out(data, "virl", None, args.seed).items() if lang in profile.virl_langs}
     init_model = build_model(out, data, profile, args.seed)
     reward = VisualCodeReward(RewardConfig(encoder=resolve_encoder("tiny:dinov2", out), workers=1, timeout_s=10))
     result = {"profile": {"name": name, **asdict(profile)}, "data": data, "train_rows": counts, "stages": {}, "virl_prompts": {}, "timings": timings}
     try:
         t = time.monotonic()
-        result["stages"]["init"] = evaluate(init_model, test_rows, train_codes, reward, args.seed)
+        # A random model never closes a fence: its answers are cut at INIT_TOKENS instead of the full budget.
+        result["stages"]["init"] = evaluate(init_model, test_rows, train_codes, reward, args.seed, INIT_TOKENS)
         timings["eval_init_s"] = round(time.monotonic() - t, 1)
         log("init evaluated")
         t = time.monotonic()

@@ -11,8 +11,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .encoders import DEFAULT_ENCODER, TINY_DINOV2
+
 LANGS = ["python", "html", "svg", "latex", "smiles"]
-DEFAULT_ENCODER = "facebook/dinov2-large"
 
 
 def add_commands(sub) -> None:
@@ -66,7 +67,7 @@ def add_commands(sub) -> None:
 
 def add_encoder_options(p) -> None:
     p.add_argument("--encoder", default=DEFAULT_ENCODER,
-                   help="Hub id, folder saved with save_pretrained, or tiny:dinov2 (random, built locally)")
+                   help=f"Hub id, folder saved with save_pretrained, or {TINY_DINOV2} (random, built locally)")
     p.add_argument("--cls", choices=["release", "pooler"], default="release",
                    help="CLS feature before DINOv2's final layernorm (the release's) or after it")
 
