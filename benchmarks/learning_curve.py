@@ -11,7 +11,9 @@ target against the same output's mean similarity to **other** targets of its lan
 Tanimoto of Morgan fingerprints against the reference; pictures: SSIM of the render against the
 target image, both 128×128 grey -- not a random-weight encoder), with a bootstrap 95% interval on
 the paired gap; plus the share of outputs not in the training set (``novel``) and of exact
-(canonical) matches. ViRL is judged by the mean reward of greedy answers on its own prompts, before
+(canonical) matches. A second, generation-free probe: the reference answer's loss given its own
+image against given another row's image (``nll_own``, ``nll_shuffled``, ``nll_gap_ci_low`` > 0:
+the model's belief about the answer depends on the picture). ViRL is judged by the mean reward of greedy answers on its own prompts, before
 and after.
 
     python benchmarks/learning_curve.py [--quick] [--json OUT.json] [--data BUILD_DIR] [--workdir runs/learning]
@@ -197,6 +199,37 @@ def own_and_shuffled(lang: str, rows: list[dict], scored: list, others: int = 8,
     return own, shuffled
 
 
+def answer_nll(model, processor, row: dict, image) -> float:
+    """Mean negative log-likelihood per token of the reference answer given ``image`` (teacher forcing)."""
+    import torch
+
+    from training.data import user_turn
+    from training.prompts import fenced
+
+    messages, _ = user_turn({**row, "task": "generate"})
+    prompt = processor.apply_chat_template(messages, add_generation_prompt=True)
+    full = prompt + fenced(row["lang"], row["code"]) + "<|im_end|>"
+    batch = processor(text=[full], images=[image], return_tensors="pt")
+    start = processor(text=[prompt], images=[image], return_tensors="pt")["input_ids"].shape[1]
+    labels = batch["input_ids"].clone()
+    labels[:, :start] = -100
+    with torch.inference_mode():
+        return float(model(**batch, labels=labels).loss)
+
+
+def nll_own_and_shuffled(model, processor, rows: list[dict], seed: int = 0) -> tuple[list[float], list[float]]:
+    """The reference answer's NLL with its own image and with another row's image (a derangement)."""
+    from training.data import as_image
+
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    other = {order[i]: order[(i + 1) % len(order)] for i in range(len(order))}
+    images = [as_image(r["image"]) for r in rows]
+    own = [answer_nll(model, processor, r, images[i]) for i, r in enumerate(rows)]
+    shuffled = [answer_nll(model, processor, r, images[other[i]]) for i, r in enumerate(rows)]
+    return own, shuffled
+
+
 def answer_budget(tokenizer, rows: list[dict]) -> int:
     """A quarter more than the 90th-percentile reference answer: an untrained model talks until the budget
     ends, and on a busy CPU the longest 10% of references are not worth doubling every stage's cost."""
@@ -219,6 +252,7 @@ def evaluate(model_path: str, rows_by_lang: dict[str, list[dict]], train_codes: 
         completions = [c[0] for c in generate(model, processor, rows, budget, progress=None, batch_size=16)]
         scored = score(rows, completions, reward)
         own, shuffled = own_and_shuffled(lang, rows, scored, seed=seed)
+        nll_own, nll_shuffled = nll_own_and_shuffled(model, processor, rows, seed) if len(rows) > 1 else ([0.0], [0.0])
         with_code = [s for s in scored if s.answer.ok]
         norm = [normalize_code(lang, s.answer.code) for s in with_code]
         table[lang] = {
@@ -232,6 +266,8 @@ def evaluate(model_path: str, rows_by_lang: dict[str, list[dict]], train_codes: 
             "distinct": len(set(norm)) / len(rows),
             "exact": float(np.mean([s.answer.ok and normalize_code(lang, s.answer.code) == normalize_code(lang, s.row["code"])
                                     for s in scored])),
+            "nll_own": float(np.mean(nll_own)), "nll_shuffled": float(np.mean(nll_shuffled)),
+            "nll_gap_ci_low": bootstrap_low([b - a for a, b in zip(nll_own, nll_shuffled)], seed),
             "n": len(rows), "max_new_tokens": budget,
         }
     return table
@@ -275,11 +311,12 @@ def plot(sft_log: list[dict], virl_log: list[dict], path: Path) -> None:
 
 def print_table(result: dict) -> None:
     print(f"{'stage':<6} {'lang':<7} {'n':>4} {'format':>7} {'exec':>6} {'own':>6} {'shuf':>6} {'gap_lo':>7} "
-          f"{'novel':>6} {'distinct':>8} {'exact':>6} {'reward':>7}")
+          f"{'novel':>6} {'distinct':>8} {'exact':>6} {'reward':>7} {'nll_own':>8} {'nll_shuf':>8} {'nll_gap_lo':>10}")
     for stage, langs in result["stages"].items():
         for lang, m in langs.items():
             print(f"{stage:<6} {lang:<7} {m['n']:>4} {m['format']:>7.2f} {m['exec']:>6.2f} {m['own']:>6.3f} {m['shuffled']:>6.3f} "
-                  f"{m['gap_ci_low']:>7.3f} {m['novel']:>6.2f} {m['distinct']:>8.2f} {m['exact']:>6.2f} {m['reward']:>7.3f}")
+                  f"{m['gap_ci_low']:>7.3f} {m['novel']:>6.2f} {m['distinct']:>8.2f} {m['exact']:>6.2f} {m['reward']:>7.3f} "
+                  f"{m['nll_own']:>8.3f} {m['nll_shuffled']:>8.3f} {m['nll_gap_ci_low']:>10.3f}")
     for stage, langs in result.get("virl_prompts", {}).items():
         print(f"mean reward on the ViRL prompts, {stage}: " + ", ".join(f"{lang} {v:.4f}" for lang, v in langs.items()))
 
@@ -329,7 +366,7 @@ def main() -> None:
         t = time.monotonic()
         sft = train("sft", data, init_model, out, {"split": "sft", "learning_rate": profile.sft_lr, "warmup_steps": 20,
                                                      "per_device_train_batch_size": profile.batch, "gradient_accumulation_steps": 1,
-                                                     "logging_steps": 10, "max_minutes": profile.sft_minutes, "seed": args.seed})
+                                                     "logging_steps": 5, "max_minutes": profile.sft_minutes, "seed": args.seed})
         timings["sft_s"] = round(time.monotonic() - t, 1)
         t = time.monotonic()
         result["stages"]["sft"] = evaluate(str(sft), test_rows, train_codes, reward, args.seed)
