@@ -9,6 +9,7 @@ from pathlib import Path
 
 from filters.render import RenderError, RenderService, lang_from_path
 from pipelines.outputs import OutputError, check_writable, is_folder, render_targets, write_bytes_atomic
+from training.cli import add_commands as add_training_commands
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -111,79 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--private", action="store_true")
     p.add_argument("--dry-run", action="store_true")
     p.set_defaults(func=cmd_push)
-    p = sub.add_parser("train", help="train a vision-language model on a corpus (SFT or ViRL)")
-    p.add_argument("stage", choices=["sft", "virl"])
-    p.add_argument("--data", required=True, help="build folder or Hub dataset repo id")
-    p.add_argument("--model", default=None, help="Hub id or folder (overrides the config)")
-    p.add_argument("--config", default=None, help="training/configs/<name>.yaml")
-    p.add_argument("--output", default=None, help="output folder (overrides the config)")
-    p.add_argument("--resume", action="store_true", help="resume from the last checkpoint in the output folder")
-    p.set_defaults(func=cmd_train)
-
-    p = sub.add_parser("reward", help="score code against a target image with the ViRL reward")
-    p.add_argument("--lang", required=True, choices=["python", "html", "svg", "latex", "smiles"])
-    p.add_argument("--code", required=True, help="file with the code (or a completion with a fenced block)")
-    p.add_argument("--image", required=True, help="target PNG")
-    p.add_argument("--encoder", default="facebook/dinov2-large", help="Hub id or folder saved with save_pretrained")
-    p.add_argument("--timeout", type=float, default=10.0)
-    p.set_defaults(func=cmd_reward)
-
-    p = sub.add_parser("eval", help="generate, render and score on a held-out split")
-    p.add_argument("--data", required=True)
-    p.add_argument("--split", default="test")
-    p.add_argument("--model", required=True)
-    p.add_argument("-n", type=int, default=None)
-    p.add_argument("--output", default="runs/eval")
-    p.add_argument("--encoder", default="facebook/dinov2-large")
-    p.add_argument("--max-new-tokens", type=int, default=2048)
-    p.set_defaults(func=cmd_eval)
+    add_training_commands(sub)
     return parser
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from training.config import TrainConfig
-
-    cfg = TrainConfig.load(args.config, model=args.model, output_dir=args.output)
-    if args.stage == "sft":
-        from training.sft import train_sft
-
-        out = train_sft(args.data, cfg, resume=args.resume)
-    else:
-        from training.virl import train_virl
-
-        out = train_virl(args.data, cfg, resume=args.resume)
-    print(f"saved to {out}")
-    return 0
-
-
-def cmd_reward(args: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
-    from PIL import Image
-
-    from training.rewards import RewardConfig, VisualCodeReward
-
-    text = Path(args.code).read_text(encoding="utf-8", errors="replace")
-    completion = text if "```" in text else f"```{args.lang}\n{text}\n```"
-    reward = VisualCodeReward(RewardConfig(encoder=args.encoder, timeout_s=args.timeout, workers=1))
-    try:
-        parts = reward.score([completion], [args.lang], [Image.open(args.image).convert("RGB")])[0]
-    finally:
-        reward.close()
-    print(json.dumps({k: round(v, 6) for k, v in parts.items()}))
-    return 0
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    from training.eval import evaluate, print_table
-    from training.rewards import RewardConfig
-
-    table = evaluate(args.data, args.split, args.model, args.n, args.output, args.max_new_tokens,
-                     RewardConfig(encoder=args.encoder))
-    print_table(table)
-    print(f"metrics and contact sheet in {args.output}")
-    return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:

@@ -16,6 +16,30 @@ class LoraSettings:
 
 
 @dataclass
+class VllmSettings:
+    """trl's vLLM generation for GRPO: ``colocate`` (vLLM shares each training GPU) or ``server``
+    (a separate ``trl vllm-serve`` process on GPUs of its own)."""
+
+    mode: str = "colocate"
+    gpu_memory_utilization: float = 0.3
+    tensor_parallel_size: int = 1
+    max_model_length: int | None = None
+    enable_sleep_mode: bool = False
+    server_base_url: str | None = None
+    server_host: str = "0.0.0.0"
+    server_port: int = 8000
+    server_timeout: float = 240.0
+
+    def __post_init__(self):
+        if self.mode not in ("colocate", "server"):
+            raise ValueError(f"vllm.mode must be 'colocate' or 'server', not {self.mode!r}")
+
+    def grpo_args(self) -> dict:
+        """The ``GRPOConfig`` fields these settings set."""
+        return {"use_vllm": True, **{f"vllm_{f.name}": getattr(self, f.name) for f in fields(self)}}
+
+
+@dataclass
 class TrainConfig:
     model: str = "Qwen/Qwen2.5-VL-7B-Instruct"
     split: str = "sft"
@@ -26,6 +50,7 @@ class TrainConfig:
     learning_rate: float = 1e-5
     num_train_epochs: float = 1.0
     max_steps: int = -1
+    max_minutes: float | None = None  # stop after this much wall-clock training (a fixed budget)
     per_device_train_batch_size: int = 1
     gradient_accumulation_steps: int = 16
     warmup_steps: float = 0.03  # below 1: a fraction of the steps
@@ -43,18 +68,51 @@ class TrainConfig:
     temperature: float = 1.0
     beta: float = 0.0
     reward: dict = field(default_factory=dict)
+    vllm: VllmSettings | None = None
 
     @classmethod
     def load(cls, path: str | Path | None, **overrides) -> "TrainConfig":
-        data = yaml.safe_load(Path(path).read_text()) if path else {}
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        """The config in ``path`` (``None``: defaults) with ``overrides``; errors name the file and field."""
+        data = _read(path) if path else {}
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
         if unknown:
-            raise ValueError(f"{path}: unknown training config field(s) {unknown}; known: {sorted(known)}")
-        if data.get("lora") is not None:
-            data["lora"] = LoraSettings(**data["lora"])
+            raise ConfigError(f"{path}: unknown training config field(s) {unknown}; known: {sorted(f.name for f in fields(cls))}")
+        for name, section in (("lora", LoraSettings), ("vllm", VllmSettings)):
+            if data.get(name) is not None:
+                data[name] = _section(path, name, section, data[name])
         data.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**data)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+class ConfigError(ValueError):
+    """A training config that cannot be used; the message is one line naming the file."""
+
+
+def _read(path: str | Path) -> dict:
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"training config {path} does not exist (configs in training/configs/: "
+                          f"{', '.join(sorted(p.name for p in Path(__file__).with_name('configs').glob('*.yaml')))})")
+    try:
+        data = yaml.safe_load(file.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of training config fields")
+    return data
+
+
+def _section(path, name: str, kind, value):
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: {name} must be a mapping")
+    known = {f.name for f in fields(kind)}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown {name} field(s) {unknown}; known: {sorted(known)}")
+    try:
+        return kind(**value)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

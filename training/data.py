@@ -1,7 +1,10 @@
 """Corpus rows → trl's conversational vision format, loaded from a build folder or a Hub repo."""
 from __future__ import annotations
 
+import hashlib
 import io
+import re
+from pathlib import Path
 from typing import Any
 
 from .prompts import fenced, generate_prompt, optimize_prompt
@@ -19,6 +22,30 @@ def as_image(value: Any):
     return Image.open(io.BytesIO(data)).convert("RGB")
 
 
+class DataError(ValueError):
+    """``--data`` names no usable corpus; the message is one line for the user."""
+
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def check_data(data: str) -> None:
+    """A build folder with shards, or something that can only be a Hub dataset id; else one clear error."""
+    folder = Path(data).expanduser()
+    if folder.is_dir():
+        if not any((folder / "data").glob("*.parquet")):
+            raise DataError(f"--data {data}: no shards under {folder / 'data'} (expected a folder written by vinci build)")
+        return
+    local = data.startswith((".", "/", "~")) or folder.exists() or Path(data.split("/")[0]).is_dir() or not HUB_ID.match(data)
+    if local:
+        raise DataError(f"--data {data}: no such folder (pass a vinci build folder or a Hub dataset id ORG/NAME)")
+    from .encoders import hub_offline, hub_reachable
+
+    if not hub_offline() and not hub_reachable():
+        raise DataError(f"--data {data}: no such folder here, and the Hub cannot be reached to load it as a dataset id "
+                        "(set HF_HUB_OFFLINE=1 to use a cached Hub dataset)")
+
+
 def load_split(data: str, split: str, streaming: bool = False):
     """A split of a vinci corpus: a local build folder or a Hub dataset repo id.
 
@@ -26,9 +53,6 @@ def load_split(data: str, split: str, streaming: bool = False):
     in folders of the same name would share a stale cache; a build folder is therefore read from
     its shard files with a cache keyed by their checksums (from ``manifest.lock.yaml``).
     """
-    import hashlib
-    from pathlib import Path
-
     import datasets
 
     folder = Path(data)
@@ -36,7 +60,8 @@ def load_split(data: str, split: str, streaming: bool = False):
         return datasets.load_dataset(data, split=split, streaming=streaming)
     shards = sorted(str(p) for p in (folder / "data").glob(f"{split}-*.parquet"))
     if not shards:
-        raise ValueError(f"{folder} has no shards of split {split!r}")
+        have = sorted({p.name.split("-")[0] for p in (folder / "data").glob("*.parquet")})
+        raise DataError(f"{folder} has no split {split!r}; it has: {', '.join(have) or 'none'}")
     lock = folder / "manifest.lock.yaml"
     key = hashlib.sha256((lock.read_bytes() if lock.exists() else "\n".join(shards).encode())).hexdigest()[:16]
     return datasets.load_dataset("parquet", data_files={split: shards}, split=split, streaming=streaming,

@@ -1,7 +1,9 @@
 """Loading vision-language models and their processors, real (Hub id or folder) or tiny (built from a config)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 TINY = "tiny:qwen2-vl"
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>",
@@ -42,32 +44,72 @@ def image_only_processor_class():
     return ImageOnlyQwen2VLProcessor
 
 
-def build_tiny(folder: str | Path, seed: int = 0) -> Path:
-    """A random Qwen2-VL of ~0.2M parameters with a locally trained byte-level BPE; nothing downloaded."""
-    import torch
+@dataclass(frozen=True)
+class ModelShape:
+    """The size of a Qwen2-VL built from a config (the default: ~0.2M parameters, for CPU tests)."""
+
+    hidden: int = 64
+    layers: int = 2
+    heads: int = 4
+    kv_heads: int = 2
+    intermediate: int = 128
+    vision_depth: int = 2
+    vision_width: int = 32
+    vision_heads: int = 2
+    min_pixels: int = 56 * 56
+    max_pixels: int = 112 * 112
+
+    def mrope_section(self) -> list[int]:
+        """Qwen's split of the rotary half-dimension over (time, height, width): 1/4, 3/8, 3/8."""
+        half = self.hidden // self.heads // 2
+        t = half // 4
+        h = (half - t) // 2
+        return [t, h, half - t - h]
+
+
+def code_tokenizer(texts: Iterable[str], vocab_size: int = 600):
+    """A byte-level BPE trained on ``texts`` with Qwen's special tokens and a small chat template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast, Qwen2VLConfig, Qwen2VLForConditionalGeneration
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
+                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                   padding_side="left", chat_template=CHAT_TEMPLATE)
+
+
+def save_processor_folder(folder: str | Path, tokenizer, min_pixels: int = 56 * 56, max_pixels: int = 112 * 112) -> Path:
+    """Tokenizer and Qwen2-VL image processor in one folder, which ``load_processor`` reads as a processor."""
     from transformers.models.qwen2_vl import Qwen2VLImageProcessorPil
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(folder)
+    Qwen2VLImageProcessorPil(min_pixels=min_pixels, max_pixels=max_pixels).save_pretrained(folder)
+    return folder
+
+
+def build_qwen2_vl(folder: str | Path, tokenizer, shape: ModelShape = ModelShape(), seed: int = 0) -> Path:
+    """A randomly initialised Qwen2-VL of ``shape`` around ``tokenizer``, saved with its processor; nothing downloaded."""
+    import torch
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
 
     folder = Path(folder)
     if (folder / "config.json").exists():
         return folder
     torch.manual_seed(seed)
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(TOKENIZER_CORPUS, trainers.BpeTrainer(vocab_size=600, special_tokens=SPECIAL_TOKENS,
-                                                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                        padding_side="left", chat_template=CHAT_TEMPLATE)
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
     config = Qwen2VLConfig(
-        text_config=dict(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-                         rope_scaling={"type": "mrope", "mrope_section": [2, 3, 3]},
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=shape.hidden, intermediate_size=shape.intermediate,
+                         num_hidden_layers=shape.layers, num_attention_heads=shape.heads, num_key_value_heads=shape.kv_heads,
+                         max_position_embeddings=4096, rope_scaling={"type": "mrope", "mrope_section": shape.mrope_section()},
                          bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"]),
-        vision_config=dict(depth=2, embed_dim=32, hidden_size=64, num_heads=2, mlp_ratio=2, patch_size=14,
-                           spatial_merge_size=2, temporal_patch_size=2, in_chans=3),
+        vision_config=dict(depth=shape.vision_depth, embed_dim=shape.vision_width, hidden_size=shape.hidden,
+                           num_heads=shape.vision_heads, mlp_ratio=2, patch_size=14, spatial_merge_size=2,
+                           temporal_patch_size=2, in_chans=3),
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])
     model = Qwen2VLForConditionalGeneration(config)
@@ -75,22 +117,32 @@ def build_tiny(folder: str | Path, seed: int = 0) -> Path:
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=112 * 112).save_pretrained(folder)
+    save_processor_folder(folder, tokenizer, shape.min_pixels, shape.max_pixels)
     return folder
 
 
+def build_tiny(folder: str | Path, seed: int = 0) -> Path:
+    """A random Qwen2-VL of ~0.2M parameters with a BPE trained on a few lines of code; nothing downloaded."""
+    if (Path(folder) / "config.json").exists():
+        return Path(folder)
+    return build_qwen2_vl(folder, code_tokenizer(TOKENIZER_CORPUS, 600), ModelShape(), seed)
+
+
 def load_processor(path: str):
-    """``AutoProcessor``; where torchvision is missing, the image-only Qwen2-VL processor."""
+    """``AutoProcessor``; where torchvision is missing, or the folder holds only a tokenizer and an image
+    processor (``save_processor_folder``), the image-only Qwen2-VL processor."""
     from transformers import AutoImageProcessor, AutoProcessor, AutoTokenizer
 
     try:
-        return AutoProcessor.from_pretrained(path)
+        processor = AutoProcessor.from_pretrained(path)
     except (AttributeError, ImportError, ValueError, OSError, TypeError):
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        image_processor = AutoImageProcessor.from_pretrained(path)
-        return image_only_processor_class()(image_processor=image_processor, tokenizer=tokenizer, video_processor=None,
-                                            chat_template=tokenizer.chat_template)
+        processor = None
+    if processor is not None and hasattr(processor, "image_processor"):
+        return processor
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    image_processor = AutoImageProcessor.from_pretrained(path)
+    return image_only_processor_class()(image_processor=image_processor, tokenizer=tokenizer, video_processor=None,
+                                        chat_template=tokenizer.chat_template)
 
 
 def resolve(model: str, workdir: str | Path) -> str:
@@ -109,15 +161,28 @@ def load_model(path: str, bf16: bool = False):
 
 
 def build_tiny_dinov2(folder: str | Path, seed: int = 0) -> Path:
-    """A random DINOv2 (hidden 64, 2 layers) saved like a real one, for CPU tests of the reward."""
+    """A random DINOv2 (hidden 64, 2 layers) saved like a real one, for CPU tests of the reward.
+
+    Written beside ``folder`` and renamed into place, so concurrent callers never see half a model."""
+    import os
+    import shutil
+    import tempfile
+
     import torch
     from transformers import Dinov2Config, Dinov2Model
 
     folder = Path(folder)
-    if not (folder / "config.json").exists():
-        torch.manual_seed(seed)
-        Dinov2Model(Dinov2Config(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
-                                 image_size=448, patch_size=14)).save_pretrained(folder)
+    if (folder / "config.json").exists():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    torch.manual_seed(seed)
+    Dinov2Model(Dinov2Config(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+                             image_size=448, patch_size=14)).save_pretrained(staging)
+    try:
+        os.replace(staging, folder)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (folder / "config.json").exists():
+            raise
     return folder
-
-

@@ -1,12 +1,16 @@
 """ViRL rewards as plain callables over dataset columns (trl's reward-function contract).
 
-* ``format`` (language alignment): the completion's last fenced block must carry the target
-  language; else 0, and no visual scoring.
+* ``format`` (language alignment): the completion must be one fenced block in the target
+  language with prose around it (``training.answers``: judged whole, so known hacks earn 0);
+  else 0, and no visual scoring.
 * ``visual`` (coarse-to-fine, as VinciCoder defines it): the render of the generated code is
   resized to the target's size; both are cut into 448×448 tiles (1-12, grid by closest aspect
-  ratio) plus a 448×448 thumbnail; DINOv2 embeds every crop (CLS token); each crop scores
-  (cos + 1) / 2; the reward is the weighted mean (default: the plain mean over all crops).
-  Failing, timed-out or blank renders score 0.
+  ratio) plus, when there is more than one tile, a 448×448 thumbnail (as the release does);
+  DINOv2 embeds every crop (CLS token: ``cls: release`` takes it from the last block before the
+  final layernorm, ``hidden_states[-1][:, 0]``, as VinciCoder's released reward does;
+  ``cls: pooler`` after it); each crop scores (cos + 1) / 2; the reward is the weighted mean
+  (default: the plain mean over all crops). Failing, timed-out, blank or near-uniform renders
+  score 0.
 
 Batched: one render batch through the sandboxed pool, target embeddings cached per image, one
 encoder forward pass for all crops of a batch.
@@ -21,15 +25,20 @@ from typing import Any
 
 import numpy as np
 
-from sources.hub import last_fenced_block
+from .answers import completion_text, extract_code
+
+__all__ = ["CLS_CHOICES", "DinoEncoder", "RewardConfig", "VisualCodeReward", "completion_text", "crops",
+           "extract_code", "is_blank", "tile_grid"]
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+CLS_CHOICES = ("release", "pooler")
 
 
 @dataclass
 class RewardConfig:
     encoder: str = "facebook/dinov2-large"
+    cls: str = "release"
     tile: int = 448
     max_tiles: int = 12
     coarse_weight: float = 1.0
@@ -41,23 +50,12 @@ class RewardConfig:
     encoder_batch: int = 32
     cache_size: int = 4096
     device: str | None = None
+    min_std: float = 3.0
+    max_dominant_share: float = 0.995
 
-
-def completion_text(completion: Any) -> str:
-    """trl passes plain strings or conversational turns ``[{"role": "assistant", "content": ...}]``."""
-    if isinstance(completion, str):
-        return completion
-    parts = []
-    for turn in completion:
-        content = turn.get("content", "")
-        parts.append(content if isinstance(content, str) else "".join(p.get("text", "") for p in content if isinstance(p, dict)))
-    return "\n".join(parts)
-
-
-def extract_code(completion: Any, lang: str) -> str | None:
-    """The last fenced block if it is in ``lang``; ``None`` if missing or in another language."""
-    fence_lang, code = last_fenced_block(completion_text(completion))
-    return code if code is not None and fence_lang == lang else None
+    def __post_init__(self):
+        if self.cls not in CLS_CHOICES:
+            raise ValueError(f"reward cls must be one of {list(CLS_CHOICES)}, not {self.cls!r}")
 
 
 def tile_grid(width: int, height: int, max_tiles: int = 12) -> tuple[int, int]:
@@ -74,7 +72,8 @@ def tile_grid(width: int, height: int, max_tiles: int = 12) -> tuple[int, int]:
 
 
 def crops(image, tile: int = 448, max_tiles: int = 12, grid: tuple[int, int] | None = None, size=None, device="cpu"):
-    """[thumbnail, tile 1, …, tile n] of an RGB PIL image as a float tensor (n+1, 3, tile, tile) in [0, 1].
+    """[thumbnail, tile 1, …, tile n] of an RGB PIL image as a float tensor (n+1, 3, tile, tile) in [0, 1];
+    one tile alone (no thumbnail) when the grid is 1×1, as the release does.
 
     Resizing and tiling run on ``device`` (the GPU in real runs): on a CPU they cost more than the
     encoder itself. ``size`` first resizes the image to the target's size (a generated render)."""
@@ -87,23 +86,49 @@ def crops(image, tile: int = 448, max_tiles: int = 12, grid: tuple[int, int] | N
         x = F.interpolate(x, size=(size[1], size[0]), mode="bicubic", antialias=True, align_corners=False)
     height, width = x.shape[-2:]
     cols, rows = grid or tile_grid(width, height, max_tiles)
-    thumb = F.interpolate(x, size=(tile, tile), mode="bicubic", antialias=True, align_corners=False)
     big = F.interpolate(x, size=(rows * tile, cols * tile), mode="bicubic", antialias=True, align_corners=False)
     tiles = big.unfold(2, tile, tile).unfold(3, tile, tile)
     tiles = tiles.permute(0, 2, 3, 1, 4, 5).reshape(rows * cols, 3, tile, tile)
+    if rows * cols == 1:
+        return tiles.clamp_(0, 1)
+    thumb = F.interpolate(x, size=(tile, tile), mode="bicubic", antialias=True, align_corners=False)
     return torch.cat([thumb, tiles]).clamp_(0, 1)
 
 
 class DinoEncoder:
-    """DINOv2 CLS embeddings; ``path_or_id`` is a Hub id or a folder saved with ``save_pretrained``."""
+    """DINOv2 CLS embeddings; ``path_or_id`` is a Hub id, a folder saved with ``save_pretrained`` or ``tiny:dinov2``.
 
-    def __init__(self, path_or_id: str, device: str | None = None, model=None):
+    ``cls="release"`` reads the CLS token where VinciCoder's released reward does, at the output of
+    the last block before the final layernorm (a pre-hook on ``layernorm``: the same value as
+    ``hidden_states[-1][:, 0]`` without keeping every layer's states); ``cls="pooler"`` after it."""
+
+    def __init__(self, path_or_id: str, device: str | None = None, model=None, cls: str = "release"):
         import torch
-        from transformers import AutoModel
 
+        from .encoders import load_encoder_model
+
+        if cls not in CLS_CHOICES:
+            raise ValueError(f"cls must be one of {list(CLS_CHOICES)}, not {cls!r}")
         self.torch = torch
+        self.cls = cls
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model = (model or AutoModel.from_pretrained(path_or_id)).to(self.device).eval()
+        self.model = (model if model is not None else load_encoder_model(path_or_id)).to(self.device).eval()
+
+    def _cls_tokens(self, chunk):
+        if self.cls == "pooler":
+            result = self.model(pixel_values=chunk)
+            pooled = getattr(result, "pooler_output", None)
+            return pooled if pooled is not None else result.last_hidden_state[:, 0]
+        norm = getattr(self.model, "layernorm", None)
+        if norm is None:
+            return self.model(pixel_values=chunk, output_hidden_states=True).hidden_states[-1][:, 0]
+        seen = []
+        handle = norm.register_forward_pre_hook(lambda module, args: seen.append(args[0][:, 0]))
+        try:
+            self.model(pixel_values=chunk)
+        finally:
+            handle.remove()
+        return seen[-1]
 
     def embed(self, pixels, batch: int = 32):
         """L2-normalised CLS embeddings of crops ``(N, 3, H, W)`` in [0, 1]; one forward pass per ``batch``."""
@@ -115,10 +140,18 @@ class DinoEncoder:
         for i in range(0, len(pixels), batch):
             chunk = ((pixels[i:i + batch].to(self.device) - mean) / std).to(dtype)
             with torch.inference_mode():
-                result = self.model(pixel_values=chunk)
-            cls = result.pooler_output if getattr(result, "pooler_output", None) is not None else result.last_hidden_state[:, 0]
+                cls = self._cls_tokens(chunk)
             out.append(torch.nn.functional.normalize(cls.float(), dim=-1).cpu())
         return torch.cat(out) if out else torch.zeros(0)
+
+
+def is_blank(image, min_std: float = 3.0, max_dominant_share: float = 0.995) -> bool:
+    """Near-uniform or almost empty (the build's image-quality bounds): nothing to compare."""
+    small = np.asarray(image.convert("L").resize((64, 64)), dtype=np.float32)
+    if small.std() < min_std:
+        return True
+    _, counts = np.unique((small // 8).astype(np.uint8), return_counts=True)
+    return counts.max() / counts.sum() > max_dominant_share
 
 
 class VisualCodeReward:
@@ -142,7 +175,7 @@ class VisualCodeReward:
     @property
     def encoder(self) -> DinoEncoder:
         if self._encoder is None:
-            self._encoder = DinoEncoder(self.config.encoder, self.config.device)
+            self._encoder = DinoEncoder(self.config.encoder, self.config.device, cls=self.config.cls)
         return self._encoder
 
     def close(self) -> None:
@@ -162,7 +195,7 @@ class VisualCodeReward:
         return [p["visual"] for p in parts]
 
     def score(self, completions: list, langs: list[str], targets: list) -> list[dict[str, float]]:
-        """Every component for a batch: format, executed, coarse, fine, visual, total."""
+        """Every component for a batch: format, executed, blank, coarse, fine, visual, total."""
         codes = [extract_code(c, l) for c, l in zip(completions, langs)]
         todo = [i for i, code in enumerate(codes) if code is not None]
         pngs: list[bytes | None] = [None] * len(codes)
@@ -183,10 +216,15 @@ class VisualCodeReward:
         targets = [as_image(t) for t in targets]
         keys = [_image_key(t) for t in targets]
         rendered: dict[int, Any] = {}
+        blank: set[int] = set()
         for i, png in enumerate(pngs):
             if png is not None and formats[i]:
+                image = Image.open(io.BytesIO(png)).convert("RGB")
+                if is_blank(image, cfg.min_std, cfg.max_dominant_share):
+                    blank.add(i)
+                    continue
                 grid = tile_grid(*targets[i].size, cfg.max_tiles)
-                rendered[i] = crops(Image.open(io.BytesIO(png)), cfg.tile, cfg.max_tiles, grid, size=targets[i].size, device=device)
+                rendered[i] = crops(image, cfg.tile, cfg.max_tiles, grid, size=targets[i].size, device=device)
         missing = [k for k in dict.fromkeys(keys[i] for i in rendered) if k not in self._targets]
         target_crops = {k: crops(targets[keys.index(k)], cfg.tile, cfg.max_tiles, device=device) for k in missing}
         parts_list = [target_crops[k] for k in missing] + [rendered[i] for i in rendered]
@@ -199,17 +237,24 @@ class VisualCodeReward:
         out = []
         for i in range(len(pngs)):
             fmt = 1.0 if formats[i] else 0.0
-            parts = {"format": fmt, "executed": 0.0, "coarse": 0.0, "fine": 0.0, "visual": 0.0}
+            parts = {"format": fmt, "executed": 0.0, "blank": float(i in blank), "coarse": 0.0, "fine": 0.0, "visual": 0.0}
             if i in rendered:
                 n = len(rendered[i])
                 mine = embeddings[offset:offset + n]
                 offset += n
                 sims = ((mine * self._targets[keys[i]]).sum(-1).numpy() + 1) / 2
-                visual = (cfg.coarse_weight * sims[0] + cfg.fine_weight * sims[1:].sum()) / (cfg.coarse_weight + cfg.fine_weight * (n - 1))
-                parts.update(executed=1.0, coarse=float(sims[0]), fine=float(sims[1:].mean()), visual=float(visual))
+                parts.update(executed=1.0, **self._combine(sims))
             parts["total"] = cfg.visual_weight * parts["visual"] + cfg.format_weight * fmt
             out.append(parts)
         return out
+
+    def _combine(self, sims) -> dict[str, float]:
+        """Per-crop similarities → coarse, fine, visual; a lone tile is both coarse and fine."""
+        cfg = self.config
+        if len(sims) == 1:
+            return {"coarse": float(sims[0]), "fine": float(sims[0]), "visual": float(sims[0])}
+        visual = (cfg.coarse_weight * sims[0] + cfg.fine_weight * sims[1:].sum()) / (cfg.coarse_weight + cfg.fine_weight * (len(sims) - 1))
+        return {"coarse": float(sims[0]), "fine": float(sims[1:].mean()), "visual": float(visual)}
 
     def _remember(self, key: str, value) -> None:
         self._targets[key] = value

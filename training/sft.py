@@ -1,11 +1,11 @@
 """``vinci train sft``: supervised fine-tuning of a vision-language model with trl's ``SFTTrainer``."""
 from __future__ import annotations
 
-from pathlib import Path
-
+from .budget import budget_callbacks
 from .config import TrainConfig
 from .data import sft_dataset
 from .models import load_model, load_processor, resolve
+from .resume import Outcome, train
 
 
 def peft_config(cfg: TrainConfig):
@@ -34,12 +34,9 @@ def build_trainer(data: str, cfg: TrainConfig):
         dataset_kwargs={"skip_prepare_dataset": False},
     )
     dataset = sft_dataset(data, cfg.split, cfg.streaming, cfg.limit)
-    return SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=processor, peft_config=peft_config(cfg))
+    return SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=processor, peft_config=peft_config(cfg),
+                      callbacks=budget_callbacks(cfg.max_minutes))
 
 
-def train_sft(data: str, cfg: TrainConfig, resume: bool = False) -> Path:
-    trainer = build_trainer(data, cfg)
-    has_checkpoint = any(Path(cfg.output_dir).glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if resume and has_checkpoint else None)
-    trainer.save_model(cfg.output_dir)
-    return Path(cfg.output_dir)
+def train_sft(data: str, cfg: TrainConfig, resume: bool = False) -> Outcome:
+    return train(build_trainer(data, cfg), cfg.output_dir, resume)

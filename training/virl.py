@@ -1,33 +1,37 @@
 """``vinci train virl``: visual RL with trl's ``GRPOTrainer`` and the coarse-to-fine visual reward."""
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import fields
 
-from .config import TrainConfig
+from .budget import budget_callbacks
+from .config import ConfigError, TrainConfig
 from .data import grpo_dataset
-from .models import build_tiny_dinov2, load_model, load_processor, resolve
+from .encoders import resolve_encoder
+from .models import load_model, load_processor, resolve
+from .resume import Outcome, train
 from .rewards import RewardConfig, VisualCodeReward
 from .sft import peft_config
 
 
-def reward_for(cfg: TrainConfig) -> VisualCodeReward:
+def reward_config(cfg: TrainConfig) -> RewardConfig:
+    known = {f.name for f in fields(RewardConfig)}
+    unknown = sorted(set(cfg.reward) - known)
+    if unknown:
+        raise ConfigError(f"unknown reward field(s) {unknown}; known: {sorted(known)}")
     settings = RewardConfig(**cfg.reward)
-    if settings.encoder == "tiny:dinov2":
-        settings.encoder = str(build_tiny_dinov2(Path(cfg.output_dir) / "tiny-dinov2"))
-    return VisualCodeReward(settings)
+    settings.encoder = resolve_encoder(settings.encoder, cfg.output_dir)
+    return settings
 
 
-def build_trainer(data: str, cfg: TrainConfig, reward: VisualCodeReward | None = None,
-                  extra_rewards: list | None = None, extra_weights: list[float] | None = None):
-    """A ``GRPOTrainer`` whose rewards are ``visual`` and ``format`` (plus any extra trl reward callables)."""
-    from trl import GRPOConfig, GRPOTrainer
+def reward_for(cfg: TrainConfig) -> VisualCodeReward:
+    return VisualCodeReward(reward_config(cfg))
 
-    reward = reward or reward_for(cfg)
-    extra_rewards, extra_weights = extra_rewards or [], extra_weights or []
-    path = resolve(cfg.model, cfg.output_dir)
-    processor = load_processor(path)
-    model = load_model(path, bf16=cfg.bf16)
-    args = GRPOConfig(
+
+def grpo_args(cfg: TrainConfig, reward_weights: list[float]):
+    """trl's ``GRPOConfig`` for a training config (generation through vLLM where ``vllm:`` is set)."""
+    from trl import GRPOConfig
+
+    return GRPOConfig(
         output_dir=cfg.output_dir, bf16=cfg.bf16, use_cpu=cfg.use_cpu, gradient_checkpointing=cfg.gradient_checkpointing,
         learning_rate=cfg.learning_rate, num_train_epochs=cfg.num_train_epochs, max_steps=cfg.max_steps,
         per_device_train_batch_size=cfg.per_device_train_batch_size,
@@ -35,21 +39,31 @@ def build_trainer(data: str, cfg: TrainConfig, reward: VisualCodeReward | None =
         lr_scheduler_type=cfg.lr_scheduler_type, save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit,
         logging_steps=cfg.logging_steps, report_to=cfg.report_to, seed=cfg.seed,
         num_generations=cfg.num_generations, max_completion_length=cfg.max_completion_length,
-        temperature=cfg.temperature, beta=cfg.beta,
-        reward_weights=[reward.config.visual_weight, reward.config.format_weight, *extra_weights],
+        temperature=cfg.temperature, beta=cfg.beta, reward_weights=reward_weights,
+        **(cfg.vllm.grpo_args() if cfg.vllm is not None else {}),
     )
+
+
+def build_trainer(data: str, cfg: TrainConfig, reward: VisualCodeReward | None = None,
+                  extra_rewards: list | None = None, extra_weights: list[float] | None = None):
+    """A ``GRPOTrainer`` whose rewards are ``visual`` and ``format`` (plus any extra trl reward callables)."""
+    from trl import GRPOTrainer
+
+    reward = reward or reward_for(cfg)
+    extra_rewards, extra_weights = extra_rewards or [], extra_weights or []
+    path = resolve(cfg.model, cfg.output_dir)
+    processor = load_processor(path)
+    model = load_model(path, bf16=cfg.bf16)
+    args = grpo_args(cfg, [reward.config.visual_weight, reward.config.format_weight, *extra_weights])
     dataset = grpo_dataset(data, cfg.split, cfg.streaming, cfg.limit)
     trainer = GRPOTrainer(model=model, reward_funcs=[reward.visual, reward.format, *extra_rewards], args=args, train_dataset=dataset,
-                          processing_class=processor, peft_config=peft_config(cfg))
+                          processing_class=processor, peft_config=peft_config(cfg), callbacks=budget_callbacks(cfg.max_minutes))
     return trainer, reward
 
 
-def train_virl(data: str, cfg: TrainConfig, resume: bool = False) -> Path:
+def train_virl(data: str, cfg: TrainConfig, resume: bool = False) -> Outcome:
     trainer, reward = build_trainer(data, cfg)
     try:
-        has_checkpoint = any(Path(cfg.output_dir).glob("checkpoint-*"))
-        trainer.train(resume_from_checkpoint=True if resume and has_checkpoint else None)
-        trainer.save_model(cfg.output_dir)
+        return train(trainer, cfg.output_dir, resume)
     finally:
         reward.close()
-    return Path(cfg.output_dir)

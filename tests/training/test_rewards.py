@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.training.test_answers import HACKS, HONEST
 from training.rewards import DinoEncoder, RewardConfig, VisualCodeReward, crops, extract_code, tile_grid
 
 CHART = "import matplotlib.pyplot as plt\nplt.figure(figsize=(6, 4))\nplt.bar(['a', 'b', 'c'], [3, 1, 2], color='#4C72B0')\nplt.title('Sales')\n"
@@ -83,9 +84,42 @@ def test_coarse_and_fine_weights(service, tiny_dinov2, target):
     assert parts["visual"] == pytest.approx(parts["coarse"], abs=1e-6)
 
 
-def test_extract_code_uses_the_last_block():
-    text = "```svg\n<svg/>\n```\nbetter:\n```python\nx = 1\n```"
-    assert extract_code(text, "python") == "x = 1" and extract_code(text, "svg") is None
+def test_extract_code_takes_one_block_in_the_language():
+    assert extract_code("Here:\n```py\nx = 1\n```", "python") == "x = 1"
+    assert extract_code("```svg\n<svg/>\n```\nbetter:\n```python\nx = 1\n```", "python") is None
+
+
+def test_known_hacks_score_zero(reward, target):
+    completions = [c for _, c, _ in HACKS]
+    parts = reward.score(completions, [lang for lang, _, _ in HACKS], [target] * len(HACKS))
+    assert [p["total"] for p in parts] == [0.0] * len(HACKS)
+
+
+def test_the_smiles_hack_renders_but_earns_nothing(service, reward, target):
+    assert service.render_many([("smiles", "CNCCN scale scale scale")])[0].ok
+    assert reward.score(["```smiles\nCNCCN scale scale scale\n```"], ["smiles"], [target])[0]["total"] == 0.0
+    assert reward.score(["```smiles\nCNCCN\n```"], ["smiles"], [target])[0]["executed"] == 1.0
+
+
+NEAR_UNIFORM = [
+    ("svg", '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="400"><circle cx="200" cy="200" r="1.5"/></svg>'),
+    ("python", "import matplotlib.pyplot as plt\nfig = plt.figure(figsize=(4, 3))\nfig.text(0.5, 0.5, '.')"),
+    ("html", '<html><body><div style="width:3px;height:3px;background:#000"></div></body></html>'),
+    ("latex", "\\begin{tikzpicture}\\fill (0,0) circle (0.3pt);\\path (0,0) rectangle (6,6);\\end{tikzpicture}"),
+]
+
+
+def test_near_uniform_renders_score_zero(service, reward, target):
+    """The renderer accepts these (not one flat colour); the reward sees nothing to compare."""
+    assert all(r.ok for r in service.render_many(NEAR_UNIFORM)), [r.status_line() for r in service.render_many(NEAR_UNIFORM)]
+    parts = reward.score([answer(lang, code) for lang, code in NEAR_UNIFORM], [lang for lang, _ in NEAR_UNIFORM], [target] * 4)
+    assert [(p["blank"], p["executed"], p["visual"]) for p in parts] == [(1.0, 0.0, 0.0)] * 4
+
+
+def test_honest_answers_render_and_score(reward, target):
+    parts = reward.score([c for _, c, _ in HONEST], [lang for lang, _, _ in HONEST], [target] * len(HONEST))
+    assert [(p["format"], p["executed"], p["blank"]) for p in parts] == [(1.0, 1.0, 0.0)] * len(HONEST)
+    assert all(p["visual"] > 0 for p in parts)
 
 
 def test_encoder_loads_a_saved_folder(tiny_dinov2):
@@ -103,3 +137,67 @@ def test_reward_cli(tmp_path, tiny_dinov2, target):
     assert done.returncode == 0, done.stderr
     parts = json.loads(done.stdout)
     assert parts["total"] == pytest.approx(1.0, abs=1e-4) and {"visual", "format", "coarse", "fine"} <= set(parts)
+
+
+def release_visual(model, target, render) -> float:
+    """VinciCoder's released similarity, written here from its definition: PIL bicubic resizes, tiles, a thumbnail
+    only when there is more than one tile, CLS of ``hidden_states[-1]``, mean of (cos + 1) / 2 over crops."""
+    import torch
+
+    from training.rewards import IMAGENET_MEAN, IMAGENET_STD
+
+    def pieces(img):
+        cols, rows = tile_grid(*img.size)
+        big = img.resize((448 * cols, 448 * rows), Image.BICUBIC)
+        out = [big.crop((x * 448, y * 448, (x + 1) * 448, (y + 1) * 448)) for y in range(rows) for x in range(cols)]
+        if len(out) > 1:
+            out.append(img.resize((448, 448), Image.BICUBIC))
+        t = torch.stack([torch.from_numpy(np.asarray(p, dtype=np.float32) / 255).permute(2, 0, 1) for p in out])
+        return (t - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+
+    with torch.no_grad():
+        a = model(pixel_values=pieces(target), output_hidden_states=True).hidden_states[-1][:, 0]
+        b = model(pixel_values=pieces(render.resize(target.size, Image.BICUBIC)), output_hidden_states=True).hidden_states[-1][:, 0]
+    return float(((torch.nn.functional.cosine_similarity(a, b) + 1) / 2).mean())
+
+
+def png_of(image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_reward_matches_the_release_on_one_and_many_tiles(service, tiny_dinov2, target):
+    shifted, mol, other = [Image.open(io.BytesIO(r.png)).convert("RGB") for r in service.render_many(
+        [("python", SHIFTED), ("smiles", "CC(=O)Oc1ccccc1C(=O)O"), ("smiles", "CC(=O)Oc1ccccc1C(=O)N")])]
+    assert len(crops(mol)) == 1 and len(crops(target)) == 1 + 6
+    reward = VisualCodeReward(RewardConfig(encoder=tiny_dinov2), service=service)
+    for goal, render in [(mol, other), (target, shifted), (mol, target), (target, mol)]:
+        ours = reward.score_rendered([png_of(render)], [goal])[0]["visual"]
+        assert ours == pytest.approx(release_visual(reward.encoder.model, goal, render), abs=1e-4)
+
+
+def test_cls_release_is_before_the_final_layernorm_and_pooler_after(tiny_dinov2, target):
+    import torch
+
+    release, pooler = DinoEncoder(tiny_dinov2, "cpu", cls="release"), DinoEncoder(tiny_dinov2, "cpu", cls="pooler")
+    pixels = crops(target)
+    normalised = (pixels - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)) / torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        last = release.model(pixel_values=normalised, output_hidden_states=True).hidden_states[-1]
+    unit = torch.nn.functional.normalize
+    assert torch.allclose(release.embed(pixels), unit(last[:, 0], dim=-1), atol=1e-5)
+    with torch.no_grad():
+        assert torch.allclose(pooler.embed(pixels), unit(pooler.model.layernorm(last)[:, 0], dim=-1), atol=1e-5)
+        # Real weights carry a learned final layernorm; give the random one a scale and shift like them.
+        for enc in (release, pooler):
+            enc.model.layernorm.weight.copy_(torch.linspace(0.1, 3.0, enc.model.layernorm.weight.numel()))
+            enc.model.layernorm.bias.copy_(torch.linspace(-1.0, 1.0, enc.model.layernorm.bias.numel()))
+    assert torch.allclose(release.embed(pixels), unit(last[:, 0], dim=-1), atol=1e-5)
+    assert (pooler.embed(pixels) - release.embed(pixels)).abs().max() > 0.05
+
+
+def test_cls_defaults_to_the_release_and_rejects_other_values():
+    assert RewardConfig().cls == "release"
+    with pytest.raises(ValueError, match="cls"):
+        RewardConfig(cls="mean")

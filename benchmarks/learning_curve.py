@@ -1,0 +1,405 @@
+"""Does training on a vinci corpus make a model better at its job? A learning benchmark that runs on a CPU.
+
+Build (or take) a SMILES + SVG corpus, train a small Qwen2-VL from scratch (built from a config, with a
+byte-level BPE trained on the corpus's code) with ``vinci train sft`` for a fixed time, then
+``vinci train virl`` from that checkpoint, and evaluate held-out images at init, after SFT and after
+ViRL, per language.
+
+Execution rate alone proves nothing (a model that copies one training answer executes 100%). What
+is measured is whether the output depends on the picture: each output's similarity to **its own**
+target against the same output's mean similarity to **other** targets of its language (SMILES:
+Tanimoto of Morgan fingerprints against the reference; pictures: SSIM of the render against the
+target image, both 128×128 grey -- not a random-weight encoder), with a bootstrap 95% interval on
+the paired gap; plus the share of outputs not in the training set (``novel``) and of exact
+(canonical) matches. A second, generation-free probe: the reference answer's loss given its own
+image against given another row's image (``nll_own``, ``nll_shuffled``, ``nll_gap_ci_low`` > 0:
+the model's belief about the answer depends on the picture). ViRL is judged by the mean reward of greedy answers on its own prompts, before
+and after.
+
+    python benchmarks/learning_curve.py [--quick] [--json OUT.json] [--data BUILD_DIR] [--workdir runs/learning]
+
+Writes OUT.json (``{"stages": {"init"|"sft"|"virl": {LANG: {"format", "exec", "visual", "own",
+"shuffled", "gap_ci_low", "novel", "exact", "n", ...}}}, ...}``) and OUT.png (SFT loss and ViRL
+reward per language over steps) beside it, and prints the table.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+LANGS = ("smiles", "svg")
+INIT_TOKENS = 96
+
+
+@dataclass(frozen=True)
+class Profile:
+    rows_per_lang: int
+    test: int            # held-out rows in all (split evenly by the build's clusters)
+    virl: int            # ViRL prompts in all
+    sft_minutes: float
+    virl_minutes: float
+    virl_langs: tuple[str, ...] = LANGS
+    hidden: int = 128
+    layers: int = 4
+    heads: int = 4
+    vision_depth: int = 2
+    vision_width: int = 64
+    max_pixels: int = 140 * 140
+    vocab: int = 2000
+    sft_lr: float = 2e-3
+    virl_lr: float = 5e-5
+    batch: int = 8
+
+
+PROFILES = {
+    # ViRL on SMILES only in --quick: SVG answers are ~250 tokens, and a GRPO step on them takes minutes here.
+    "quick": Profile(rows_per_lang=600, test=24, virl=24, sft_minutes=4.0, virl_minutes=1.5, virl_langs=("smiles",)),
+    "full": Profile(rows_per_lang=2000, test=96, virl=48, sft_minutes=13.0, virl_minutes=5.0),
+    "smoke": Profile(rows_per_lang=150, test=12, virl=12, sft_minutes=0.3, virl_minutes=0.3, virl_langs=("smiles",)),
+}
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- corpus and model
+
+def build_corpus(out: Path, profile: Profile, seed: int) -> str:
+    import yaml
+
+    from pipelines.build import Build
+    from pipelines.manifest import load_manifest
+
+    folder = out / "corpus"
+    if (folder / "manifest.lock.yaml").exists():
+        return str(folder)
+    manifest = out / "corpus.yaml"
+    manifest.write_text(yaml.safe_dump({
+        "name": "learning-curve", "seed": seed, "unit_rows": 100, "shard_rows": 5000,
+        "sources": [{"source": f"synthetic.{lang}", "n": profile.rows_per_lang} for lang in LANGS],
+        "render": {"timeout_s": 10, "workers": 1},
+        "splits": {"test": profile.test, "virl": profile.virl, "sft": "rest"},
+    }))
+    Build(load_manifest(manifest), folder, workers=1, progress=False).run()
+    return str(folder)
+
+
+def build_model(out: Path, data: str, profile: Profile, seed: int) -> str:
+    from training.data import load_split
+    from training.models import ModelShape, build_qwen2_vl, code_tokenizer
+    from training.prompts import GENERATE, fenced
+
+    folder = out / "init-model"
+    if (folder / "config.json").exists():
+        return str(folder)
+    train = load_split(data, "sft")
+    texts = [fenced(lang, code) for lang, code in zip(train["lang"], train["code"])] + list(GENERATE.values()) * 20
+    shape = ModelShape(hidden=profile.hidden, layers=profile.layers, heads=profile.heads, kv_heads=2,
+                       intermediate=profile.hidden * 3, vision_depth=profile.vision_depth, vision_width=profile.vision_width,
+                       vision_heads=4, min_pixels=56 * 56, max_pixels=profile.max_pixels)
+    build_qwen2_vl(folder, code_tokenizer(texts, profile.vocab), shape, seed)
+    return str(folder)
+
+
+# ---------------------------------------------------------------- training through the CLI
+
+def train(stage: str, data: str, model: str, out: Path, settings: dict) -> Path:
+    import yaml
+
+    config = out / f"{stage}.yaml"
+    output = out / stage
+    config.write_text(yaml.safe_dump({"model": model, "output_dir": str(output), "bf16": False, "use_cpu": True,
+                                      "gradient_checkpointing": False, "num_train_epochs": 1000, "save_steps": 100000,
+                                      "save_total_limit": 1, "lr_scheduler_type": "constant_with_warmup", **settings}))
+    if not (output / "model.safetensors").exists():
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        done = subprocess.run([sys.executable, "-m", "pipelines.cli", "train", stage, "--data", data, "--config", str(config)],
+                              env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"vinci train {stage} failed:\n{done.stderr[-3000:]}")
+        log(done.stdout.strip().splitlines()[-1])
+    return output
+
+
+def virl_prompts_folder(data: str, out: Path, langs: tuple[str, ...]) -> str:
+    """The corpus's ViRL prompts of ``langs`` only, as a build folder ``vinci train virl`` takes."""
+    from training.data import load_split
+    from training.folders import FolderSpec, undecoded, write_folder
+
+    folder = out / "virl-prompts"
+    rows = [dict(r) for r in undecoded(load_split(data, "virl")) if r["lang"] in langs]
+    write_folder(folder, {"virl": rows}, FolderSpec("learning-curve ViRL prompts", f"ViRL prompts of {', '.join(langs)}.",
+                                                    {"data": data, "langs": list(langs)}))
+    return str(folder)
+
+
+def history(output: Path) -> list[dict]:
+    states = sorted(output.glob("checkpoint-*/trainer_state.json"), key=lambda p: int(p.parent.name.split("-")[1]))
+    return json.loads(states[-1].read_text())["log_history"] if states else []
+
+
+# ---------------------------------------------------------------- evaluation
+
+def small_grey(image) -> np.ndarray:
+    return np.asarray(image.convert("L").resize((128, 128)), dtype=np.float32)
+
+
+def picture_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    from skimage.metrics import structural_similarity
+
+    return float(structural_similarity(a, b, data_range=255.0))
+
+
+def bootstrap_low(diffs: list[float], seed: int = 0, rounds: int = 2000) -> float:
+    """2.5th percentile of the bootstrap distribution of the mean paired gap."""
+    if not diffs:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    d = np.asarray(diffs)
+    means = d[rng.integers(0, len(d), size=(rounds, len(d)))].mean(axis=1)
+    return float(np.percentile(means, 2.5))
+
+
+def own_and_shuffled(lang: str, rows: list[dict], scored: list, others: int = 8, seed: int = 0) -> tuple[list[float], list[float]]:
+    """Per output: similarity to its own target, and mean similarity to up to ``others`` other targets."""
+    from PIL import Image
+
+    from training.data import as_image
+    from training.eval import tanimoto
+
+    rng = random.Random(seed)
+    if lang == "smiles":
+        def sim(i: int, j: int) -> float:
+            return tanimoto(rows[j]["code"], scored[i].answer.code) if scored[i].png is not None else 0.0
+    else:
+        targets = [small_grey(as_image(r["image"])) for r in rows]
+        renders = [small_grey(Image.open(io.BytesIO(s.png))) if s.png is not None else None for s in scored]
+
+        def sim(i: int, j: int) -> float:
+            return 0.0 if renders[i] is None else picture_similarity(targets[j], renders[i])
+    own, shuffled = [], []
+    for i in range(len(scored)):
+        picks = rng.sample([j for j in range(len(rows)) if j != i], min(others, len(rows) - 1))
+        own.append(sim(i, i))
+        shuffled.append(float(np.mean([sim(i, j) for j in picks])) if picks else 0.0)
+    return own, shuffled
+
+
+def answer_nll(model, processor, row: dict, image) -> float:
+    """Mean negative log-likelihood per token of the reference answer given ``image`` (teacher forcing)."""
+    import torch
+
+    from training.data import user_turn
+    from training.prompts import fenced
+
+    messages, _ = user_turn({**row, "task": "generate"})
+    prompt = processor.apply_chat_template(messages, add_generation_prompt=True)
+    full = prompt + fenced(row["lang"], row["code"]) + "<|im_end|>"
+    batch = processor(text=[full], images=[image], return_tensors="pt")
+    start = processor(text=[prompt], images=[image], return_tensors="pt")["input_ids"].shape[1]
+    labels = batch["input_ids"].clone()
+    labels[:, :start] = -100
+    with torch.inference_mode():
+        return float(model(**batch, labels=labels).loss)
+
+
+def nll_own_and_shuffled(model, processor, rows: list[dict], seed: int = 0) -> tuple[list[float], list[float]]:
+    """The reference answer's NLL with its own image and with another row's image (a derangement)."""
+    from training.data import as_image
+
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    other = {order[i]: order[(i + 1) % len(order)] for i in range(len(order))}
+    images = [as_image(r["image"]) for r in rows]
+    own = [answer_nll(model, processor, r, images[i]) for i, r in enumerate(rows)]
+    shuffled = [answer_nll(model, processor, r, images[other[i]]) for i, r in enumerate(rows)]
+    return own, shuffled
+
+
+def answer_budget(tokenizer, rows: list[dict]) -> int:
+    """A quarter more than the 90th-percentile reference answer: an untrained model talks until the budget
+    ends, and on a busy CPU the longest 10% of references are not worth doubling every stage's cost."""
+    from training.prompts import fenced
+
+    lengths = [len(tokenizer(fenced(r["lang"], r["code"]))["input_ids"]) for r in rows]
+    return int(np.percentile(lengths, 90) * 1.25 + 16) if lengths else 64
+
+
+def evaluate(model_path: str, rows_by_lang: dict[str, list[dict]], train_codes: dict[str, set[str]], reward, seed: int,
+             max_new_tokens: int | None = None) -> dict:
+    from filters.dedup import normalize_code
+    from training.eval import generate, score
+    from training.models import load_model, load_processor
+
+    model, processor = load_model(model_path), load_processor(model_path)
+    table = {}
+    for lang, rows in rows_by_lang.items():
+        budget = max_new_tokens or answer_budget(processor.tokenizer, rows)
+        completions = [c[0] for c in generate(model, processor, rows, budget, progress=None, batch_size=16)]
+        scored = score(rows, completions, reward)
+        own, shuffled = own_and_shuffled(lang, rows, scored, seed=seed)
+        nll_own, nll_shuffled = nll_own_and_shuffled(model, processor, rows, seed) if len(rows) > 1 else ([0.0], [0.0])
+        with_code = [s for s in scored if s.answer.ok]
+        norm = [normalize_code(lang, s.answer.code) for s in with_code]
+        table[lang] = {
+            "format": float(np.mean([s.parts["format"] for s in scored])),
+            "exec": float(np.mean([s.parts["executed"] for s in scored])),
+            "visual": float(np.mean([s.parts["visual"] for s in scored])),
+            "reward": float(np.mean([s.parts["total"] for s in scored])),
+            "own": float(np.mean(own)), "shuffled": float(np.mean(shuffled)),
+            "gap_ci_low": bootstrap_low([a - b for a, b in zip(own, shuffled)], seed),
+            "novel": float(np.mean([n not in train_codes[lang] for n in norm])) if norm else 0.0,
+            "distinct": len(set(norm)) / len(rows),
+            "exact": float(np.mean([s.answer.ok and normalize_code(lang, s.answer.code) == normalize_code(lang, s.row["code"])
+                                    for s in scored])),
+            "nll_own": float(np.mean(nll_own)), "nll_shuffled": float(np.mean(nll_shuffled)),
+            "nll_gap_ci_low": bootstrap_low([b - a for a, b in zip(nll_own, nll_shuffled)], seed),
+            "n": len(rows), "max_new_tokens": budget,
+        }
+    return table
+
+
+def held_out(data: str, split: str, per_lang: int | None, seed: int) -> dict[str, list[dict]]:
+    from training.data import load_split
+    from training.eval import pick_rows
+    from training.folders import undecoded
+
+    rows = pick_rows(undecoded(load_split(data, split)), None, seed)
+    by = {lang: [r for r in rows if r["lang"] == lang] for lang in LANGS}
+    return {lang: rs[:per_lang] if per_lang else rs for lang, rs in by.items() if rs}
+
+
+# ---------------------------------------------------------------- report
+
+def plot(sft_log: list[dict], virl_log: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    steps = [e["step"] for e in sft_log if "loss" in e]
+    a.plot(steps, [e["loss"] for e in sft_log if "loss" in e], label="SFT loss (all languages)")
+    a.set_xlabel("SFT step")
+    a.set_ylabel("loss")
+    a.legend()
+    for lang in LANGS:
+        key = f"reward/visual/{lang}"
+        points = [(e["step"], e[key]) for e in virl_log if key in e]
+        if points:
+            b.plot(*zip(*points), marker=".", label=f"visual reward, {lang}")
+    b.set_xlabel("ViRL step")
+    b.set_ylabel("reward")
+    b.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def print_table(result: dict) -> None:
+    print(f"{'stage':<6} {'lang':<7} {'n':>4} {'format':>7} {'exec':>6} {'own':>6} {'shuf':>6} {'gap_lo':>7} "
+          f"{'novel':>6} {'distinct':>8} {'exact':>6} {'reward':>7} {'nll_own':>8} {'nll_shuf':>8} {'nll_gap_lo':>10}")
+    for stage, langs in result["stages"].items():
+        for lang, m in langs.items():
+            print(f"{stage:<6} {lang:<7} {m['n']:>4} {m['format']:>7.2f} {m['exec']:>6.2f} {m['own']:>6.3f} {m['shuffled']:>6.3f} "
+                  f"{m['gap_ci_low']:>7.3f} {m['novel']:>6.2f} {m['distinct']:>8.2f} {m['exact']:>6.2f} {m['reward']:>7.3f} "
+                  f"{m['nll_own']:>8.3f} {m['nll_shuffled']:>8.3f} {m['nll_gap_ci_low']:>10.3f}")
+    for stage, langs in result.get("virl_prompts", {}).items():
+        print(f"mean reward on the ViRL prompts, {stage}: " + ", ".join(f"{lang} {v:.4f}" for lang, v in langs.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller corpus and budgets (about 12 minutes)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default=None, help="overrides --quick (smoke: a pipeline check)")
+    parser.add_argument("--json", default=None, help="write the result here (and the plot beside it, .png)")
+    parser.add_argument("--data", default=None, help="take this build folder instead of building one (needs sft, virl, test)")
+    parser.add_argument("--workdir", default="runs/learning")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    name = args.profile or ("quick" if args.quick else "full")
+    profile = PROFILES[name]
+    out = Path(args.workdir) / name
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    timings = {}
+
+    from filters.dedup import normalize_code
+    from training.data import load_split
+    from training.encoders import resolve_encoder
+    from training.rewards import RewardConfig, VisualCodeReward
+
+    t = time.monotonic()
+    data = args.data or build_corpus(out, profile, args.seed)
+    timings["corpus_s"] = round(time.monotonic() - t, 1)
+    train_rows = load_split(data, "sft")
+    counts = {lang: int(sum(1 for x in train_rows["lang"] if x == lang)) for lang in LANGS}
+    log(f"corpus {data}: sft rows {counts}")
+    train_codes = {lang: set() for lang in LANGS}
+    for lang, code in zip(train_rows["lang"], train_rows["code"]):
+        if lang in train_codes:
+            train_codes[lang].add(normalize_code(lang, code))
+    test_rows = held_out(data, "test", None, args.seed)
+    virl_rows = {lang: rows for lang, rows in held_out(data, "virl", None, args.seed).items() if lang in profile.virl_langs}
+    init_model = build_model(out, data, profile, args.seed)
+    reward = VisualCodeReward(RewardConfig(encoder=resolve_encoder("tiny:dinov2", out), workers=1, timeout_s=10))
+    result = {"profile": {"name": name, **asdict(profile)}, "data": data, "train_rows": counts, "stages": {}, "virl_prompts": {}, "timings": timings}
+    try:
+        t = time.monotonic()
+        # A random model never closes a fence: its answers are cut at INIT_TOKENS instead of the full budget.
+        result["stages"]["init"] = evaluate(init_model, test_rows, train_codes, reward, args.seed, INIT_TOKENS)
+        timings["eval_init_s"] = round(time.monotonic() - t, 1)
+        log("init evaluated")
+        t = time.monotonic()
+        sft = train("sft", data, init_model, out, {"split": "sft", "learning_rate": profile.sft_lr, "warmup_steps": 20,
+                                                     "per_device_train_batch_size": profile.batch, "gradient_accumulation_steps": 1,
+                                                     "logging_steps": 5, "max_minutes": profile.sft_minutes, "seed": args.seed})
+        timings["sft_s"] = round(time.monotonic() - t, 1)
+        t = time.monotonic()
+        result["stages"]["sft"] = evaluate(str(sft), test_rows, train_codes, reward, args.seed)
+        result["virl_prompts"]["sft"] = {lang: v["reward"] for lang, v in evaluate(str(sft), virl_rows, train_codes, reward, args.seed).items()}
+        timings["eval_sft_s"] = round(time.monotonic() - t, 1)
+        log("sft evaluated")
+        budget = max(m["max_new_tokens"] for lang, m in result["stages"]["sft"].items() if lang in profile.virl_langs)
+        t = time.monotonic()
+        virl = train("virl", virl_prompts_folder(data, out, profile.virl_langs), str(sft), out, {"split": "virl", "learning_rate": profile.virl_lr, "warmup_steps": 0,
+                                                     "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1,
+                                                     "num_generations": 4, "max_completion_length": budget, "temperature": 1.0,
+                                                     "beta": 0.0, "logging_steps": 1, "max_minutes": profile.virl_minutes,
+                                                     "seed": args.seed,
+                                                     "reward": {"encoder": "tiny:dinov2", "workers": 1, "timeout_s": 10}})
+        timings["virl_s"] = round(time.monotonic() - t, 1)
+        t = time.monotonic()
+        result["stages"]["virl"] = evaluate(str(virl), test_rows, train_codes, reward, args.seed)
+        result["virl_prompts"]["virl"] = {lang: v["reward"] for lang, v in evaluate(str(virl), virl_rows, train_codes, reward, args.seed).items()}
+        timings["eval_virl_s"] = round(time.monotonic() - t, 1)
+    finally:
+        reward.close()
+    timings["total_s"] = round(time.monotonic() - started, 1)
+    sft_log, virl_log = history(out / "sft"), history(out / "virl")
+    result["sft_steps"] = max((e.get("step", 0) for e in sft_log), default=0)
+    result["virl_steps"] = max((e.get("step", 0) for e in virl_log), default=0)
+    print_table(result)
+    print(json.dumps(timings))
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=1))
+        plot(sft_log, virl_log, path.with_suffix(".png"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""The training commands answer bad input with one line and exit 1, quickly, without a traceback."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+CHART = "import matplotlib.pyplot as plt\nplt.bar(['a', 'b'], [1, 2])\n"
+
+
+def vinci(*args, env=None, timeout=120):
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+    return done, time.monotonic() - started
+
+
+def one_line_error(done) -> str:
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: "), done.stderr[-1500:]
+    return lines[0]
+
+
+OFFLINE = {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": "/nonexistent-vinci-test-cache", "HF_HUB_OFFLINE": "0"}
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["train", "sft", "--data", "/no/such/corpus", "--config", "training/configs/tiny-sft.yaml"], "no such folder"),
+    (["train", "sft", "--data", "no-such-dir/corpus", "--config", "training/configs/tiny-sft.yaml"], "Hub cannot be reached"),
+    (["train", "virl", "--data", ".", "--config", "training/configs/tiny-virl.yaml"], "no shards"),
+    (["train", "sft", "--data", ".", "--config", "training/configs/missing.yaml"], "does not exist"),
+])
+def test_train_input_errors(args, expected):
+    done, _ = vinci(*args, env=OFFLINE)
+    assert expected in one_line_error(done)
+
+
+def test_eval_names_the_splits_that_exist(demo_corpus):
+    done, _ = vinci("eval", "--data", demo_corpus, "--split", "test", "--model", "tiny:qwen2-vl", "--encoder", "tiny:dinov2")
+    assert "has no split 'test'; it has: sft, virl" in one_line_error(done)
+
+
+def test_default_encoder_offline_fails_fast_naming_the_tiny_one(tmp_path, demo_corpus):
+    code = tmp_path / "chart.py"
+    code.write_text(CHART)
+    target = tmp_path / "t.png"
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), "white").save(target)
+    done, seconds = vinci("reward", "--lang", "python", "--code", str(code), "--image", str(target), env=OFFLINE)
+    assert "--encoder tiny:dinov2" in one_line_error(done) and seconds < 30
+    done, seconds = vinci("eval", "--data", demo_corpus, "--model", "tiny:qwen2-vl", "--output", str(tmp_path / "e"), env=OFFLINE)
+    assert "--encoder tiny:dinov2" in one_line_error(done) and seconds < 30
+
+
+def test_reward_accepts_the_tiny_encoder_spelling(tmp_path):
+    code = tmp_path / "chart.py"
+    code.write_text(CHART)
+    done, _ = vinci("reward", "--lang", "python", "--code", str(code), "--image", "/no/such.png")
+    assert "cannot read /no/such.png" in one_line_error(done)
+    from filters.render import RenderService
+
+    with RenderService(workers=1) as service:
+        (tmp_path / "t.png").write_bytes(service.render_many([("python", CHART)])[0].png)
+    done, _ = vinci("reward", "--lang", "python", "--code", str(code), "--image", str(tmp_path / "t.png"), "--encoder", "tiny:dinov2",
+                    env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert '"total": 1.0' in done.stdout and (tmp_path / "cache" / "vinci" / "tiny-dinov2" / "config.json").exists()

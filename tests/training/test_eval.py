@@ -1,0 +1,45 @@
+"""Eval inputs: a split that exists, rows drawn evenly across languages, a generation budget from the references."""
+from __future__ import annotations
+
+import pytest
+
+from training.data import load_split
+from training.eval import EvalError, auto_max_new_tokens, pick_rows, pick_split, tanimoto
+
+
+def test_default_split_is_one_that_exists(demo_corpus, tmp_path):
+    assert pick_split(demo_corpus, None) == "virl"
+    assert pick_split(demo_corpus, "sft") == "sft"
+    with pytest.raises(EvalError, match="no split 'test'; it has: sft, virl"):
+        pick_split(demo_corpus, "test")
+    assert pick_split("org/some-dataset", None) == "test"
+
+
+def test_rows_are_drawn_evenly_across_languages(demo_corpus):
+    ds = load_split(demo_corpus, "sft")
+    counts = {}
+    for n in (3, 7, None):
+        langs = [r["lang"] for r in pick_rows(ds, n)]
+        counts[n] = {lang: langs.count(lang) for lang in set(langs)}
+    assert counts[3] == {"python": 1, "smiles": 1, "svg": 1}
+    assert sorted(counts[7].values()) == [2, 2, 3]
+    assert counts[None] == {"python": 3, "smiles": 5, "svg": 6}
+    assert all(r["task"] == "generate" for r in pick_rows(ds, None))
+    assert [r["id"] for r in pick_rows(ds, 5, seed=1)] == [r["id"] for r in pick_rows(ds, 5, seed=1)]
+
+
+def test_generation_budget_follows_the_references():
+    class Chars:
+        def __call__(self, text):
+            return {"input_ids": list(text)}
+
+    short = [{"lang": "smiles", "code": "CCO"}]
+    long = [{"lang": "svg", "code": "<svg>" + "x" * 400 + "</svg>"}]
+    assert auto_max_new_tokens(Chars(), short) == 64
+    assert auto_max_new_tokens(Chars(), long) == int((len("```svg\n\n```") + 411) * 1.25 + 16)
+    assert auto_max_new_tokens(Chars(), [{"lang": "svg", "code": "x" * 5000}]) == 1024
+
+
+def test_tanimoto_reads_the_reference_smiles_only():
+    assert tanimoto("CCO ethanol", "CCO") == 1.0
+    assert 0 < tanimoto("CCO", "CCN") < 1 and tanimoto("CCO", None) == 0.0 and tanimoto("CCO", "C1CC") == 0.0

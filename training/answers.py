@@ -1,0 +1,117 @@
+"""A completion's answer, judged whole: what the reward and ``vinci eval`` render, or why nothing is.
+
+A policy optimised against a renderer finds whatever the renderer forgives. The prompt asks for
+"the complete code in one fenced block", so an answer is accepted only when it is exactly that:
+
+* one fenced block, tagged with the target language (no second block, no unclosed fence);
+* outside the block, prose only -- a line that looks like code (a tag, a TeX command, a Python
+  statement, a SMILES string, a dense run of symbols) is code the renderer never sees, and an
+  answer that carries it is not rewarded;
+* a SMILES answer is exactly one token of printable ASCII: the renderer reads the first
+  whitespace token of a ``.smi`` line (``CNCCN scale scale`` would render as ``CNCCN``), and RDKit
+  skips U+FFFD at a string's ends; names after a SMILES belong to ``.smi`` files, not to answers.
+
+Blank or near-uniform renders are judged where the render is decoded (``training.rewards``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sources.hub import FENCE, FENCE_LANGS
+
+FENCE_MARK = re.compile(r"```")
+SMILES_CHARS = re.compile(r"[A-Za-z0-9\[\]()=#$:/\\.+\-@%*~]+")
+SYMBOLS = set("{}[]()<>=;#\\/*&|^$@~%")
+CODE_LINE = {
+    "python": re.compile(r"^\s*(import \w|from \w[\w.]* import|def \w|class \w|plt\.|ax\.|fig\.|np\.|\w+\s*=[^=]|\w+(\.\w+)*\(.*\)\s*$)"),
+    "html": re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>"),
+    "svg": re.compile(r"<\s*/?\s*[A-Za-z!?][^>]*>"),
+    "latex": re.compile(r"\\[A-Za-z]+\s*[\[{(]|\\(begin|end|draw|node|fill|path|documentclass|usepackage)\b"),
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """``code`` to render, or ``None`` with the ``reason`` the completion earns nothing."""
+
+    code: str | None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.code is not None
+
+
+def completion_text(completion: Any) -> str:
+    """trl passes plain strings or conversational turns ``[{"role": "assistant", "content": ...}]``."""
+    if isinstance(completion, str):
+        return completion
+    parts = []
+    for turn in completion:
+        content = turn.get("content", "")
+        parts.append(content if isinstance(content, str) else "".join(p.get("text", "") for p in content if isinstance(p, dict)))
+    return "\n".join(parts)
+
+
+def judge(completion: Any, lang: str) -> Answer:
+    """The code of a completion that answers in ``lang`` as asked, else the reason it does not."""
+    text = completion_text(completion)
+    blocks = list(FENCE.finditer(text))
+    if not blocks:
+        return Answer(None, "no_block")
+    if len(blocks) > 1:
+        return Answer(None, "several_blocks")
+    block = blocks[0]
+    if FENCE_LANGS.get(block.group(1).lower()) != lang:
+        return Answer(None, "wrong_language")
+    outside = text[:block.start()] + "\n" + text[block.end():]
+    if FENCE_MARK.search(outside):
+        return Answer(None, "unclosed_fence")
+    if any(looks_like_code(line, lang) for line in outside.splitlines()):
+        return Answer(None, "code_outside_block")
+    code = block.group(2).strip("\n")
+    if not code.strip():
+        return Answer(None, "empty_block")
+    if lang == "smiles":
+        return judge_smiles(code)
+    return Answer(code)
+
+
+def judge_smiles(code: str) -> Answer:
+    smiles = code.strip()
+    if any(not ("!" <= ch <= "~") for ch in smiles):
+        return Answer(None, "smiles_not_one_ascii_token")
+    return Answer(smiles)
+
+
+def looks_like_code(line: str, lang: str) -> bool:
+    """Is this line (outside the block) code rather than prose?"""
+    line = line.strip()
+    if not line:
+        return False
+    if lang == "smiles":
+        return any(_is_smiles_like(token) for token in line.split())
+    pattern = CODE_LINE.get(lang)
+    if pattern is not None and pattern.search(line):
+        return True
+    visible = [ch for ch in line if not ch.isspace()]
+    return len(visible) >= 8 and sum(ch in SYMBOLS for ch in visible) / len(visible) > 0.2
+
+
+def _is_smiles_like(token: str) -> bool:
+    """A token that RDKit reads as a molecule of 2+ atoms (English words do not parse: ``Here``, ``The``)."""
+    token = token.strip(".,;:!?\"'`()")
+    if len(token) < 3 or not SMILES_CHARS.fullmatch(token):
+        return False
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    mol = Chem.MolFromSmiles(token)
+    return mol is not None and mol.GetNumAtoms() >= 2
+
+
+def extract_code(completion: Any, lang: str) -> str | None:
+    """The code the reward renders (``None``: the completion is not rewarded)."""
+    return judge(completion, lang).code
