@@ -9,6 +9,7 @@ from pathlib import Path
 
 from filters.render import RenderError, RenderService, lang_from_path
 from pipelines.outputs import OutputError, check_writable, is_folder, render_targets, write_bytes_atomic
+from sources.files import code_of_file
 from training.cli import add_commands as add_training_commands
 
 
@@ -16,7 +17,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     files = [Path(f) for f in args.files]
     try:
         langs = [args.lang or lang_from_path(str(f)) for f in files]
-        codes = [f.read_text(encoding="utf-8", errors="replace") for f in files]
+        codes = [code_of_file(f, lang) for f, lang in zip(files, langs)]
     except RenderError as exc:
         print(f"error: {exc.kind}: {exc.message}", file=sys.stderr)
         return 1

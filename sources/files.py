@@ -335,9 +335,8 @@ def units(tree: Tree, rel: str, text: str) -> Iterator[tuple[str, str, str, dict
     elif ext in (".tex", ".tikz"):
         yield from tikz_units(text, rel)
     elif ext in (".smi", ".smiles"):
-        for n, line in enumerate(text.splitlines(), start=1):
-            if line.strip() and not line.lstrip().startswith("#") and not line.lower().startswith("smiles"):
-                yield "smiles", line.split()[0], f"{rel}:{n}", {}
+        for n, molecule in smi_molecules(text):
+            yield "smiles", molecule, f"{rel}:{n}", {}
     elif ext == ".csv":
         rows = csv.reader(io.StringIO(text))
         header = next(rows, [])
@@ -348,6 +347,24 @@ def units(tree: Tree, rel: str, text: str) -> Iterator[tuple[str, str, str, dict
                     yield "smiles", row[column].strip(), f"{rel}:{n}", {}
     elif ext == ".sdf":
         yield from sdf_units(text, rel)
+
+
+def smi_molecules(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, SMILES) of a .smi file: one molecule a line, ``SMILES [name]``; comments and a
+    header line skipped."""
+    for n, line in enumerate(text.splitlines(), start=1):
+        if line.strip() and not line.lstrip().startswith("#") and not line.lower().startswith("smiles"):
+            yield n, line.split()[0]
+
+
+def code_of_file(path: str | os.PathLike, lang: str) -> str:
+    """One file's code as a renderer takes it (``vinci render``): a .smi file's first molecule,
+    without its name; any other file whole."""
+    with io.open(path, encoding="utf-8", errors="replace") as fh:
+        text = fh.read()
+    if lang == "smiles":
+        return next((molecule for _, molecule in smi_molecules(text)), "")
+    return text
 
 
 def tikz_units(text: str, rel: str) -> Iterator[tuple[str, str, str, dict]]:

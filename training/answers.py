@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sources.hub import FENCE, FENCE_LANGS
+from sources.hub.code import FENCE, FENCE_LANGS
 
 FENCE_MARK = re.compile(r"```")
 SMILES_CHARS = re.compile(r"[A-Za-z0-9\[\]()=#$:/\\.+\-@%*~]+")

@@ -80,7 +80,7 @@ def write_folder(out: str | Path, splits: dict[str, list[dict]], spec: FolderSpe
     import pyarrow.parquet as pq
 
     from pipelines.records import COLUMNS
-    from pipelines.shards import sha256_file
+    from pipelines.shards import content_id, sha256_file
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -101,7 +101,7 @@ def write_folder(out: str | Path, splits: dict[str, list[dict]], spec: FolderSpe
     (staging / "stats.json").write_text(json.dumps({"rows": counts, "by_split_lang_task": {"|".join(k): n for k, n in sorted(by.items())},
                                                     **spec.provenance}, indent=1, sort_keys=True))
     (staging / "manifest.lock.yaml").write_text(yaml.safe_dump({**spec.provenance, "shards": shards}, sort_keys=False))
-    (staging / "README.md").write_text(_card(spec, counts, by))
+    (staging / "README.md").write_text(_card(spec, counts, by, content_id(shards)))
     _swap_in(staging, out)
     return counts
 
@@ -115,8 +115,11 @@ def _cells(row: dict, names: list[str]) -> dict:
     return cells
 
 
-def _card(spec: FolderSpec, counts: dict[str, int], by: Counter) -> str:
-    header = {"configs": [{"config_name": "default", "data_files": [{"split": s, "path": f"data/{s}-*"} for s in counts]}],
+def _card(spec: FolderSpec, counts: dict[str, int], by: Counter, build_id: str) -> str:
+    """The folder's card; its config names the content (``build_id``), so ``load_dataset(folder)``
+    never returns the cached rows of an earlier folder of the same name."""
+    header = {"configs": [{"config_name": "default", "description": f"vinci folder {build_id}",
+                           "data_files": [{"split": s, "path": f"data/{s}-*"} for s in counts]}],
               "task_categories": ["image-to-text"], "tags": ["code", "multimodal", "image-to-code", "vinci"],
               "pretty_name": f"vinci · {spec.title}"}
     rows = "\n".join(f"| {s} | {l} | {t} | {n:,} |" for (s, l, t), n in sorted(by.items()))

@@ -33,10 +33,13 @@ class SmilesRenderer:
         from rdkit.Chem import rdDepictor
         from rdkit.Chem.Draw import rdMolDraw2D
 
-        tokens = code.split()
-        smiles = tokens[0] if tokens else ""  # a .smi line is "SMILES [name]"
+        smiles = code.strip()
         if not smiles:
             raise RenderError("syntax", "empty SMILES")
+        if len(smiles.split()) != 1 or not (smiles.isascii() and smiles.isprintable()):
+            # The whole code is the molecule: a name after it belongs to a .smi file and is stripped
+            # when the file is read, and RDKit would silently ignore what follows a space.
+            raise RenderError("syntax", "a SMILES is one token of printable ASCII characters")
         mol = Chem.MolFromSmiles(smiles, sanitize=False)
         if mol is None:
             raise RenderError("syntax", f"RDKit cannot parse SMILES {smiles[:80]!r}")

@@ -95,8 +95,8 @@ def test_known_hacks_score_zero(reward, target):
     assert [p["total"] for p in parts] == [0.0] * len(HACKS)
 
 
-def test_the_smiles_hack_renders_but_earns_nothing(service, reward, target):
-    assert service.render_many([("smiles", "CNCCN scale scale scale")])[0].ok
+def test_the_smiles_hack_neither_renders_nor_earns(service, reward, target):
+    assert service.render_many([("smiles", "CNCCN scale scale scale")])[0].error_kind == "syntax"
     assert reward.score(["```smiles\nCNCCN scale scale scale\n```"], ["smiles"], [target])[0]["total"] == 0.0
     assert reward.score(["```smiles\nCNCCN\n```"], ["smiles"], [target])[0]["executed"] == 1.0
 

@@ -7,6 +7,8 @@ import sys
 import numpy as np
 import pytest
 
+from sources.files import code_of_file
+
 from filters.render.base import EXTENSIONS
 from tests.conftest import EXAMPLES, image_of, render_one
 
@@ -18,7 +20,7 @@ EXPECTED_SIZE = {"bar_chart.py": (640, 400), "molecule_drawing.py": (400, 300), 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
 def test_example_renders_deterministically(service, path):
     lang = EXTENSIONS[path.suffix]
-    code = path.read_text()
+    code = code_of_file(path, lang)
     first = render_one(service, lang, code)
     second = render_one(service, lang, code)
     assert first.ok, first.message
@@ -91,3 +93,11 @@ def test_cli_many_files_into_outdir(tmp_path):
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 3 and "ok" in lines[0] and "ok" in lines[1] and "error: syntax" in lines[2]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["aspirin.png", "parabola.png"]
+
+
+def test_a_smiles_is_the_whole_code(service):
+    """RDKit would read only the first token and skip U+FFFD at the ends: the renderer does not."""
+    assert render_one(service, "smiles", "CNCCN").ok
+    assert render_one(service, "smiles", "  CNCCN\n").ok
+    for hack in ("CNCCN scale scale scale", "\ufffdCCCC\ufffd", "CCO\tname"):
+        assert render_one(service, "smiles", hack).error_kind == "syntax", hack
