@@ -94,7 +94,7 @@ class Renderer(Protocol):
     canvas: ClassVar[Canvas]
     mode: ClassVar[str]
     pids_max: ClassVar[int]
-    memory_max: ClassVar[int]
+    memory_max: ClassVar[int | None]
     sample_in_jail: ClassVar[bool]
     keeps_processes: ClassVar[bool]
     jailed: bool
@@ -138,8 +138,12 @@ def lang_from_path(path: str) -> str:
     return EXTENSIONS[ext]
 
 
+COLOUR_HINTS = (b"bKGD", b"pHYs", b"gAMA", b"cHRM", b"sRGB")  # small fixed-size chunks renderers write
+
+
 def is_bare_png(data: bytes) -> bool:
-    """Only IHDR, IDAT and IEND chunks, and nothing after IEND: a PNG that carries nothing but pixels.
+    """Only IHDR, IDAT, IEND and small colour hints, nothing after IEND: a PNG that carries nothing but
+    pixels (cairo's background hint included, so its output is kept as it is, not re-encoded).
 
     Anything else (a private chunk, bytes after the end) means the file is re-encoded, so a row's
     image holds exactly its pixels whatever the sample wrote.
@@ -152,7 +156,7 @@ def is_bare_png(data: bytes) -> bool:
         pos += 12 + length
         if kind == b"IEND":
             return pos == len(data)
-        if kind not in (b"IHDR", b"IDAT"):
+        if kind not in (b"IHDR", b"IDAT") and not (kind in COLOUR_HINTS and length <= 64):
             return False
     return False
 
