@@ -32,7 +32,8 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
-MS_NOATIME, MS_NODIRATIME, MS_RELATIME, ST_RELATIME = 1024, 2048, 1 << 21, 4096
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME, ST_RELATIME, MS_MOVE, MNT_DETACH = 1024, 2048, 1 << 21, 4096, 8192, 2
+STASH_ROOT = "/dev/shm"
 PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 4, 24, 47, 4
 PR_SET_PDEATHSIG = 1
 CAP_LAST = 63
@@ -97,9 +98,29 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
 
 
 def private_tmp(spec: JailSpec) -> None:
-    """A fresh bounded tmpfs on /tmp with the sample's scratch and home; shared folders read-only."""
+    """A fresh bounded tmpfs on /tmp with the sample's scratch and home; shared folders read-only.
+
+    Read-only trees the worker has under /tmp (a checkout or a venv that lives there) are carried
+    over: the fresh tmpfs is first mounted on /dev/shm, the old /tmp bound inside it, the tmpfs moved
+    onto /tmp, each tree bound back at its own path, and the old /tmp detached.
+    """
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec.scratch_bytes},mode=1777")
+    trees = _mounts_below("/tmp")
+    _mount("tmpfs", STASH_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec.scratch_bytes},mode=1777")
+    if trees:
+        os.mkdir(STASH_ROOT + "/.old-tmp")
+        _mount("/tmp", STASH_ROOT + "/.old-tmp", None, MS_BIND | MS_REC)
+    _mount(STASH_ROOT, "/tmp", None, MS_MOVE)
+    for tree in trees:
+        inside = "/tmp/.old-tmp" + tree[len("/tmp"):]
+        os.makedirs(tree, exist_ok=True)
+        _mount(inside, tree, None, MS_BIND | MS_REC)
+        _mount(None, tree, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | _mount_flags(tree))
+    if trees:
+        _check(_libc.umount2(b"/tmp/.old-tmp", MNT_DETACH), "umount /tmp/.old-tmp")
+        os.rmdir("/tmp/.old-tmp")
+    for holder in sorted({"/tmp/" + tree.split("/")[2] for tree in trees} - set(trees)):
+        _readonly(holder)  # the folders made to hold those trees are not the sample's to write
     os.makedirs(SCRATCH, exist_ok=True)
     os.makedirs(HOME, exist_ok=True)
     for path in ("/dev", *spec.readonly):
@@ -117,6 +138,18 @@ def readonly_except(spec: JailSpec) -> None:
         _readonly(path)
     _fresh_shm()
     _other_processes_read_only()
+
+
+def _mounts_below(folder: str) -> list[str]:
+    """Mount points strictly below ``folder`` (outermost first), from this process's mount table."""
+    found = []
+    with open("/proc/self/mountinfo") as fh:
+        for line in fh:
+            point = line.split()[4].encode().decode("unicode_escape")
+            if point.startswith(folder + "/"):
+                found.append(point)
+    outermost = [p for p in found if not any(p != q and p.startswith(q + "/") for q in found)]
+    return sorted(set(outermost))
 
 
 def _other_processes_read_only() -> None:

@@ -56,7 +56,7 @@ def supported() -> bool:
     return platform.machine() == "x86_64"
 
 
-JAIL_BUILDER = frozenset({"unshare", "mount"})
+JAIL_BUILDER = frozenset({"unshare", "mount", "umount2"})
 
 
 def program(allow: frozenset[str] = frozenset()) -> list[tuple[int, int, int, int]]:
