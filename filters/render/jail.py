@@ -56,6 +56,7 @@ class JailSpec:
     scratch_bytes: int = 256 << 20
     readonly: tuple[str, ...] = ()
     keep_writable: str | None = None
+    carry: tuple[str, ...] = ()  # folders the sample needs (the interpreter's trees), kept if under /tmp
 
 
 def _check(result: int, what: str) -> None:
@@ -105,7 +106,7 @@ def private_tmp(spec: JailSpec) -> None:
     onto /tmp, each tree bound back at its own path, and the old /tmp detached.
     """
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    trees = _mounts_below("/tmp")
+    trees = _outermost([*_mounts_below("/tmp"), *(p for p in spec.carry if p.startswith("/tmp/") and os.path.isdir(p))])
     _mount("tmpfs", STASH_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec.scratch_bytes},mode=1777")
     if trees:
         os.mkdir(STASH_ROOT + "/.old-tmp")
@@ -148,8 +149,11 @@ def _mounts_below(folder: str) -> list[str]:
             point = line.split()[4].encode().decode("unicode_escape")
             if point.startswith(folder + "/"):
                 found.append(point)
-    outermost = [p for p in found if not any(p != q and p.startswith(q + "/") for q in found)]
-    return sorted(set(outermost))
+    return _outermost(found)
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    return sorted({p for p in paths if not any(p != q and p.startswith(q + "/") for q in paths)})
 
 
 def _other_processes_read_only() -> None:

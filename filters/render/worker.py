@@ -25,7 +25,8 @@ import traceback
 from . import jail, seccomp
 from .base import ERROR_KINDS, RenderError, normalize_png, renderer_class
 from .protocol import read_frame, write_frame
-from .sandbox import SampleLimits, apply_sample_limits, cpu_used_s, install_audit_hook, kill_group, wall_deadline_s
+from .sandbox import (SampleLimits, apply_sample_limits, cpu_used_s, install_audit_hook, kill_group, python_trees,
+                      wall_deadline_s)
 
 EXIT_WAIT_S = 2.0
 
@@ -35,7 +36,7 @@ class Worker:
         self.renderer = renderer_class(lang)()
         self.in_fd, self.out_fd = in_fd, out_fd
         self.limits = SampleLimits()
-        self.jail_spec = jail.JailSpec(scratch_bytes=self.limits.scratch_bytes)
+        self.jail_spec = jail.JailSpec(scratch_bytes=self.limits.scratch_bytes, carry=tuple(python_trees()))
         self.audit = os.environ.get("VINCI_AUDIT_HOOK") == "1"
         self.in_pid_namespace = os.environ.get("VINCI_PID_NAMESPACE") == "1"
         self.scratch_root = tempfile.mkdtemp(prefix="vinci-scratch-")
