@@ -72,7 +72,7 @@ def contaminated(ids: Sequence[str], hashes: np.ndarray, ref: Reference, radius:
 
 
 def code_id(lang: str, code: str) -> str:
-    from pipelines.records import record_id
+    from core.records import record_id
 
     return record_id(lang, normalize_code(lang, code))
 
@@ -94,7 +94,8 @@ def _add_images(ref: Reference, target: str, folder: Path) -> None:
 
 
 def _add_source(ref: Reference, target: str, options: dict, seed: int) -> None:
-    from sources.base import SYNTHETIC, SourceError, open_source
+    from core.errors import SourceError
+    from sources.base import SYNTHETIC, open_source
 
     if target in SYNTHETIC:
         raise DecontaminationError(f"dedup.against {target!r}: a procedural source never ends; name a dataset or folder")
@@ -125,11 +126,11 @@ def _phash_or_none(data: bytes) -> str | None:
         return None
 
 
-def card_section(targets: Sequence[tuple[str, dict]], counts: dict[str, int]) -> str:
+def card_section(targets: Sequence[tuple[str, dict]], stats) -> str:
     """The dataset card's account of decontamination, from the build's counters."""
     if not targets:
         return ""
-    held = ", ".join(f"`{t}` ({counts.get(f'decontaminate|all|reference:{t}', 0):,} items)" for t, _ in targets)
-    dropped = sum(n for key, n in counts.items() if key.startswith("decontaminate|") and key.endswith("|dropped:contaminated"))
+    held = ", ".join(f"`{t}` ({stats.count('decontaminate', 'all', f'reference:{t}'):,} items)" for t, _ in targets)
+    dropped = stats.drops()[("decontaminate", "contaminated")]
     return (f"## Decontamination\n\nHeld out: {held}. {dropped:,} rows were dropped as `contaminated` (a render within the "
             "pHash radius of a held-out picture, or the same normalised code).\n\n")

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from pipelines.stats import Stats
+from core.verdicts import KEEP, Verdict
 from sources.base import RawSample
-
-STAGE = "license_filter"
 
 
 def normalize_license(name: str) -> str:
@@ -25,16 +23,15 @@ def permitted(license: str, allow: Sequence[str] | None, deny: Sequence[str] | N
     return name not in {normalize_license(d) for d in deny or ()}
 
 
-def license_filter(samples: Sequence[RawSample], policy, stats: Stats) -> list[RawSample]:
-    """Keep the samples whose licence the manifest's ``licenses`` policy permits (all of them without one)."""
-    if policy is None:
-        return list(samples)
-    kept = []
-    for sample in samples:
-        stats.add(STAGE, sample.lang, "in")
-        if permitted(sample.license, policy.allow, policy.deny):
-            stats.add(STAGE, sample.lang, "out")
-            kept.append(sample)
-        else:
-            stats.drop(STAGE, sample.lang, "license_refused", sample, error=f"licence {sample.license!r} is refused by the manifest")
-    return kept
+class LicenseFilter:
+    """Keeps the samples whose licence the manifest's ``licenses`` policy permits."""
+
+    name = "license_filter"
+
+    def __init__(self, policy) -> None:
+        self.allow, self.deny = policy.allow, policy.deny
+
+    def __call__(self, sample: RawSample) -> Verdict:
+        if permitted(sample.license, self.allow, self.deny):
+            return KEEP
+        return False, "license_refused", f"licence {sample.license!r} is refused by the manifest"

@@ -1,22 +1,15 @@
-"""Quality checks: each answers ``None`` (keep) or a short drop reason.
-
-Code checks run before rendering (a 50 MB string is never sent to a renderer); image checks run
-on the render.
+"""Quality checks: ``CodeCheck`` before rendering (a 50 MB string is never sent to a renderer),
+``ImageCheck`` on the render. Each is a filter answering keep or ``(False, reason, error)``; the
+reason functions below them answer ``None`` (keep) or a short reason.
 """
 from __future__ import annotations
 
-import ast
 import re
 
 import numpy as np
 
-SMILES_TOKENS = re.compile(r"(?:\[[^\]]+\]|Br|Cl|[BCNOPSFI]|[bcnops]|\*|%\d\d|\d|[=#$:/\\.()+\-@~])+")
-LANG_SIGNS = {
-    "html": re.compile(r"<\s*(html|body|div|p|h[1-6]|span|table|section|main|!doctype)\b", re.I),
-    "svg": re.compile(r"<\s*svg\b", re.I),
-    "latex": re.compile(r"\\(begin\{tikzpicture\}|tikz\b|draw\b|begin\{axis\}|documentclass|node\b|path\b|fill\b|begin\{document\})"),
-}
-
+from core.languages import LANGUAGES
+from core.verdicts import KEEP, Verdict
 
 def code_reason(lang: str, code: str, min_chars: int, max_chars: int, harvest_error: str | None = None) -> str | None:
     if not code or not code.strip():
@@ -27,34 +20,16 @@ def code_reason(lang: str, code: str, min_chars: int, max_chars: int, harvest_er
         return harvest_error if re.fullmatch(r"[a-z0-9_]+", harvest_error) else "harvest_error"
     if len(code) > max_chars:
         return "code_too_long"
-    if len(code.strip()) < min_chars and lang != "smiles":
+    if len(code.strip()) < min_chars and not (lang in LANGUAGES and LANGUAGES[lang].short_code_ok):
         return "code_too_short"
     return language_reason(lang, code)
 
 
 def language_reason(lang: str, code: str) -> str | None:
-    """Is the code really the declared language? Cheap structural checks, no rendering."""
-    if lang == "python":
-        try:
-            ast.parse(code)
-        except (SyntaxError, ValueError):
-            return None if _looks_like_python(code) else "wrong_language"
-        return None
-    if lang == "smiles":
-        return None if SMILES_TOKENS.fullmatch(code.split()[0]) else "wrong_language"
-    sign = LANG_SIGNS.get(lang)
-    if sign is None:
+    """Is the code really the declared language? The registry's cheap structural signature, no rendering."""
+    if lang not in LANGUAGES:
         return "unknown_language"
-    if not sign.search(code):
-        return "wrong_language"
-    if lang == "html" and LANG_SIGNS["svg"].match(code.lstrip()):
-        return "wrong_language"
-    return None
-
-
-def _looks_like_python(code: str) -> bool:
-    """Broken Python is still Python (the execution filter names the error); a page is not."""
-    return bool(re.search(r"^\s*(import |from \w+ import|def |plt\.)", code, re.M))
+    return None if LANGUAGES[lang].signature(code) else "wrong_language"
 
 
 def image_reason(img, min_side: int, max_pixels: int, max_aspect: float, min_std: float,
@@ -74,3 +49,57 @@ def image_reason(img, min_side: int, max_pixels: int, max_aspect: float, min_std
     if counts.max() / counts.sum() > max_dominant_share:
         return "mostly_empty"
     return None
+
+
+class CodeCheck:
+    """Is the code worth rendering: not empty, not too long or short, really the declared language,
+    and any image that came with it decodes."""
+
+    name = "quality_code"
+
+    def __init__(self, quality) -> None:
+        self.quality = quality
+
+    def __call__(self, sample) -> Verdict:
+        q = self.quality
+        harvest_error = sample.meta.get("harvest_error")
+        reason = code_reason(sample.lang, sample.code, q.min_code_chars, q.max_code_chars, harvest_error)
+        if reason is None and sample.image is not None and not decodes(sample.image):
+            reason = "bad_source_image"
+        if reason is None:
+            return KEEP
+        if harvest_error:
+            return False, reason, str(harvest_error).splitlines()[0][:300]
+        if reason in ("code_too_long", "code_too_short"):
+            return False, reason, f"{len(sample.code):,} characters (quality: {q.min_code_chars}..{q.max_code_chars})"
+        if reason == "bad_source_image":
+            return False, reason, "the image that came with the sample does not decode"
+        return False, reason
+
+
+class ImageCheck:
+    """Is the render a picture worth training on (size, aspect, not blank or nearly empty)?"""
+
+    name = "quality_image"
+
+    def __init__(self, quality) -> None:
+        self.quality = quality
+
+    def __call__(self, rendered) -> Verdict:
+        q = self.quality
+        reason = image_reason(rendered.image, q.min_side, q.max_pixels, q.max_aspect, q.min_std, q.max_dominant_share)
+        if reason is None:
+            return KEEP
+        return False, reason, f"{reason}: the render is {rendered.result.width}x{rendered.result.height}"
+
+
+def decodes(data: bytes) -> bool:
+    import io
+
+    from PIL import Image
+
+    try:
+        Image.open(io.BytesIO(data)).verify()
+        return True
+    except Exception:  # noqa: BLE001 - PIL raises many types for garbage input
+        return False

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import resource
 import shutil
 import time
-from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -24,109 +21,34 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.atomic import leftovers, write_text
+from core.errors import BuildError
+from core.exclusions import Exclusion, RowAt
+from core.records import IMAGE_COLUMNS, Record
+from core.stats import Stats
 from filters.decontaminate import DecontaminationError, contaminated, load_reference
 from filters.dedup import duplicate_of, greedy_keep, hex_to_u64, near_pairs
-from filters.execution import execution_filter
-from filters.licenses import license_filter
-from pipelines.perturb.refine import refine_records, take_drafts
-from pipelines.perturb.stage import perturb_records
-from sources.base import open_source
 
-from .excluded import Exclusion, RowAt, write_unit_exclusions
 from .manifest import Manifest
-from .records import IMAGE_COLUMNS, Record, arrow_schema, to_arrow_row
-from .source_images import attach_source_images
 from .split import assign_splits
-from .stats import Stats
+from .unit import Unit, UnitRunner, plan_units
 
 log = logging.getLogger("vinci.build")
 LIGHT_COLUMNS = ["id", "lang", "phash", "task", "meta"]
+GLOBAL_STEPS = ("dedup", "decontaminate", "optimize")  # over all units, in the driver, after the unit steps
 
 
-@dataclass(frozen=True)
-class Unit:
-    source_index: int
-    index: int
-    start: int
-    stop: int
-
-    @property
-    def name(self) -> str:
-        return f"u-{self.source_index:03d}-{self.index:05d}"
-
-
-class BuildError(RuntimeError):
-    pass
-
-
-def plan_units(manifest: Manifest, limit: int | None = None) -> list[Unit]:
-    units = []
-    for si, entry in enumerate(manifest.sources):
-        n = min(entry.n, limit) if limit else entry.n
-        for k in range(math.ceil(n / manifest.unit_rows)):
-            units.append(Unit(si, k, k * manifest.unit_rows, min(n, (k + 1) * manifest.unit_rows)))
-    return units
-
-
-def resolve_workers(workers: int | str | None, manifest: Manifest) -> int:
-    value = workers or manifest.render.workers
-    return os.cpu_count() or 1 if value == "auto" else int(value)
-
-
-def write_atomic_table(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
-
-
-def write_atomic_text(text: str, path: Path) -> None:
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-class UnitRunner:
-    """Harvest one slice of one source, render and filter it, perturb it, commit it as one file.
-
-    Picklable (a manifest and a folder), so any executor can ship it to where the renderers are.
-    """
-
-    def __init__(self, manifest: Manifest, units_dir: Path):
-        self.manifest, self.units_dir = manifest, Path(units_dir)
-        self.excluded_dir = self.units_dir.parent / "excluded"
-
-    def __call__(self, unit: Unit, service) -> int:
-        entry = self.manifest.sources[unit.source_index]
-        stats = Stats()
-        t0 = time.monotonic()
-        samples = list(islice(open_source(entry.source, seed=self.manifest.seed, start=unit.start, options=entry.options),
-                              unit.stop - unit.start))
-        stats.time("harvest", time.monotonic() - t0)
-        samples = license_filter(samples, self.manifest.licenses, stats)
-        drafts = take_drafts(samples)
-        t1 = time.monotonic()
-        records = execution_filter(samples, service, self.manifest.quality, stats)
-        attach_source_images(records, samples, stats)
-        stats.time("execution", time.monotonic() - t1)
-        t2 = time.monotonic()
-        clean = list(records)
-        records += refine_records(clean, drafts, service, self.manifest.perturb, stats)
-        records += perturb_records(clean, service, self.manifest.perturb, self.manifest.seed, stats)
-        stats.time("perturb", time.monotonic() - t2)
-        for r in records:
-            r.meta["order"] = [unit.source_index, unit.index]
-        table = pa.Table.from_pylist([to_arrow_row(r) for r in records], schema=arrow_schema())
-        table = table.replace_schema_metadata({"vinci_stats": json.dumps(stats.to_dict())})
-        write_unit_exclusions(stats.excluded, self.excluded_dir / f"{unit.name}.parquet")
-        write_atomic_table(table, self.units_dir / f"{unit.name}.parquet")
-        return len(records)
+def resolve_workers(value: int | str | None, default: int | str) -> int:
+    value = value or default
+    return (os.cpu_count() or 1) if value == "auto" else int(value)
 
 
 class Build:
     def __init__(self, manifest: Manifest, out: str | Path, workers: int | str | None = None, limit: int | None = None,
-                 restart: bool = False, progress: bool = True):
+                 restart: bool = False, progress: bool = True, render_workers: int | str | None = None):
         self.manifest, self.out = manifest, Path(out)
-        self.workers = resolve_workers(workers, manifest)
+        self.workers = resolve_workers(workers, "auto")
+        self.render_workers = resolve_workers(render_workers, manifest.render.workers)
         self.limit, self.progress = limit, progress
         self.units_dir = self.out / "work" / "units"
         self.excluded_dir = self.out / "work" / "excluded"
@@ -141,9 +63,9 @@ class Build:
                                  "pass --restart to start over there, or choose another --out")
             shutil.rmtree(self.out / "work")
         self.units_dir.mkdir(parents=True, exist_ok=True)
-        for leftover in [*self.units_dir.glob("*.tmp-*"), *self.excluded_dir.glob("*.tmp-*")]:
+        for leftover in [*leftovers(self.units_dir), *leftovers(self.excluded_dir)]:
             leftover.unlink()
-        write_atomic_text(mine + "\n", stamp)
+        write_text(stamp, mine + "\n")
 
     def run(self, executor: str = "local") -> Stats:
         start = time.monotonic()
@@ -155,7 +77,8 @@ class Build:
             done_units = 0
             try:
                 with _logs_above(bar):
-                    for unit, kept in _executor(executor)(todo, UnitRunner(self.manifest, self.units_dir), self.workers):
+                    runner = UnitRunner(self.manifest, self.units_dir, self.render_workers)
+                    for unit, kept in _executor(executor)(todo, runner, self.workers, self.manifest.retries):
                         done_units += 1
                         bar.update(unit.stop - unit.start)
                         bar.set_postfix(units=f"{done_units}/{len(todo)}", kept=kept)
@@ -163,7 +86,7 @@ class Build:
                 bar.close()
         stats = self.finalize(units)
         stats.time("total_s", time.monotonic() - start)
-        stats.time("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        stats.gauge("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         return stats
 
     def unit_done(self, unit: Unit) -> bool:

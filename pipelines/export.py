@@ -24,7 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from training.prompts import fenced, generate_prompt, optimize_prompt
+from core.fences import fenced
+from training.prompts import generate_prompt, optimize_prompt
 
 from .shards import SPLIT_ORDER, ShardWriter, checksums, content_id, write_text
 

@@ -22,8 +22,15 @@ class SourceEntry(Strict):
     options: dict[str, Any] = Field(default_factory=dict)
     why: str | None = None
 
+    def quota(self, limit: int | None = None) -> int:
+        """Rows taken from this source, capped by ``--limit``."""
+        return min(self.n, limit) if limit else self.n
+
 
 class RenderConfig(Strict):
+    """``workers``: render workers per language on this machine (``--render-workers`` overrides it);
+    units in flight are ``--workers``, a separate knob."""
+
     timeout_s: float = Field(10.0, gt=0)
     workers: Union[int, Literal["auto"]] = "auto"
 
@@ -84,7 +91,6 @@ class RayConfig(Strict):
     actor_cpus: float = Field(0.5, gt=0)
     actor_memory_mb: int | None = Field(None, gt=0)
     workers_per_language: Union[int, dict[str, int]] = 1
-    max_retries: int = Field(2, ge=0)
 
 
 class Splits(Strict):
@@ -106,12 +112,14 @@ class Manifest(Strict):
     shard_rows: int = Field(5000, gt=0)
     unit_rows: int = Field(250, gt=0)
     ray: RayConfig = Field(default_factory=RayConfig)
+    retries: int = Field(2, ge=0)
     licenses: LicensePolicy | None = None
 
     @field_validator("sources")
     @classmethod
     def _known_sources(cls, entries: list[SourceEntry]) -> list[SourceEntry]:
-        from sources.base import PREFIXED, SYNTHETIC, SourceError
+        from core.errors import SourceError
+        from sources.base import PREFIXED, SYNTHETIC
         from sources.options import check_options, known_specs
 
         for i, entry in enumerate(entries):

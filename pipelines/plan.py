@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import math
 
-from .build import plan_units
+from .unit import plan_units
 from .manifest import Manifest
 
 
 def print_plan(manifest: Manifest, limit: int | None = None) -> None:
     units = plan_units(manifest, limit)
-    total = sum(min(e.n, limit) if limit else e.n for e in manifest.sources)
+    total = sum(e.quota(limit) for e in manifest.sources)
     print(f"manifest {manifest.name}  (fingerprint {manifest.fingerprint()}, seed {manifest.seed})")
     print(f"{'source':<48} {'quota':>10} {'units':>7}  options")
     for si, entry in enumerate(manifest.sources):
-        n = min(entry.n, limit) if limit else entry.n
+        n = entry.quota(limit)
         print(f"{entry.source:<48} {n:>10,} {sum(u.source_index == si for u in units):>7}  {entry.options or ''}")
     print(f"{'total':<48} {total:>10,} {len(units):>7}")
     print_source_details(manifest)
@@ -32,7 +32,7 @@ def source_details(source: str, options: dict) -> str:
     """Dataset, config, split, layout and licence of a hub source; the kind of any other source."""
     if not source.startswith("hub:"):
         return f"{source}: {'procedural' if source.startswith('synthetic.') else 'files'}"
-    from sources.base import SourceError
+    from core.errors import SourceError
     from sources.hub import describe
 
     try:

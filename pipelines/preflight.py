@@ -16,7 +16,7 @@ class Preflight:
 
 
 def quota_total(manifest: Manifest, limit: int | None = None) -> int:
-    return sum(min(e.n, limit) if limit else e.n for e in manifest.sources)
+    return sum(e.quota(limit) for e in manifest.sources)
 
 
 def preflight(manifest: Manifest, limit: int | None = None) -> Preflight:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from .excluded import read_excluded
+from core.exclusions import read_excluded
 
 log = logging.getLogger("vinci.report")
 THUMB = 220

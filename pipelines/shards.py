@@ -13,11 +13,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from .excluded import Exclusion, read_unit_exclusions
-from .excluded import schema as excluded_schema
-from .records import Record, arrow_schema, hf_features, to_arrow_row
+from core.atomic import write_json, write_text, write_yaml
+from core.exclusions import Exclusion, read_unit_exclusions
+from core.exclusions import schema as excluded_schema
+from core.records import Record, arrow_schema, hf_features, to_arrow_row
+from core.stats import Stats
+
 from .source_images import distance_summary
-from .stats import Stats
 
 SPLIT_ORDER = ("sft", "virl", "test")
 ROW_GROUP = 128
@@ -90,7 +92,7 @@ def write_outputs(out: Path, manifest, rows: Iterable[tuple[str, Record]], stats
             writers[split] = ShardWriter(data_dir, split, manifest.shard_rows)
         writers[split].write(record)
         stats.add("write", record.lang, f"{split}:{record.task}")
-        stats.add("licence", record.lang, record.license)
+        stats.licenses[record.license] += 1
     shards = [p for split in SPLIT_ORDER if split in writers for p in writers[split].finish()]
     _remove_stale(data_dir, shards)
     drops = chain_exclusions(unit_exclusions, global_drops)
@@ -144,24 +146,6 @@ def content_id(sums: dict[str, dict]) -> str:
     return hashlib.sha256(json.dumps(sums, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def write_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, data) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False))
-    os.replace(tmp, path)
-
-
-def write_yaml(path: Path, data) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    os.replace(tmp, path)
-
-
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -195,14 +179,13 @@ def dataset_card(manifest, stats: Stats, counts: dict[str, int], excluded: Count
         "pretty_name": f"vinci · {manifest.name}",
     }
     by = Counter()
-    for key, n in stats.counts.items():
-        stage, lang, what = key.split("|", 2)
-        if stage == "write":
-            split, task = what.split(":")
-            by[(split, lang, task)] += n
+    for count, n in stats.counts.items():
+        if count.stage == "write":
+            split, task = count.key.split(":")
+            by[(split, count.lang, task)] += n
     rows = "\n".join(f"| {s} | {l} | {t} | {n:,} |" for (s, l, t), n in sorted(by.items()))
     sources = "\n".join(f"| `{e.source}` | {e.n:,} | {e.why or ''} |" for e in manifest.sources)
-    licences = sorted({_licence(key) for key in stats.counts if key.startswith("licence|")})
+    licenses = sorted(stats.licenses)
     return ("---\n" + yaml.safe_dump(header, sort_keys=False, allow_unicode=True) + "---\n\n"
             f"# {manifest.name}\n\n{manifest.description or 'An image–code corpus built with vinci.'}\n\n"
             "Each row pairs a picture with the code that renders it (`task: generate`), or a target picture, flawed code and "
@@ -215,7 +198,7 @@ def dataset_card(manifest, stats: Stats, counts: dict[str, int], excluded: Count
             f"## Rows\n\n| split | lang | task | rows |\n|---|---|---|---|\n{rows}\n\n"
             f"{USE_OUTSIDE_VINCI}\n\n"
             f"## Sources\n\n| source | quota | why |\n|---|---|---|\n{sources}\n\n"
-            f"Licences of the rows: {', '.join(licences) or 'see the `license` column'}. Each row's `license` and "
+            f"Licences of the rows: {', '.join(licenses) or 'see the `license` column'}. Each row's `license` and "
             "`source_ref` say exactly where it came from.\n\n"
             f"## How it was built\n\n`vinci build` with manifest `{manifest.name}` (fingerprint `{manifest.fingerprint()}`, seed "
             f"{manifest.seed}); the resolved manifest, package versions and shard checksums are in `manifest.lock.yaml`, "
@@ -257,8 +240,4 @@ def _extra_sections(manifest, stats: Stats) -> str:
     from filters.decontaminate import card_section as decontamination
     from pipelines.source_images import card_section as source_pictures
 
-    return decontamination(manifest.dedup.targets(), stats.counts) + source_pictures(stats)
-
-
-def _licence(key: str) -> str:
-    return key.split("|", 2)[2]
+    return decontamination(manifest.dedup.targets(), stats) + source_pictures(stats)

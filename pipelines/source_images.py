@@ -13,8 +13,8 @@ from typing import Sequence
 from filters.dedup import phash_hex
 from sources.base import RawSample
 
-from .records import Record
-from .stats import Stats
+from core.records import Record
+from core.stats import Stats
 
 METRIC = "source_phash_distance"
 
@@ -31,14 +31,13 @@ def attach_source_images(records: Sequence[Record], samples: Sequence[RawSample]
         except Exception:  # noqa: BLE001 - an undecodable source picture has no distance, the row stays
             continue
         record.meta[METRIC] = distance
-        stats.observe(f"{METRIC}|{record.lang}", distance)
+        stats.observe(METRIC, record.lang, distance)
 
 
 def distance_summary(stats: Stats) -> dict[str, dict[str, float]]:
     """lang → {rows, median, mean, share within 4 bits} of the source-vs-render pHash distance."""
     out = {}
-    for key, values in sorted(stats.values.items()):
-        name, _, lang = key.partition("|")
+    for (name, lang), values in sorted(stats.values.items()):
         if name == METRIC and values:
             out[lang] = {"rows": len(values), "median": float(median(values)), "mean": round(sum(values) / len(values), 2),
                          "within_4_bits": round(sum(v <= 4 for v in values) / len(values), 3)}

@@ -5,20 +5,21 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from .excluded import excluded_files
-from .stats import Stats
+from core.exclusions import excluded_files
+from core.stats import Stats
+
+from .build import GLOBAL_STEPS
+from .unit import UnitRunner
 
 EXAMPLES = 5
-EXAMPLE_ORDER = ("harvest", "quality_code", "execution", "quality_image", "dedup", "perturb", "optimize")
-
-STAGES = ("harvest", "quality_code", "execution", "quality_image", "perturb", "dedup", "optimize")
+STAGES = UnitRunner.STEPS + GLOBAL_STEPS
 
 
 def print_summary(out, stats: Stats) -> None:
     table = stats.table()
     langs = sorted({lang for stage in STAGES for lang in table.get(stage, {})})
     print(f"\nbuild folder: {out}   total {stats.timings.get('total_s', 0):.0f} s   "
-          f"peak RSS of the build process {stats.timings.get('peak_rss_mb', 0):.0f} MB")
+          f"peak RSS of the build process {stats.gauges.get('peak_rss_mb', 0):.0f} MB")
     print(f"{'stage':<14}" + "".join(f"{lang:>16}" for lang in langs))
     for stage in STAGES:
         if stage not in table:
@@ -46,7 +47,7 @@ def print_exclusions(out) -> None:
         return
     columns = ["stage", "reason", "source_ref", "error"]
     rows = [r for f in files for r in pq.read_table(f, columns=columns).to_pylist()]
-    rows.sort(key=lambda r: EXAMPLE_ORDER.index(r["stage"]) if r["stage"] in EXAMPLE_ORDER else len(EXAMPLE_ORDER))
+    rows.sort(key=lambda r: STAGES.index(r["stage"]) if r["stage"] in STAGES else len(STAGES))
     print(f"excluded: {len(rows):,} samples in {Path(out) / 'excluded'}/ "
           f"(draw them: vinci inspect {out} --excluded [--reason R] -o excluded.png)")
     for r in rows[:EXAMPLES]:

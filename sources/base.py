@@ -1,4 +1,4 @@
-"""Raw samples, the Source protocol and the one registry of source adapters.
+"""Raw samples and the one registry of source adapters.
 
 A source only *harvests*: it yields code (and sometimes an image) with where it came from. It
 never renders and never filters; the pipeline does that.
@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import importlib
 import random
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from core.errors import SourceError
+from core.languages import SYNTHETIC_SOURCES
 
 
 @dataclass
@@ -21,30 +24,8 @@ class RawSample:
     image: bytes | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
-
-class Source(Protocol):
-    """Yields raw samples in a fixed order; ``start`` skips ahead without generating what it skips
-    where the source allows it, which is what makes a resumed build cheap."""
-
-    name: str
-
-    def __iter__(self) -> Iterator[RawSample]: ...
-
-
-class SourceError(ValueError):
-    """A source spec or its input is wrong; the message names the spec, file or row."""
-
-
-SYNTHETIC: dict[str, str] = {
-    "synthetic.charts": "sources.synthetic.charts",
-    "synthetic.html": "sources.synthetic.html",
-    "synthetic.svg": "sources.synthetic.svg",
-    "synthetic.latex": "sources.synthetic.latex",
-    "synthetic.smiles": "sources.synthetic.smiles",
-}
+SYNTHETIC: dict[str, str] = SYNTHETIC_SOURCES  # synthetic.<name> → generator module, a view of the language registry
 PREFIXED: dict[str, str] = {"hub": "sources.hub", "dir": "sources.files"}
 
 
@@ -57,7 +38,7 @@ def open_source(spec: str, seed: int = 0, start: int = 0, options: dict[str, Any
     prefix, sep, rest = spec.partition(":")
     if sep and prefix in PREFIXED:
         module = importlib.import_module(PREFIXED[prefix])
-        return module.open(rest, seed=seed, start=start, **options)
+        return module.stream(rest, seed=seed, start=start, **options)
     known = ", ".join([*SYNTHETIC, "hub:<dataset_id>", "dir:<path>"])
     raise SourceError(f"unknown source spec {spec!r}; known: {known}")
 

@@ -21,7 +21,10 @@ from itertools import islice
 from pathlib import PurePosixPath
 from typing import IO, Any, Callable, Iterable, Iterator
 
-from .base import RawSample, SourceError
+from core.errors import SourceError
+from core.languages import language_of_path
+
+from .base import RawSample
 from .imports import needed_helpers
 
 MAX_FILE_BYTES = 2 << 20
@@ -51,7 +54,7 @@ class Tree:
         self.path_set = frozenset(self.paths)
         self.python_by_folder: dict[str, list[str]] = {}
         for path in self.paths:
-            if path.endswith(".py"):
+            if language_of_path(path) == "python":
                 self.python_by_folder.setdefault(str(PurePosixPath(path).parent), []).append(path)
 
 
@@ -294,7 +297,7 @@ def text_of(tree: Tree, rel: str) -> str | None:
         return None
 
 
-def licence_for(tree: Tree, rel: str, cache: dict[str, str]) -> str:
+def license_for(tree: Tree, rel: str, cache: dict[str, str]) -> str:
     """The licence of the nearest LICENSE/COPYING file above ``rel``; ``unknown`` if none."""
     folder = str(PurePosixPath(rel).parent)
     chain = []
@@ -319,34 +322,47 @@ def licence_for(tree: Tree, rel: str, cache: dict[str, str]) -> str:
     return found
 
 
+MOLECULE_TABLES = (".csv", ".sdf")  # containers of molecules beside the registry's own extensions
+
+
+def harvested(rel: str) -> bool:
+    """Whether a file can hold code units: a registered language's extension, or a molecule table."""
+    return language_of_path(rel) is not None or PurePosixPath(rel).suffix.lower() in MOLECULE_TABLES
+
+
 def units(tree: Tree, rel: str, text: str) -> Iterator[tuple[str, str, str, dict]]:
-    """(lang, code, ref, meta) for each code unit in one file."""
+    """(lang, code, ref, meta) for each code unit in one file; a language without a special case is the whole file."""
     ext = PurePosixPath(rel).suffix.lower()
-    if ext == ".py":
+    lang = language_of_path(rel)
+    if ext == ".csv":
+        yield from csv_units(text, rel)
+    elif ext == ".sdf":
+        yield from sdf_units(text, rel)
+    elif lang == "python":
         if MATPLOTLIB.search(text) or RDKIT_DRAW.search(text):
             folder = str(PurePosixPath(rel).parent)
             siblings = {PurePosixPath(o).stem: o for o in tree.python_by_folder.get(folder, []) if o != rel}
             helpers = needed_helpers(text, siblings, lambda path: text_of(tree, path))
             yield "python", text, rel, {"files": helpers} if helpers else {}
-    elif ext == ".svg":
-        yield "svg", text, rel, {}
-    elif ext in (".html", ".htm"):
+    elif lang == "html":
         yield "html", text, rel, {"remote_assets": True} if REMOTE_ASSET.search(text) else {}
-    elif ext in (".tex", ".tikz"):
+    elif lang == "latex":
         yield from tikz_units(text, rel)
-    elif ext in (".smi", ".smiles"):
+    elif lang == "smiles":
         for n, molecule in smi_molecules(text):
             yield "smiles", molecule, f"{rel}:{n}", {}
-    elif ext == ".csv":
-        rows = csv.reader(io.StringIO(text))
-        header = next(rows, [])
-        column = next((i for i, h in enumerate(header) if h.strip().lower() in ("smiles", "canonical_smiles", "smi")), None)
-        if column is not None:
-            for n, row in enumerate(rows, start=2):
-                if len(row) > column and row[column].strip():
-                    yield "smiles", row[column].strip(), f"{rel}:{n}", {}
-    elif ext == ".sdf":
-        yield from sdf_units(text, rel)
+    elif lang is not None:
+        yield lang, text, rel, {}
+
+
+def csv_units(text: str, rel: str) -> Iterator[tuple[str, str, str, dict]]:
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, [])
+    column = next((i for i, h in enumerate(header) if h.strip().lower() in ("smiles", "canonical_smiles", "smi")), None)
+    if column is not None:
+        for n, row in enumerate(rows, start=2):
+            if len(row) > column and row[column].strip():
+                yield "smiles", row[column].strip(), f"{rel}:{n}", {}
 
 
 def smi_molecules(text: str) -> Iterator[tuple[int, str]]:
@@ -411,19 +427,19 @@ class FileSource:
         return islice(self._all(), self.start, None)
 
     def _all(self) -> Iterator[RawSample]:
-        licences: dict[str, str] = {}
+        licenses: dict[str, str] = {}
         for rel in self.tree.paths:
-            if PurePosixPath(rel).suffix.lower() not in (".py", ".svg", ".html", ".htm", ".tex", ".tikz", ".smi", ".smiles", ".csv", ".sdf"):
+            if not harvested(rel):
                 continue
             text = text_of(self.tree, rel)
             if text is None:
                 continue
             for lang, code, ref, meta in units(self.tree, rel, text):
                 yield RawSample(lang=lang, code=code, source=f"dir:{self.tree.name}", source_ref=ref,
-                                license=licence_for(self.tree, rel, licences), meta=meta)
+                                license=license_for(self.tree, rel, licenses), meta=meta)
 
 
-def open(rest: str, seed: int = 0, start: int = 0, **_options) -> FileSource:
+def stream(rest: str, seed: int = 0, start: int = 0, **_options) -> FileSource:
     if not os.path.exists(rest):
         raise SourceError(f"dir:{rest} does not exist")
     return FileSource(rest, start)

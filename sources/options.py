@@ -11,7 +11,8 @@ import importlib
 import inspect
 from typing import Any
 
-from .base import PREFIXED, SYNTHETIC, SourceError
+from core.errors import SourceError
+from .base import PREFIXED, SYNTHETIC
 
 POSITIONAL = {"rest", "seed", "start"}
 
@@ -22,7 +23,7 @@ def entry_point(spec: str):
         return importlib.import_module(SYNTHETIC[spec]).generate
     prefix, sep, _ = spec.partition(":")
     if sep and prefix in PREFIXED:
-        return importlib.import_module(PREFIXED[prefix]).open
+        return importlib.import_module(PREFIXED[prefix]).stream
     raise SourceError(f"unknown source spec {spec!r}; known: {', '.join(known_specs())}")
 
 

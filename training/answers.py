@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sources.hub.code import FENCE, FENCE_LANGS
+from core.fences import FENCE, fence_language
 
 FENCE_MARK = re.compile(r"```")
 SMILES_CHARS = re.compile(r"[A-Za-z0-9\[\]()=#$:/\\.+\-@%*~]+")
@@ -64,7 +64,7 @@ def judge(completion: Any, lang: str) -> Answer:
     if len(blocks) > 1:
         return Answer(None, "several_blocks")
     block = blocks[0]
-    if FENCE_LANGS.get(block.group(1).lower()) != lang:
+    if fence_language(block.group(1)) != lang:
         return Answer(None, "wrong_language")
     outside = text[:block.start()] + "\n" + text[block.end():]
     if FENCE_MARK.search(outside):

@@ -7,7 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .prompts import fenced, generate_prompt, optimize_prompt
+from core.fences import fenced
+
+from .prompts import generate_prompt, optimize_prompt
 
 
 def as_image(value: Any):

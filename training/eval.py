@@ -20,7 +20,7 @@ from .answers import Answer, judge
 from .data import as_image, load_split, user_turn
 from .folders import undecoded
 from .models import load_model, load_processor, resolve
-from .prompts import fenced
+from core.fences import fenced
 from .rewards import RewardConfig, VisualCodeReward
 
 SPLIT_PREFERENCE = ("test", "virl", "sft")

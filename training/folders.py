@@ -62,7 +62,7 @@ def _schema(extra: list[ExtraColumn]):
     import datasets
     import pyarrow as pa
 
-    from pipelines.records import arrow_schema, hf_features
+    from core.records import arrow_schema, hf_features
 
     types = {"float64": (pa.float64(), datasets.Value("float64")), "string": (pa.string(), datasets.Value("string"))}
     schema = arrow_schema()
@@ -79,7 +79,7 @@ def write_folder(out: str | Path, splits: dict[str, list[dict]], spec: FolderSpe
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipelines.records import COLUMNS
+    from core.records import COLUMNS
     from pipelines.shards import content_id, sha256_file
 
     out = Path(out)

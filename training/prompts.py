@@ -1,20 +1,11 @@
-"""Prompt templates: one per language and task, in one place."""
+"""Prompt templates: one per language and task, worded from the language registry and each renderer's canvas."""
 from __future__ import annotations
 
-LANG_NAMES = {
-    "python": "Python (matplotlib)",
-    "html": "HTML with inline CSS",
-    "svg": "SVG",
-    "latex": "LaTeX (TikZ/pgfplots)",
-    "smiles": "SMILES",
-}
-CANVAS = {
-    "python": "It is rendered with matplotlib's Agg backend at 100 DPI; the figure size sets the picture size.",
-    "html": "It is rendered in a 1024 px wide browser viewport; only inline CSS and data: resources load.",
-    "svg": "It is rendered with its own aspect ratio, the longer side scaled to 512 px, on white.",
-    "latex": "It is compiled with pdflatex as a standalone picture (TikZ and pgfplots are available) at 200 DPI.",
-    "smiles": "It is drawn by RDKit as a 2D depiction on a 512×512 canvas.",
-}
+from core.fences import fenced
+from core.languages import LANGS, LANGUAGES
+
+CANVAS = {lang: LANGUAGES[lang].canvas_sentence() for lang in LANGS}
+LANG_NAMES = {lang: LANGUAGES[lang].display for lang in LANGS}
 GENERATE = {
     lang: (f"Write {name} code that renders exactly this image. {CANVAS[lang]} "
            f"Answer with the complete code in one ```{lang} fenced block.")
@@ -30,10 +21,6 @@ OPTIMIZE_ERROR = {
            f"Fix the code and answer with the complete corrected code in one ```{lang} fenced block.")
     for lang, name in LANG_NAMES.items()
 }
-
-
-def fenced(lang: str, code: str) -> str:
-    return f"```{lang}\n{code.rstrip()}\n```"
 
 
 def generate_prompt(lang: str) -> str:

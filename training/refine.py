@@ -22,7 +22,7 @@ def refine_row(scored, model_id: str, min_distance: float = MIN_DISTANCE) -> tup
     """(optimize row, "kept") or (None, why it was skipped) for one scored generation."""
     from filters.dedup import normalize_code
     from pipelines.perturb.verify import visual_distance
-    from pipelines.records import record_id
+    from core.records import record_id
 
     row, answer = scored.row, scored.answer
     if not answer.ok:

@@ -1,7 +1,7 @@
-"""Code → PNG for python, html, svg, latex and smiles, in sandboxed warm worker pools."""
-from .base import ERROR_KINDS, EXTENSIONS, LANGS, Canvas, RenderError, RenderResult, lang_from_path
-from .pool import RenderPool, RenderService, render_many
+"""Code → PNG for every language of ``core.languages``, in sandboxed warm worker pools."""
+from .base import ERROR_KINDS, Canvas, RenderError, RenderResult, lang_from_path
+from .pool import RenderPool, RenderService
 from .sandbox import detect_isolation
 
-__all__ = ["ERROR_KINDS", "EXTENSIONS", "LANGS", "Canvas", "RenderError", "RenderResult", "RenderPool",
-           "RenderService", "detect_isolation", "lang_from_path", "render_many"]
+__all__ = ["ERROR_KINDS", "Canvas", "RenderError", "RenderResult", "RenderPool", "RenderService", "detect_isolation",
+           "lang_from_path"]

@@ -5,10 +5,11 @@ A renderer turns code of one language into PNG bytes. It runs *inside* a sandbox
 """
 from __future__ import annotations
 
-import importlib
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar, Protocol
+
+from core.languages import LANGS, LANGUAGES, language_of_path
 
 ERROR_KINDS = ("syntax", "runtime", "timeout", "memory", "blank", "forbidden", "unsupported")
 
@@ -26,9 +27,12 @@ class RenderError(Exception):
 
 @dataclass(frozen=True)
 class Canvas:
-    """What a language's renders look like; documented so that corpora are comparable."""
+    """What a language's renders look like; documented so that corpora are comparable.
+
+    ``prompt`` says the same to a model, in the words of the task prompts."""
 
     description: str
+    prompt: str = ""
     max_pixels: int = 4096 * 4096
     max_side: int = 8192
 
@@ -44,7 +48,6 @@ class RenderResult:
     elapsed_s: float = 0.0
     width: int = 0
     height: int = 0
-    meta: dict = field(default_factory=dict)
 
     @classmethod
     def failure(cls, kind: str, message: str, elapsed_s: float = 0.0) -> "RenderResult":
@@ -106,36 +109,18 @@ class Renderer(Protocol):
     def teardown(self) -> None: ...
 
 
-RENDERER_MODULES: dict[str, str] = {
-    "python": "filters.render.python",
-    "html": "filters.render.html",
-    "svg": "filters.render.svg",
-    "latex": "filters.render.latex",
-    "smiles": "filters.render.smiles",
-}
-EXTENSIONS: dict[str, str] = {
-    ".py": "python", ".html": "html", ".htm": "html", ".svg": "svg",
-    ".tex": "latex", ".tikz": "latex", ".smi": "smiles", ".smiles": "smiles",
-}
-LANGS: tuple[str, ...] = tuple(RENDERER_MODULES)
-
-
 def renderer_class(lang: str) -> type:
     """Import a language's renderer lazily: a worker only pays for the language it serves."""
-    try:
-        module = importlib.import_module(RENDERER_MODULES[lang])
-    except KeyError:
-        raise RenderError("unsupported", f"no renderer for language {lang!r}; known: {', '.join(LANGS)}") from None
-    return module.RENDERER
+    if lang not in LANGUAGES:
+        raise RenderError("unsupported", f"no renderer for language {lang!r}; known: {', '.join(LANGS)}")
+    return LANGUAGES[lang].renderer_class()
 
 
 def lang_from_path(path: str) -> str:
-    import os
-
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in EXTENSIONS:
+    lang = language_of_path(path)
+    if lang is None:
         raise RenderError("unsupported", f"cannot tell the language of {path!r} from its extension; pass --lang")
-    return EXTENSIONS[ext]
+    return lang
 
 
 COLOUR_HINTS = (b"bKGD", b"pHYs", b"gAMA", b"cHRM", b"sRGB")  # small fixed-size chunks renderers write

@@ -79,7 +79,8 @@ class HtmlRenderer:
     lang: ClassVar[str] = "html"
     canvas: ClassVar[Canvas] = Canvas(
         f"a {VIEWPORT['width']}x{VIEWPORT['height']} CSS-px viewport at device scale 1, full page up to "
-        f"{MAX_HEIGHT} px tall, white background; only inline and data: resources load"
+        f"{MAX_HEIGHT} px tall, white background; only inline and data: resources load",
+        prompt=f"It is rendered in a {VIEWPORT['width']} px wide browser viewport; only inline CSS and data: resources load.",
     )
     mode: ClassVar[str] = "own"
     pids_max: ClassVar[int] = 1024

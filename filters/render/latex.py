@@ -109,7 +109,10 @@ def classify_log(log: str, returncode: int = 1) -> tuple[str, str]:
 
 class LatexRenderer:
     lang: ClassVar[str] = "latex"
-    canvas: ClassVar[Canvas] = Canvas(f"the standalone page (4 pt border) at {DPI} DPI, white background")
+    canvas: ClassVar[Canvas] = Canvas(
+        f"the standalone page (4 pt border) at {DPI} DPI, white background",
+        prompt=f"It is compiled with pdflatex as a standalone picture (TikZ and pgfplots are available) at {DPI} DPI.",
+    )
     mode: ClassVar[str] = "own"
     pids_max: ClassVar[int] = 32
     memory_max: ClassVar[int | None] = None  # per-process RLIMIT_AS bounds it; a memory cgroup costs ~9 ms a sample in page-fault charging

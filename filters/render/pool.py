@@ -17,7 +17,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Sequence
 
-from .base import LANGS, RenderError, RenderResult, printable, renderer_class
+from core.languages import LANGS
+
+from .base import RenderError, RenderResult, printable, renderer_class
 from .jail import describe
 from .sandbox import NAMESPACES, ProcessCage, detect_isolation, wall_deadline_s, worker_command
 from .protocol import read_frame, write_frame
@@ -127,7 +129,6 @@ class RenderPool:
         self._idle: queue.Queue[WorkerProcess | None] = queue.Queue()
         self._all: list[WorkerProcess] = []
         self._lock = threading.Lock()
-        self.restarts = 0
         # bubblewrap's --die-with-parent follows the *thread* that started it, so every worker is
         # started from this one thread, which lives as long as the pool.
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix=f"spawn-{lang}")
@@ -150,7 +151,6 @@ class RenderPool:
         worker.kill()
         with self._lock:
             self._all.remove(worker)
-            self.restarts += 1
         return self._spawn()
 
     def render(self, code: str, timeout_s: float | None = None, files: dict[str, str] | None = None) -> RenderResult:
@@ -247,8 +247,3 @@ class RenderService:
     def __exit__(self, *exc) -> None:
         self.close()
 
-
-def render_many(samples: Sequence[tuple[str, str]], workers: int = 1, timeout_s: float = 10.0) -> list[RenderResult]:
-    """One-shot convenience: start pools, render, stop. Long runs should hold a ``RenderService``."""
-    with RenderService(workers, timeout_s) as service:
-        return service.render_many(samples)

@@ -27,6 +27,7 @@ class PythonRenderer:
     canvas: ClassVar[Canvas] = Canvas(
         "the script's figure at 100 DPI (figsize x 100 px), its own facecolor flattened on white; "
         "at most 16.7 Mpx and 8192 px a side",
+        prompt=f"It is rendered with matplotlib's Agg backend at {DPI} DPI; the figure size sets the picture size.",
     )
     mode: ClassVar[str] = "fork"
     pids_max: ClassVar[int] = 64

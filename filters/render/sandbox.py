@@ -214,7 +214,7 @@ def python_trees() -> list[str]:
     """Paths a worker needs to run this interpreter and import this package -- nothing more."""
     package_root = Path(__file__).resolve().parents[2]
     trees = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).resolve().parent.parent)}
-    trees.add(str(package_root / "filters"))
+    trees.update(str(package_root / package) for package in ("core", "filters"))  # a worker imports only these
     for entry in sys.path:
         if entry and "site-packages" in entry and os.path.isdir(entry):
             trees.add(entry)

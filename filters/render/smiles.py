@@ -11,7 +11,10 @@ MAX_HEAVY_ATOMS = 300
 
 class SmilesRenderer:
     lang: ClassVar[str] = "smiles"
-    canvas: ClassVar[Canvas] = Canvas(f"{SIZE}x{SIZE} px, white background, RDKit 2D depiction; at most {MAX_HEAVY_ATOMS} heavy atoms")
+    canvas: ClassVar[Canvas] = Canvas(
+        f"{SIZE}x{SIZE} px, white background, RDKit 2D depiction; at most {MAX_HEAVY_ATOMS} heavy atoms",
+        prompt=f"It is drawn by RDKit as a 2D depiction on a {SIZE}×{SIZE} canvas.",
+    )
     mode: ClassVar[str] = "parse"
     pids_max: ClassVar[int] = 32
     memory_max: ClassVar[int | None] = None  # per-process RLIMIT_AS bounds it; a memory cgroup costs ~9 ms a sample in page-fault charging

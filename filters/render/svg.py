@@ -76,7 +76,10 @@ def svg_to_png(data: bytes, canvas: Canvas) -> bytes:
 
 class SvgRenderer:
     lang: ClassVar[str] = "svg"
-    canvas: ClassVar[Canvas] = Canvas("the SVG's own aspect ratio, longer side 512 px, white background")
+    canvas: ClassVar[Canvas] = Canvas(
+        f"the SVG's own aspect ratio, longer side {LONG_SIDE} px, white background",
+        prompt=f"It is rendered with its own aspect ratio, the longer side scaled to {LONG_SIDE} px, on white.",
+    )
     mode: ClassVar[str] = "parse"
     pids_max: ClassVar[int] = 32
     memory_max: ClassVar[int | None] = None  # per-process RLIMIT_AS bounds it; a memory cgroup costs ~9 ms a sample in page-fault charging

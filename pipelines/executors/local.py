@@ -1,24 +1,33 @@
-"""Run build units on this machine: one warm render service, a thread per unit in flight."""
+"""Run build units on this machine: the runner's warm render service, a thread per unit in flight."""
 from __future__ import annotations
 
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Iterable, Iterator
 
+from .retries import Retries
 
-def run_units(units: Iterable, runner, workers: int) -> Iterator[tuple[object, int]]:
+
+def run_units(units: Iterable, runner, workers: int, retries: int) -> Iterator[tuple[object, int]]:
     """Yield ``(unit, rows kept)`` as units finish, at most ``workers`` in flight (bounded memory)."""
-    from filters.render import RenderService
-
-    with RenderService(workers=workers, timeout_s=runner.manifest.render.timeout_s) as service:
-        pending = {}
+    policy = Retries(retries)
+    queue = deque(units)
+    runner.setup()
+    try:
         with ThreadPoolExecutor(max(1, workers), thread_name_prefix="unit") as pool:
-            for unit in units:
-                pending[pool.submit(runner, unit, service)] = unit
-                if len(pending) >= workers:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        yield pending.pop(fut), fut.result()
-            while pending:
+            pending: dict = {}
+            while queue or pending:
+                while queue and len(pending) < max(1, workers):
+                    unit = queue.popleft()
+                    pending[pool.submit(runner, unit)] = unit
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    yield pending.pop(fut), fut.result()
+                    unit = pending.pop(fut)
+                    error = fut.exception()
+                    if error is None:
+                        yield unit, fut.result()
+                    elif policy.again(unit, error):
+                        queue.append(unit)
+    finally:
+        runner.teardown()
+    policy.raise_failures()

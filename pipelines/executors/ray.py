@@ -1,45 +1,37 @@
 """Run build units on a Ray cluster: the same ``UnitRunner`` as the local executor, in actors.
 
-Each actor's ``__init__`` starts a warm render service (sandboxed pools, one worker per language);
-``__call__`` runs one unit through harvest → execution filter → quality → perturb and commits the
-unit file to the shared ``--out`` folder. The driver keeps at most ``2 × actors`` units in flight
-(back-pressure: a fast source cannot flood the object store), retries a failed unit a bounded
-number of times and then stops with every failure and its reason; finished units stay on disk,
-so re-running resumes. Dedup, split and the shard writing stay global steps in the driver.
+Each actor holds one runner between its ``setup`` (a warm render service: sandboxed pools, one
+worker per language) and ``teardown``; ``__call__`` runs one unit's steps and commits the unit file
+to the shared ``--out`` folder. The driver keeps at most ``2 × actors`` units in flight
+(back-pressure: a fast source cannot flood the object store) and applies the executors' one
+failure policy (``retries.py``). Dedup, split and the shard writing stay global steps in the driver.
 
 Resources come from the manifest's ``ray`` section (actors, CPUs and memory per actor, render
-workers per language in each actor, retries); CPUs per actor are fractional by default so actors
+workers per language in each actor); CPUs per actor are fractional by default so actors
 never starve the driver's tasks on small machines. ``RAY_ADDRESS`` (``auto``, ``HOST:PORT``) picks
 the cluster; unset, a local one is started.
 """
 from __future__ import annotations
 
+import copy
 import os
 from typing import Iterable, Iterator
 
-
-from pipelines.build import BuildError
-
-
-class UnitFailed(BuildError):
-    """Units that kept failing after their retries; the message names each unit and its error."""
+from .retries import Retries
 
 
-def _actor_class(ray):
-    class UnitActor:
-        def __init__(self, runner, workers_per_language):
-            from filters.render import RenderService
+class UnitActor:
+    """Holds one runner between ``setup`` and ``teardown``: its warm render service lives in the actor."""
 
-            self.runner = runner
-            self.service = RenderService(workers=workers_per_language, timeout_s=runner.manifest.render.timeout_s)
+    def __init__(self, runner):
+        self.runner = runner
+        self.runner.setup()
 
-        def __call__(self, unit) -> int:
-            return self.runner(unit, self.service)
+    def __call__(self, unit) -> int:
+        return self.runner(unit)
 
-        def close(self) -> None:
-            self.service.close()
-
-    return UnitActor
+    def close(self) -> None:
+        self.runner.teardown()
 
 
 def connect(workers: int):
@@ -55,21 +47,21 @@ def connect(workers: int):
     return ray
 
 
-def run_units(units: Iterable, runner, workers: int) -> Iterator[tuple[object, int]]:
+def run_units(units: Iterable, runner, workers: int, retries: int) -> Iterator[tuple[object, int]]:
     ray = connect(workers)
     cfg = runner.manifest.ray
-    max_retries = cfg.max_retries
+    policy = Retries(retries)
     actors_n = max(1, workers if cfg.actors == "auto" else cfg.actors)
-    options = {"num_cpus": cfg.actor_cpus, "max_restarts": max_retries, "max_task_retries": max_retries}
+    options = {"num_cpus": cfg.actor_cpus, "max_restarts": retries, "max_task_retries": retries}
     if cfg.actor_memory_mb:
         options["memory"] = cfg.actor_memory_mb * 2**20
-    remote = ray.remote(**options)(_actor_class(ray))
-    actors = [remote.remote(runner, cfg.workers_per_language) for _ in range(actors_n)]
+    runner = copy.copy(runner)
+    runner.render_workers = cfg.workers_per_language
+    remote = ray.remote(**options)(UnitActor)
+    actors = [remote.remote(runner) for _ in range(actors_n)]
     queue = list(units)
     free = list(actors)
     in_flight: dict = {}
-    attempts: dict = {}
-    failures: list[str] = []
     try:
         while queue or in_flight:
             while queue and free and len(in_flight) < 2 * len(actors):
@@ -82,15 +74,9 @@ def run_units(units: Iterable, runner, workers: int) -> Iterator[tuple[object, i
             try:
                 yield unit, ray.get(ref)
             except ray.exceptions.RayError as exc:
-                attempts[unit] = attempts.get(unit, 0) + 1
-                if attempts[unit] <= max_retries:
+                if policy.again(unit, getattr(exc, "cause", None) or exc):
                     queue.append(unit)
-                else:
-                    cause = getattr(exc, "cause", None) or exc
-                    failures.append(f"{unit.name}: {type(cause).__name__}: {str(cause).splitlines()[0][:300]}")
-        if failures:
-            raise UnitFailed(f"{len(failures)} unit(s) failed after {max_retries} retries (finished units are kept; "
-                             "re-run to resume):\n" + "\n".join(failures))
+        policy.raise_failures()
     finally:
         for actor in actors:
             try:

@@ -12,6 +12,10 @@ import random
 from dataclasses import dataclass
 from typing import Callable
 
+from core.languages import language
+from core.records import Record, record_id
+from filters.dedup import normalize_code
+
 Apply = Callable[[str, random.Random], "str | None"]
 
 
@@ -27,13 +31,15 @@ class Perturbation:
         return self.name.split(".", 1)[1]
 
 
-LANG_MODULES = {lang: f"pipelines.perturb.{lang}" for lang in ("python", "html", "svg", "latex", "smiles")}
-
-
 def registry(lang: str) -> dict[str, Perturbation]:
-    """All perturbations of one language, by full name (``python.color``)."""
-    module = importlib.import_module(LANG_MODULES[lang])
+    """All perturbations of one language, by full name (``python.color``); the module is the language's entry."""
+    module = importlib.import_module(language(lang).perturbations)
     return {p.name: p for p in module.PERTURBATIONS}
+
+
+def optimize_id(parent: Record, flawed_code: str) -> str:
+    """The id of the optimize row (parent, flawed code): its exclusion record carries it too."""
+    return record_id(parent.lang, normalize_code(parent.lang, parent.code), flawed_code)
 
 
 def perturbation(lang: str, kind: str, error: str | None = None) -> Callable[[Apply], Perturbation]:

@@ -11,9 +11,7 @@ from .base import perturbation
 COMMANDS = re.compile(r"\\(draw|node|fill|filldraw|path|addplot|shade|shadedraw|coordinate)\b")
 COLORS = ["red", "blue", "teal", "orange", "violet", "olive", "purple", "cyan", "magenta", "brown", "green", "black", "gray"]
 COLOR_WORD = re.compile(r"\b(" + "|".join(COLORS) + r")\b(!\d+(!\w+)?)?")
-WIDTHS = ["ultra thin", "very thin", "thin", "semithick", "thick", "very thick", "ultra thick"]
 COORD = re.compile(r"\((-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\)")
-ARROWS = ["->", "<-", "<->", "-Stealth", "-latex", "|-|", "-"]
 
 
 @dataclass

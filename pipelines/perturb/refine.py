@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Sequence
 
 from filters.dedup import normalize_code
-from pipelines.records import Record, record_id
-from pipelines.stats import Stats
+from core.records import Record
+from core.stats import Stats
 from sources.base import RawSample
 
+from .base import optimize_id
 from .verify import verdict
 
 DRAFT_KEY = "flawed_code"
@@ -34,19 +35,19 @@ def refine_records(records: Sequence[Record], drafts: dict[str, str], service, c
     for (parent, draft), result in zip(pairs, results):
         if normalize_code(parent.lang, draft) == normalize_code(parent.lang, parent.code):
             stats.drop(STAGE, parent.lang, "draft_is_the_answer", parent, error="the draft is the corrected code",
-                       flawed_code=draft, perturbation="refine")
+                       flawed_code=draft, perturbation="refine", row_id=optimize_id(parent, draft))
             continue
         accepted, reason, distance = verdict(result, None, parent.image, cfg.min_distance, cfg.max_distance)
         if distance is not None:
-            stats.observe(f"refine_distance|{parent.lang}", distance)
+            stats.observe("refine_distance", parent.lang, distance)
         if not accepted:
             stats.drop(STAGE, parent.lang, reason, parent, error=result.first_line() if not result.ok else f"distance {distance}",
-                       image=result.png, flawed_code=draft, perturbation="refine")
+                       image=result.png, flawed_code=draft, perturbation="refine", row_id=optimize_id(parent, draft))
             continue
         stats.add(STAGE, parent.lang, "out")
         meta = {"parent": parent.id, "distance": distance, "width": parent.meta.get("width"), "height": parent.meta.get("height"),
                 "origin": "source_refine"}
-        out.append(Record(id=record_id(parent.lang, normalize_code(parent.lang, parent.code), draft), task="optimize",
+        out.append(Record(id=optimize_id(parent, draft), task="optimize",
                           lang=parent.lang, code=parent.code, image=parent.image, source=parent.source,
                           source_ref=parent.source_ref, license=parent.license, phash=parent.phash, flawed_code=draft,
                           flawed_image=result.png, perturbation="refine", meta=meta, source_image=parent.source_image))

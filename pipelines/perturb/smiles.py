@@ -32,17 +32,6 @@ def _out(mol, original: str) -> str | None:
     return smiles
 
 
-def _rw(code: str):
-    from rdkit import Chem
-
-    mol = _mol(code)
-    if mol is None:
-        return None
-    rw = Chem.RWMol(mol)
-    Chem.Kekulize(rw, clearAromaticFlags=False)
-    return rw
-
-
 def _first_valid(code: str, mol, sites: list[int], edit, rng: random.Random, tries: int) -> str | None:
     """Apply ``edit(rwmol, site)`` to a copy for up to ``tries`` shuffled sites; the first that sanitizes wins."""
     from rdkit import Chem

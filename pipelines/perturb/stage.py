@@ -10,11 +10,10 @@ import random
 from dataclasses import dataclass
 from typing import Sequence
 
-from filters.dedup import normalize_code
-from pipelines.records import Record, record_id
-from pipelines.stats import Stats
+from core.records import Record
+from core.stats import Stats
 
-from .base import Perturbation, registry
+from .base import Perturbation, optimize_id, registry
 from .verify import verdict
 
 
@@ -96,16 +95,16 @@ def perturb_records(records: Sequence[Record], service, cfg, seed: int, stats: S
         for p in attempt.applied:
             stats.add("perturb_kind", parent.lang, f"{p.kind}:{'accepted' if accepted else 'rejected'}")
         if distance is not None:
-            stats.observe(f"perturb_distance|{parent.lang}", distance)
+            stats.observe("perturb_distance", parent.lang, distance)
         if not accepted:
             stats.drop("perturb", parent.lang, reason, parent, error=_why(result, reason, distance, cfg),
                        image=result.png if result.ok else None, flawed_code=attempt.flawed, perturbation=attempt.name,
-                       distance=distance)
+                       row_id=optimize_id(parent, attempt.flawed), distance=distance)
             stats.add("perturb_kind", parent.lang, f"{attempt.applied[0].kind}:why:{reason}")
             continue
         stats.add("perturb", parent.lang, "out")
         meta = {"parent": parent.id, "distance": distance, "width": parent.meta.get("width"), "height": parent.meta.get("height")}
-        out.append(Record(id=record_id(parent.lang, normalize_code(parent.lang, parent.code), attempt.flawed), task="optimize",
+        out.append(Record(id=optimize_id(parent, attempt.flawed), task="optimize",
                           lang=parent.lang, code=parent.code, image=parent.image, source=parent.source,
                           source_ref=parent.source_ref, license=parent.license, phash=parent.phash,
                           flawed_code=attempt.flawed, flawed_image=result.png if result.ok else None,

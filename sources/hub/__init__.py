@@ -14,15 +14,16 @@ import os
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from ..base import RawSample, SourceError
-from .code import chat_code, last_fenced_block
+from core.errors import SourceError
+from ..base import RawSample
+from .code import chat_code
 from .esmiles import plain_smiles
 from .images import ImageRoot, image_bytes
 from .layouts import LAYOUTS, Harvest, RowContext
 from .registry import DATASETS, DatasetSpec, generic_spec
 from .rows import Row, download, hub_files, local_files, read_rows
 
-__all__ = ["DATASETS", "LAYOUTS", "chat_code", "describe", "image_bytes", "last_fenced_block", "open", "parse_spec", "pictures"]
+__all__ = ["DATASETS", "LAYOUTS", "chat_code", "describe", "image_bytes", "parse_spec", "pictures", "stream"]
 LABEL_CONVERTERS = {"esmiles": plain_smiles}
 
 
@@ -88,7 +89,7 @@ RESOLVE_OPTIONS = ("code_column", "image_column", "lang", "chat", "license", "sp
 EXTRA_OPTIONS = RESOLVE_OPTIONS
 
 
-def open(rest: str, seed: int = 0, start: int = 0, streaming: bool = True, data_files: Any = None,
+def stream(rest: str, seed: int = 0, start: int = 0, streaming: bool = True, data_files: Any = None,
          image_root: str | None = None, offset: int = 0, **options: Any) -> Iterator[RawSample]:
     """Raw samples of ``hub:rest`` from row ``offset + start`` on (``offset`` leaves the first rows to
     another recipe). ``streaming`` is accepted for old manifests: every read is a sliced stream now."""

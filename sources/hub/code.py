@@ -8,39 +8,22 @@ counts as code.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.S)
-FENCE_LANGS = {"python": "python", "py": "python", "python3": "python", "html": "html", "htm": "html", "svg": "svg",
-               "xml": "svg", "latex": "latex", "tex": "latex", "tikz": "latex", "smiles": "smiles", "smi": "smiles"}
-BARE_CODE = {
-    "html": re.compile(r"^\s*(<!DOCTYPE\s+html|<html\b)", re.I),
-    "svg": re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*<svg\b", re.I | re.S),
-    "latex": re.compile(r"^\s*(\\documentclass|\\begin\{tikzpicture\}|\\usetikzlibrary|\\usepackage)"),
-    "python": re.compile(r"^\s*(import|from)\s+(matplotlib|numpy|pandas|seaborn|plotly)\b|^\s*import matplotlib", re.M),
-}
+from core.fences import FENCE, fence_language
+from core.languages import LANGUAGES
+
 CHAT_ROLE_KEYS = ("role", "from")
 CHAT_TEXT_KEYS = ("content", "value", "text")
 ASSISTANT_ROLES = ("assistant", "gpt", "model")
 
 
-def fenced_blocks(text: str | None) -> list[tuple[str | None, str]]:
-    """(language or None, body) of every fenced block, in order."""
-    return [(FENCE_LANGS.get(tag.lower()), body.strip("\n")) for tag, body in FENCE.findall(text or "")]
-
-
-def last_fenced_block(text: str | None) -> tuple[str | None, str | None]:
-    """The language tag and body of the last fenced code block in ``text``."""
-    blocks = fenced_blocks(text)
-    return blocks[-1] if blocks else (None, None)
-
-
 def bare_language(text: str) -> str | None:
     """The language of a reply that is code from its first line on, else ``None`` (prose)."""
-    for lang, sign in BARE_CODE.items():
-        if sign.match(text) if lang != "python" else sign.search(text[:400]):
-            return lang
+    for lang in sorted(LANGUAGES.values(), key=lambda entry: entry.bare_anywhere):  # a sign at the start wins
+        sign = lang.bare_reply
+        if sign is not None and (sign.search(text[:400]) if lang.bare_anywhere else sign.match(text)):
+            return lang.name
     return None
 
 
@@ -55,7 +38,7 @@ def reply_code(text: str | None, lang_hint: str | None = None) -> tuple[str | No
     if blocks:
         tag, body = blocks[-1]
         body = body.strip("\n")
-        return FENCE_LANGS.get(tag.lower()) or lang_hint or bare_language(body), body
+        return fence_language(tag) or lang_hint or bare_language(body), body
     lang = bare_language(text)
     if lang is None:
         return None, None

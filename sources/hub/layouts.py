@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Callable
 
-from .code import chat_code, fenced_blocks, reply_code
+from core.fences import fenced_blocks
+
+from .code import chat_code, reply_code
 from .images import ImageRoot, image_bytes
 
 

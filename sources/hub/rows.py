@@ -13,7 +13,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from ..base import SourceError
+from core.atomic import atomic_path
+from core.errors import SourceError
 
 BATCH_ROWS = 64
 
@@ -124,7 +125,6 @@ def download(filesystem: Any, remote: str) -> str:
     local = os.path.join(config.HF_DATASETS_CACHE, "vinci-hub-files", remote.replace("/", "__"))
     if not os.path.exists(local):
         os.makedirs(os.path.dirname(local), exist_ok=True)
-        tmp = f"{local}.tmp-{os.getpid()}"
-        filesystem.get(remote, tmp, recursive=filesystem.isdir(remote))
-        os.replace(tmp, local)
+        with atomic_path(local) as tmp:
+            filesystem.get(remote, str(tmp), recursive=filesystem.isdir(remote))
     return local

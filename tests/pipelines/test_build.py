@@ -4,20 +4,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import datasets
-import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipelines.build import Build, BuildError
-from pipelines.excluded import read_excluded
+from core.errors import BuildError
+from pipelines.build import Build
+from core.exclusions import read_excluded
 from pipelines.manifest import load_manifest
-from sources.base import SourceError
 
 
 
@@ -93,5 +89,5 @@ def test_corrupt_input_file_is_named(tmp_path, tiny_manifest):
     bad = tmp_path / "broken.parquet"
     bad.write_bytes(b"PAR1 this is not parquet PAR1")
     m = tiny_manifest(sources=[{"source": "hub:local/x", "n": 3, "options": {"data_files": str(bad), "code_column": "c", "lang": "svg"}}])
-    with pytest.raises(SourceError, match="broken.parquet"):
+    with pytest.raises(BuildError, match=r"u-000-00000: SourceError: .*broken.parquet"):
         Build(load_manifest(m), tmp_path / "out", workers=1, progress=False).run()

@@ -10,7 +10,7 @@ import datasets
 import pytest
 
 from pipelines.build import Build
-from pipelines.excluded import excluded_files, read_excluded
+from core.exclusions import excluded_files, read_excluded
 from pipelines.manifest import load_manifest
 from tests.pipelines.conftest import ROOT
 
@@ -40,12 +40,12 @@ def dropped(tmp_path_factory):
 def test_every_drop_has_a_record_with_its_cause(dropped):
     _, out, stats = dropped
     records = list(read_excluded(out))
-    drops = {k: n for k, n in stats.counts.items() if "|dropped:" in k}
+    drops = stats.drops()
     assert len(records) == sum(drops.values()) > 0
     by = {}
     for r in records:
         by.setdefault((r.stage, r.reason), []).append(r)
-    assert {k.split("|")[0] + ":" + k.split("dropped:")[1] for k in drops} == {f"{s}:{r}" for s, r in by}
+    assert set(drops) == set(by)
     assert [r.code for r in by[("quality_code", "empty_code")]] == [""]
     assert [(len(r.code), r.error) for r in by[("quality_code", "code_too_long")]] == [(500, "500 characters (quality: 1..200)")]
     assert by[("quality_code", "bad_source_image")][0].source_ref.endswith("#3")

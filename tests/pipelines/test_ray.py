@@ -54,7 +54,7 @@ def test_failing_units_are_retried_then_reported(cluster, tmp_path, tiny_manifes
     bad.write_bytes(b"PAR1 not parquet PAR1")
     manifest = tiny_manifest(sources=[{"source": "hub:local/broken", "n": 3,
                                        "options": {"data_files": str(bad), "code_column": "c", "lang": "svg"}}],
-                             ray={"max_retries": 1, "actor_cpus": 0.5})
+                             retries=1, ray={"actor_cpus": 0.5})
     proc = build_cli(manifest, tmp_path / "out", "--executor", "ray", env=cluster)
     _, err = proc.communicate(timeout=600)
     text = err.decode()

@@ -37,7 +37,7 @@ def test_sheet_draws_the_flawed_render(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipelines.records import Record, to_arrow_row
+    from core.records import Record, to_arrow_row
     from pipelines.shards import shard_schema
 
     (tmp_path / "data").mkdir()

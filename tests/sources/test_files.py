@@ -6,7 +6,8 @@ import tarfile
 
 import pytest
 
-from sources.base import SourceError, open_source
+from core.errors import SourceError
+from sources.base import open_source
 from sources.files import FileSource
 from tests.conftest import render_one
 
@@ -185,10 +186,10 @@ def test_archive_members_with_absolute_or_parent_paths_and_links(tmp_path):
 def test_licence_lookup_ends_at_the_root_for_any_member_name():
     from collections import Counter
 
-    from sources.files import Tree, licence_for
+    from sources.files import Tree, license_for
 
     tree = Tree("x", ["/abs/deep/pic.svg", "/LICENSE"], lambda rel: b"MIT License", Counter())
-    assert licence_for(tree, "/abs/deep/pic.svg", {}) == "unknown"
+    assert license_for(tree, "/abs/deep/pic.svg", {}) == "unknown"
 
 
 def test_zip_bomb_is_bounded(tmp_path, monkeypatch):

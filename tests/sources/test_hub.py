@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.cli import main
-from sources.base import SourceError, open_source
+from core.errors import SourceError
+from sources.base import open_source
 from sources.hub import DATASETS, chat_code, describe, parse_spec
 from sources.hub.code import reply_code
 from sources.hub.esmiles import plain_smiles

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from sources.base import SourceError
+from core.errors import SourceError
 from sources.options import check_options, known_options
 
 

@@ -6,7 +6,8 @@ from itertools import islice
 
 import pytest
 
-from sources.base import SourceError, open_source
+from core.errors import SourceError
+from sources.base import open_source
 from sources.synthetic import charts, html, latex, svg
 from tests.conftest import render_one
 

@@ -342,14 +342,14 @@ print(os.read(r, 65536).decode())
 
 @pytest.fixture
 def world_readable_package():
-    """A copy of ``filters`` that an ordinary user can read (the checkout may sit under /root)."""
+    """A copy of ``core`` and ``filters`` that an ordinary user can read (the checkout may sit under /root)."""
     import shutil
     import tempfile
 
     root = tempfile.mkdtemp(prefix="vinci-pkg-")
     here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    shutil.copytree(os.path.join(here, "filters"), os.path.join(root, "filters"),
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("core", "filters"):
+        shutil.copytree(os.path.join(here, package), os.path.join(root, package), ignore=shutil.ignore_patterns("__pycache__"))
     for folder, dirs, files in os.walk(root):
         os.chmod(folder, 0o755)
         for name in files:
@@ -369,7 +369,7 @@ def test_privilege_checks_hold_for_an_ordinary_user_too(world_readable_package):
     drop = [] if os.getuid() != 0 else ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
     if drop and not shutil.which("setpriv"):
         pytest.skip("setpriv is needed to drop to an ordinary user")
-    cmd = [*drop, *bwrap_prefix(shutil.which("bwrap"), [os.path.join(root, "filters")]),
+    cmd = [*drop, *bwrap_prefix(shutil.which("bwrap"), [os.path.join(root, p) for p in ("core", "filters")]),
            "--setenv", "PYTHONPATH", root, "/usr/bin/python3", "-c", UNPRIVILEGED_PROBE]
     if not os.access("/usr/bin/python3", os.X_OK):
         pytest.skip("no system python3 that an ordinary user can run")

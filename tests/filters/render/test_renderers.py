@@ -9,7 +9,7 @@ import pytest
 
 from sources.files import code_of_file
 
-from filters.render.base import EXTENSIONS
+from core.languages import EXTENSIONS
 from tests.conftest import EXAMPLES, image_of, render_one
 
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in EXTENSIONS)

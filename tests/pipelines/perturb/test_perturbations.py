@@ -11,8 +11,8 @@ from pipelines.manifest import PerturbConfig
 from pipelines.perturb.base import registry
 from pipelines.perturb.stage import perturb_records, plan
 from pipelines.perturb.verify import verdict, visual_distance
-from pipelines.records import Record
-from pipelines.stats import Stats
+from core.records import Record
+from core.stats import Stats
 from sources.base import open_source
 
 SPECS = {"python": "synthetic.charts", "html": "synthetic.html", "svg": "synthetic.svg", "latex": "synthetic.latex",

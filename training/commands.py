@@ -11,9 +11,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from core.languages import LANGS
+
 from .encoders import DEFAULT_ENCODER, TINY_DINOV2
 
-LANGS = ["python", "html", "svg", "latex", "smiles"]
+
 
 
 def add_commands(sub) -> None:

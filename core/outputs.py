@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .atomic import write_bytes
+
 
 class OutputError(ValueError):
     """An output path that cannot be written; the message names it."""
@@ -55,10 +57,7 @@ def check_writable(target: Path) -> None:
 
 def write_bytes_atomic(target: Path, data: bytes) -> None:
     """Write by rename: a reader never sees half a file."""
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        write_bytes(target, data)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot write {target}: {exc.strerror}") from None

@@ -9,13 +9,14 @@ and the final write gathers them, with the global drops (dedup, optimize rows), 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from .atomic import write_table
 
 MAX_CODE_CHARS = 100_000
 COLUMNS = ("id", "stage", "reason", "error", "lang", "task", "source", "source_ref", "license", "code",
@@ -50,8 +51,10 @@ class Exclusion:
 
     @classmethod
     def of(cls, stage: str, reason: str, what: Any, error: str = "", image: bytes | None = None,
-           flawed_code: str | None = None, perturbation: str | None = None, **detail: Any) -> "Exclusion":
-        """From a ``RawSample``, a ``Record`` (with ``flawed_code``: a perturbation of it) or a ``RowAt``."""
+           flawed_code: str | None = None, perturbation: str | None = None, row_id: str | None = None,
+           **detail: Any) -> "Exclusion":
+        """From a ``RawSample``, a ``Record`` (with ``flawed_code`` and its optimize ``row_id``: a
+        perturbation of it) or a ``RowAt``."""
         if isinstance(what, RowAt):
             return cls(id=what.id, stage=stage, reason=reason, lang=what.lang, error=error,
                        meta={"row": what.index, **detail})
@@ -60,7 +63,7 @@ class Exclusion:
         code = what.code if flawed_code is None else flawed_code
         if len(code) > MAX_CODE_CHARS:
             detail["code_chars"] = len(code)
-        return cls(id=_id_of(what, flawed_code),
+        return cls(id=_id_of(what, row_id),
                    stage=stage, reason=reason, lang=what.lang, error=error,
                    task="optimize" if flawed_code is not None else getattr(what, "task", "generate"),
                    source=what.source, source_ref=what.source_ref, license=what.license or "",
@@ -88,16 +91,13 @@ class Exclusion:
         return cls(**data)
 
 
-def _id_of(what: Any, flawed_code: str | None) -> str:
-    """A row's id; a perturbation's the id its optimize row would have had; a sample dropped before it
-    became a row, the hash of its raw code (never normalized: it may be the 50 MB string the checks refused)."""
-    from pipelines.records import record_id
+def _id_of(what: Any, row_id: str | None) -> str:
+    """A row's id; for a perturbation the id its optimize row would have had (the caller knows it); for a
+    sample dropped before it became a row, the hash of its raw code (never normalized: it may be the
+    50 MB string the checks refused)."""
+    from .records import record_id
 
-    if flawed_code is not None:
-        from filters.dedup import normalize_code
-
-        return record_id(what.lang, normalize_code(what.lang, what.code), flawed_code)
-    return getattr(what, "id", None) or record_id(what.lang, what.code)
+    return row_id or getattr(what, "id", None) or record_id(what.lang, what.code)
 
 
 def schema() -> pa.Schema:
@@ -114,9 +114,7 @@ def schema() -> pa.Schema:
 def write_unit_exclusions(exclusions: list[Exclusion], path: Path) -> None:
     """One unit's exclusions, by rename (an empty file too: it marks the unit's exclusions as written)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    pq.write_table(pa.Table.from_pylist([e.to_row() for e in exclusions], schema=schema()), tmp, compression="zstd")
-    os.replace(tmp, path)
+    write_table(path, pa.Table.from_pylist([e.to_row() for e in exclusions], schema=schema()))
 
 
 def read_unit_exclusions(paths: Iterable[Path]) -> Iterator[Exclusion]:

@@ -1,0 +1,125 @@
+"""The one registry of code languages: everything vinci knows about a language, in one entry.
+
+Every per-language table elsewhere (renderer modules, file extensions, fence tags, the quality
+check's code signature, generators, perturbations, prompt wording, CLI choices) is a view of
+``LANGUAGES``. Adding a language is its three modules (renderer, generator, perturbations) and
+one entry here; ``tests/core/test_languages.py`` checks that every entry is complete and that its
+modules expose what the pipeline calls.
+
+Modules are named, not imported: a worker serving SVG never imports Chromium's driver, and this
+module stays at the bottom of the import graph.
+"""
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+SMILES_TOKENS = re.compile(r"(?:\[[^\]]+\]|Br|Cl|[BCNOPSFI]|[bcnops]|\*|%\d\d|\d|[=#$:/\\.()+\-@~])+")
+HTML_SIGN = re.compile(r"<\s*(html|body|div|p|h[1-6]|span|table|section|main|!doctype)\b", re.I)
+SVG_SIGN = re.compile(r"<\s*svg\b", re.I)
+LATEX_SIGN = re.compile(r"\\(begin\{tikzpicture\}|tikz\b|draw\b|begin\{axis\}|documentclass|node\b|path\b|fill\b|begin\{document\})")
+PYTHON_SHAPE = re.compile(r"^\s*(import |from \w+ import|def |plt\.)", re.M)
+
+
+def _python_sign(code: str) -> bool:
+    """Parsable Python, or broken Python that still looks like Python (the renderer names its error)."""
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError):
+        return bool(PYTHON_SHAPE.search(code))
+    return True
+
+
+def _html_sign(code: str) -> bool:
+    return bool(HTML_SIGN.search(code)) and not SVG_SIGN.match(code.lstrip())
+
+
+def _svg_sign(code: str) -> bool:
+    return bool(SVG_SIGN.search(code))
+
+
+def _latex_sign(code: str) -> bool:
+    return bool(LATEX_SIGN.search(code))
+
+
+def _smiles_sign(code: str) -> bool:
+    words = code.split()
+    return bool(words) and bool(SMILES_TOKENS.fullmatch(words[0]))
+
+
+@dataclass(frozen=True)
+class Language:
+    """One code language and where each of its parts lives.
+
+    ``signature``: the cheap structural check of the quality filter (is this really the language?).
+    ``bare_reply``: how a chat reply that *is* this code without a fence starts (``None``: only
+    fenced replies count); ``bare_anywhere``: the sign may sit anywhere in the reply's head.
+    ``short_code_ok``: a valid sample may be shorter than the manifest's ``min_code_chars``.
+    """
+
+    name: str
+    display: str
+    extensions: tuple[str, ...]
+    fence_tags: tuple[str, ...]
+    signature: Callable[[str], bool]
+    renderer: str
+    generator: str
+    perturbations: str
+    bare_reply: re.Pattern | None = None
+    bare_anywhere: bool = False
+    short_code_ok: bool = False
+
+    @property
+    def synthetic_source(self) -> str:
+        """The source spec of its generator (``synthetic.charts`` for python)."""
+        return "synthetic." + self.generator.rsplit(".", 1)[1]
+
+    def renderer_class(self) -> type:
+        return importlib.import_module(self.renderer).RENDERER
+
+    def canvas_sentence(self) -> str:
+        """How a render of this language looks, in the words a prompt uses, from the renderer's own constants."""
+        return self.renderer_class().canvas.prompt
+
+
+LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
+    Language("python", "Python (matplotlib)", (".py",), ("python", "py", "python3"), _python_sign,
+             "filters.render.python", "sources.synthetic.charts", "pipelines.perturb.python",
+             bare_reply=re.compile(r"^\s*(import|from)\s+(matplotlib|numpy|pandas|seaborn|plotly)\b|^\s*import matplotlib", re.M),
+             bare_anywhere=True),
+    Language("html", "HTML with inline CSS", (".html", ".htm"), ("html", "htm"), _html_sign,
+             "filters.render.html", "sources.synthetic.html", "pipelines.perturb.html",
+             bare_reply=re.compile(r"^\s*(<!DOCTYPE\s+html|<html\b)", re.I)),
+    Language("svg", "SVG", (".svg",), ("svg", "xml"), _svg_sign,
+             "filters.render.svg", "sources.synthetic.svg", "pipelines.perturb.svg",
+             bare_reply=re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*<svg\b", re.I | re.S)),
+    Language("latex", "LaTeX (TikZ/pgfplots)", (".tex", ".tikz"), ("latex", "tex", "tikz"), _latex_sign,
+             "filters.render.latex", "sources.synthetic.latex", "pipelines.perturb.latex",
+             bare_reply=re.compile(r"^\s*(\\documentclass|\\begin\{tikzpicture\}|\\usetikzlibrary|\\usepackage)")),
+    Language("smiles", "SMILES", (".smi", ".smiles"), ("smiles", "smi"), _smiles_sign,
+             "filters.render.smiles", "sources.synthetic.smiles", "pipelines.perturb.smiles", short_code_ok=True),
+)}
+LANGS: tuple[str, ...] = tuple(LANGUAGES)
+EXTENSIONS: dict[str, str] = {ext: lang.name for lang in LANGUAGES.values() for ext in lang.extensions}
+FENCE_TAGS: dict[str, str] = {tag: lang.name for lang in LANGUAGES.values() for tag in lang.fence_tags}
+SYNTHETIC_SOURCES: dict[str, str] = {lang.synthetic_source: lang.generator for lang in LANGUAGES.values()}
+
+
+class UnknownLanguage(KeyError):
+    pass
+
+
+def language(name: str) -> Language:
+    try:
+        return LANGUAGES[name]
+    except KeyError:
+        raise UnknownLanguage(f"unknown language {name!r}; known: {', '.join(LANGS)}") from None
+
+
+def language_of_path(path: str) -> str | None:
+    """The language a file's extension names, else ``None``."""
+    return EXTENSIONS.get(os.path.splitext(path)[1].lower())

@@ -1,0 +1,116 @@
+"""Counters per stage, language and outcome; mergeable across units and executors.
+
+Keys are typed (``Count(stage, lang, key)``, ``(metric, lang)``), never strings taken apart by
+slicing; ``stats.json`` spells them ``stage|lang|key`` and ``metric|lang``, as it always has.
+``drop`` is the one place a drop is counted, and, given the dropped thing, where its exclusion
+record is kept: a new filter whose drops go through ``drop`` gets them written to ``DIR/excluded/``
+with nothing else to do.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any, NamedTuple
+
+from .exclusions import Exclusion
+
+DROPPED = "dropped:"
+
+
+class Count(NamedTuple):
+    stage: str
+    lang: str
+    key: str  # "in", "out", "dropped:<reason>", or a stage's own tally ("sft:generate" for "write")
+
+    @property
+    def reason(self) -> str | None:
+        return self.key[len(DROPPED):] if self.key.startswith(DROPPED) else None
+
+    def text(self) -> str:
+        return f"{self.stage}|{self.lang}|{self.key}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Count":
+        return cls(*text.split("|", 2))
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.counts: Counter[Count] = Counter()
+        self.timings: dict[str, float] = defaultdict(float)  # seconds, summed across units
+        self.gauges: dict[str, float] = {}                    # peaks, maxed across units
+        self.values: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self.licenses: Counter[str] = Counter()
+        self.excluded: list[Exclusion] = []
+
+    def add(self, stage: str, lang: str, key: str, n: int = 1) -> None:
+        self.counts[Count(stage, lang, key)] += n
+
+    def drop(self, stage: str, lang: str, reason: str, what: Any = None, error: str = "", image: bytes | None = None,
+             **detail: Any) -> None:
+        """Count a drop; with ``what`` (a raw sample, record or ``RowAt``) also keep its exclusion record.
+
+        ``error`` is the one-line cause (a renderer's first error line), ``image`` the render where one
+        exists, ``detail`` goes to the record's ``meta`` (``flawed_code``/``perturbation``/``row_id``
+        for perturbations).
+        """
+        self.add(stage, lang, DROPPED + reason)
+        if what is not None:
+            self.excluded.append(Exclusion.of(stage, reason, what, error=error, image=image, **detail))
+
+    def count(self, stage: str, lang: str, key: str) -> int:
+        return self.counts[Count(stage, lang, key)]
+
+    def time(self, stage: str, seconds: float) -> None:
+        self.timings[stage] += seconds
+
+    def gauge(self, name: str, value: float) -> None:
+        self.gauges[name] = max(value, self.gauges.get(name, value))
+
+    def observe(self, metric: str, lang: str, value: float) -> None:
+        self.values[(metric, lang)].append(value)
+
+    def merge(self, other: "Stats") -> None:
+        self.counts.update(other.counts)
+        for k, v in other.timings.items():
+            self.timings[k] += v
+        for k, v in other.gauges.items():
+            self.gauge(k, v)
+        for k, v in other.values.items():
+            self.values[k].extend(v)
+        self.licenses.update(other.licenses)
+        self.excluded.extend(other.excluded)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"counts": {c.text(): n for c, n in sorted(self.counts.items())}, "timings": dict(self.timings),
+                "gauges": dict(self.gauges), "values": {f"{m}|{lang}": v for (m, lang), v in self.values.items()},
+                "licenses": dict(sorted(self.licenses.items()))}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Stats":
+        stats = cls()
+        stats.counts.update({Count.parse(k): n for k, n in data.get("counts", {}).items()})
+        stats.timings.update(data.get("timings", {}))
+        stats.gauges.update(data.get("gauges", {}))
+        for k, v in data.get("values", {}).items():
+            metric, _, lang = k.partition("|")
+            stats.values[(metric, lang)].extend(v)
+        stats.licenses.update(data.get("licenses", {}))
+        return stats
+
+    def table(self) -> dict[str, dict[str, dict[str, int]]]:
+        """stage → lang → {in, out, dropped:reason, ...}"""
+        out: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+        for c, n in self.counts.items():
+            out[c.stage][c.lang][c.key] = n
+        return {s: dict(v) for s, v in out.items()}
+
+    def drops(self) -> Counter[tuple[str, str]]:
+        """(stage, reason) → samples dropped, over every language."""
+        out: Counter[tuple[str, str]] = Counter()
+        for c, n in self.counts.items():
+            if c.reason is not None:
+                out[(c.stage, c.reason)] += n
+        return out
+
+    def top_drop_reasons(self, k: int = 8) -> list[tuple[str, int]]:
+        return [(f"{stage}: {reason}", n) for (stage, reason), n in self.drops().most_common(k)]

@@ -1,0 +1,145 @@
+"""The corpus commands of ``vinci``: ``build``, ``inspect``, ``export``, ``push``."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.outputs import OutputError, check_writable
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("build", help="build a corpus from a manifest (resumable)")
+    p.add_argument("manifest")
+    p.add_argument("--out", default=None, help="build folder (default: out/<manifest name>)")
+    p.add_argument("--workers", default=None, help="units in flight (default: all cores)")
+    p.add_argument("--render-workers", default=None,
+                   help="render workers per language (default: the manifest's render.workers; auto: all cores)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local")
+    p.add_argument("--address", default=None, help="Ray cluster address (with --executor ray)")
+    p.add_argument("--limit", type=int, default=None, help="cap every source's quota (quick tries)")
+    p.add_argument("--plan", action="store_true", help="validate and print the resolved plan, build nothing")
+    p.add_argument("--restart", action="store_true", help="start over in a folder that holds another manifest's build")
+    p.add_argument("--no-report", action="store_true", help="skip plots and contact sheets")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("inspect", help="contact sheet of a build's rows, or of its excluded samples")
+    p.add_argument("dir")
+    p.add_argument("--split", default="sft")
+    p.add_argument("--excluded", action="store_true", help="draw the dropped samples (excluded/) instead of rows")
+    p.add_argument("--reason", default=None, help="with --excluded: only this reason, stage or stage:reason")
+    p.add_argument("-n", type=int, default=24)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("export", help="write a build's rows for other trainers (trl SFTTrainer, LLaVA/ShareGPT)")
+    p.add_argument("dir")
+    p.add_argument("--format", required=True, choices=["trl", "llava"])
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("push", help="upload a build's shards and card to the Hugging Face Hub")
+    p.add_argument("dir")
+    p.add_argument("--repo-id", required=True)
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--dry-run", action="store_true")
+    p.set_defaults(func=cmd_push)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from core.errors import BuildError
+    from pipelines.build import Build
+    from pipelines.manifest import ManifestError, load_manifest
+    from pipelines.plan import print_plan
+    from pipelines.summary import print_summary
+    from core.errors import SourceError
+
+    from pipelines.preflight import empty_split_warnings, preflight, stats_rows
+
+    try:
+        manifest = load_manifest(args.manifest)
+    except ManifestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    checks = preflight(manifest, args.limit)
+    if args.plan:
+        print_plan(manifest, args.limit)
+    for warning in checks.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for error in checks.errors:
+        print(f"error: {args.manifest}: {error}", file=sys.stderr)
+    if checks.errors:
+        return 2
+    if args.plan:
+        return 0
+    out = args.out or f"out/{manifest.name}"
+    if args.executor == "ray" and args.address:
+        import os
+
+        os.environ["RAY_ADDRESS"] = args.address
+    try:
+        stats = Build(manifest, out, workers=args.workers, limit=args.limit, restart=args.restart,
+                      render_workers=args.render_workers).run(args.executor)
+    except (BuildError, SourceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not args.no_report:
+        from pipelines.report import write_report
+
+        write_report(out)
+    print_summary(out, stats)
+    for warning in empty_split_warnings(stats_rows(out), manifest):
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from pipelines.report import EmptySheet, contact_sheet, excluded_sheet
+
+    if not Path(args.dir).is_dir():
+        print(f"error: {args.dir}: no such build folder", file=sys.stderr)
+        return 1
+    if args.reason and not args.excluded:
+        print("error: --reason goes with --excluded", file=sys.stderr)
+        return 2
+    try:
+        check_writable(Path(args.output))
+        if args.excluded:
+            n = excluded_sheet(args.dir, args.output, reason=args.reason, n=args.n, seed=args.seed)
+            what = "excluded samples" + (f" with reason {args.reason}" if args.reason else "")
+        else:
+            n = contact_sheet(args.dir, args.output, split=args.split, n=args.n, seed=args.seed)
+            what = f"rows of split {args.split}"
+    except (EmptySheet, OutputError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.output} ({n} {what})")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipelines.export import ExportError, export
+
+    try:
+        counts = export(args.dir, args.format, args.output, force=args.force)
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.output} ({args.format}): " + ", ".join(f"{split} {n:,} rows" for split, n in counts.items()))
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from pipelines.push import PushError, push
+
+    try:
+        files = push(args.dir, args.repo_id, private=args.private, dry_run=args.dry_run)
+    except PushError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    verb = "would upload" if args.dry_run else "uploaded"
+    for f in files:
+        print(f"{verb} {f}")
+    return 0
