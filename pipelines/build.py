@@ -31,7 +31,7 @@ from filters.dedup import duplicate_of, greedy_keep, hex_to_u64, near_pairs
 
 from .manifest import Manifest
 from .split import assign_splits
-from .unit import Unit, UnitRunner, plan_units
+from .unit import Unit, UnitRunner, cut_units
 
 log = logging.getLogger("vinci.build")
 LIGHT_COLUMNS = ["id", "lang", "phash", "task", "meta"]
@@ -69,7 +69,7 @@ class Build:
 
     def run(self, executor: str = "local") -> Stats:
         start = time.monotonic()
-        units = plan_units(self.manifest, self.limit)
+        units = cut_units(self.manifest, self.limit)
         todo = [u for u in units if not self.unit_done(u)]
         log.info("%d units, %d already done", len(units), len(units) - len(todo))
         if todo:

@@ -24,10 +24,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from core.atomic import write_text
+from core.checksums import content_id
 from core.fences import fenced
 from training.prompts import generate_prompt, optimize_prompt
 
-from .shards import SPLIT_ORDER, ShardWriter, checksums, content_id, write_text
+from .shards import SPLIT_ORDER, ShardWriter, checksums
 
 SHARD_ROWS = 5000
 

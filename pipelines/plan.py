@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import math
 
-from .unit import plan_units
+from .unit import cut_units
 from .manifest import Manifest
 
 
 def print_plan(manifest: Manifest, limit: int | None = None) -> None:
-    units = plan_units(manifest, limit)
+    units = cut_units(manifest, limit)
     total = sum(e.quota(limit) for e in manifest.sources)
     print(f"manifest {manifest.name}  (fingerprint {manifest.fingerprint()}, seed {manifest.seed})")
     print(f"{'source':<48} {'quota':>10} {'units':>7}  options")

@@ -1,7 +1,6 @@
 """Shards, dataset card, stats and lock file: everything a build folder holds for its users."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import Counter
@@ -14,6 +13,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from core.atomic import write_json, write_text, write_yaml
+from core.checksums import content_id, sha256_file
 from core.exclusions import Exclusion, read_unit_exclusions
 from core.exclusions import schema as excluded_schema
 from core.records import Record, arrow_schema, hf_features, to_arrow_row
@@ -137,21 +137,6 @@ def write_exclusions(folder: Path, exclusions: Iterable[Exclusion], shard_rows: 
     files = writer.finish()
     _remove_stale(folder, files)
     return files, by_reason
-
-
-def content_id(sums: dict[str, dict]) -> str:
-    """A build's identity: the hash of its shards' names and checksums. The card puts it in its
-    ``datasets`` config, so ``load_dataset(DIR)`` after a rebuild cannot reuse the old build's cache
-    (``datasets`` keys a local folder's cache by its name and config, not by the files' content)."""
-    return hashlib.sha256(json.dumps(sums, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def lock(manifest, shards: dict[str, dict], limit: int | None, excluded: dict[str, dict] | None = None) -> dict:

@@ -10,11 +10,10 @@ from __future__ import annotations
 from statistics import median
 from typing import Sequence
 
-from filters.dedup import phash_hex
-from sources.base import RawSample
-
 from core.records import Record
 from core.stats import Stats
+from filters.dedup import phash_hex
+from sources.base import RawSample
 
 METRIC = "source_phash_distance"
 

@@ -49,7 +49,7 @@ class Unit:
         return f"u-{self.source_index:03d}-{self.index:05d}"
 
 
-def plan_units(manifest: Manifest, limit: int | None = None) -> list[Unit]:
+def cut_units(manifest: Manifest, limit: int | None = None) -> list[Unit]:
     units = []
     for si, entry in enumerate(manifest.sources):
         n = entry.quota(limit)

@@ -12,6 +12,7 @@ import inspect
 from typing import Any
 
 from core.errors import SourceError
+
 from .base import PREFIXED, SYNTHETIC
 
 POSITIONAL = {"rest", "seed", "start"}

@@ -1,7 +1,7 @@
 """Training configs: one YAML per recipe under ``training/configs/``, validated into a dataclass."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import yaml
@@ -83,8 +83,16 @@ class TrainConfig:
         data.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**data)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def trainer_args(self) -> dict:
+        """The ``transformers.TrainingArguments`` fields both trl trainers take, from this config."""
+        return dict(output_dir=self.output_dir, bf16=self.bf16, use_cpu=self.use_cpu,
+                    gradient_checkpointing=self.gradient_checkpointing, learning_rate=self.learning_rate,
+                    num_train_epochs=self.num_train_epochs, max_steps=self.max_steps,
+                    per_device_train_batch_size=self.per_device_train_batch_size,
+                    gradient_accumulation_steps=self.gradient_accumulation_steps, warmup_steps=self.warmup_steps,
+                    lr_scheduler_type=self.lr_scheduler_type, save_steps=self.save_steps,
+                    save_total_limit=self.save_total_limit, logging_steps=self.logging_steps, report_to=self.report_to,
+                    seed=self.seed)
 
 
 class ConfigError(ValueError):

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from core.fences import fenced
+
 from .answers import Answer, judge
 from .data import as_image, load_split, user_turn
 from .folders import undecoded
 from .models import load_model, load_processor, resolve
-from core.fences import fenced
 from .rewards import RewardConfig, VisualCodeReward
 
 SPLIT_PREFERENCE = ("test", "virl", "sft")

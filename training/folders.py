@@ -80,7 +80,7 @@ def write_folder(out: str | Path, splits: dict[str, list[dict]], spec: FolderSpe
     import pyarrow.parquet as pq
 
     from core.records import COLUMNS
-    from pipelines.shards import content_id, sha256_file
+    from core.checksums import content_id, sha256_file
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

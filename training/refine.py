@@ -21,7 +21,7 @@ MIN_DISTANCE = 4.0
 def refine_row(scored, model_id: str, min_distance: float = MIN_DISTANCE) -> tuple[dict | None, str]:
     """(optimize row, "kept") or (None, why it was skipped) for one scored generation."""
     from filters.dedup import normalize_code
-    from pipelines.perturb.verify import visual_distance
+    from filters.distance import visual_distance
     from core.records import record_id
 
     row, answer = scored.row, scored.answer

@@ -23,16 +23,8 @@ def build_trainer(data: str, cfg: TrainConfig):
     path = resolve(cfg.model, cfg.output_dir)
     processor = load_processor(path)
     model = load_model(path, bf16=cfg.bf16)
-    args = SFTConfig(
-        output_dir=cfg.output_dir, max_length=None, bf16=cfg.bf16, use_cpu=cfg.use_cpu,
-        gradient_checkpointing=cfg.gradient_checkpointing, learning_rate=cfg.learning_rate,
-        num_train_epochs=cfg.num_train_epochs, max_steps=cfg.max_steps,
-        per_device_train_batch_size=cfg.per_device_train_batch_size,
-        gradient_accumulation_steps=cfg.gradient_accumulation_steps, warmup_steps=cfg.warmup_steps,
-        lr_scheduler_type=cfg.lr_scheduler_type, save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit,
-        logging_steps=cfg.logging_steps, report_to=cfg.report_to, seed=cfg.seed, remove_unused_columns=False,
-        dataset_kwargs={"skip_prepare_dataset": False},
-    )
+    args = SFTConfig(**cfg.trainer_args(), max_length=None, remove_unused_columns=False,
+                     dataset_kwargs={"skip_prepare_dataset": False})
     dataset = sft_dataset(data, cfg.split, cfg.streaming, cfg.limit)
     return SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=processor, peft_config=peft_config(cfg),
                       callbacks=budget_callbacks(cfg.max_minutes))

@@ -32,13 +32,7 @@ def grpo_args(cfg: TrainConfig, reward_weights: list[float]):
     from trl import GRPOConfig
 
     return GRPOConfig(
-        output_dir=cfg.output_dir, bf16=cfg.bf16, use_cpu=cfg.use_cpu, gradient_checkpointing=cfg.gradient_checkpointing,
-        learning_rate=cfg.learning_rate, num_train_epochs=cfg.num_train_epochs, max_steps=cfg.max_steps,
-        per_device_train_batch_size=cfg.per_device_train_batch_size,
-        gradient_accumulation_steps=cfg.gradient_accumulation_steps, warmup_steps=cfg.warmup_steps,
-        lr_scheduler_type=cfg.lr_scheduler_type, save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit,
-        logging_steps=cfg.logging_steps, report_to=cfg.report_to, seed=cfg.seed,
-        num_generations=cfg.num_generations, max_completion_length=cfg.max_completion_length,
+        **cfg.trainer_args(), num_generations=cfg.num_generations, max_completion_length=cfg.max_completion_length,
         temperature=cfg.temperature, beta=cfg.beta, reward_weights=reward_weights,
         **(cfg.vllm.grpo_args() if cfg.vllm is not None else {}),
     )

@@ -27,7 +27,7 @@ NAMED = {"red", "blue", "green", "orange", "purple", "black", "gray", "grey", "n
          "darkblue", "darkred", "darkgreen", "steelblue", "tomato", "skyblue", "salmon", "olive", "brown", "pink"}
 
 
-class Source:
+class CodeText:
     """Maps AST positions (1-based lines, UTF-8 byte columns) to string offsets of the original code."""
 
     def __init__(self, code: str):
@@ -130,7 +130,7 @@ def color(code: str, rng: random.Random) -> str | None:
     target = pick(rng, sorted(set(found), key=lambda n: (n.lineno, n.col_offset)))
     if target is None:
         return None
-    return Source(code).replace(target, repr(far_color(rng, target.value)))
+    return CodeText(code).replace(target, repr(far_color(rng, target.value)))
 
 
 @perturbation("python", "line_style")
@@ -154,7 +154,7 @@ def line_style(code: str, rng: random.Random) -> str | None:
         new = rng.choice([m for m in MARKERS if m not in target.value]) + rng.choice([s for s in LINESTYLES if s not in target.value] or ["-"])
     else:
         new = rng.choice([s for s in LINESTYLES if s != target.value])
-    return Source(code).replace(target, repr(new))
+    return CodeText(code).replace(target, repr(new))
 
 
 @perturbation("python", "data_values")
@@ -172,7 +172,7 @@ def data_values(code: str, rng: random.Random) -> str | None:
         values[i] = scale_number(values[i] if values[i] else 1.0, rng, 1.8, 3.0)
     body = ", ".join(fmt(v, e) for v, e in zip(values, target.elts))
     text = f"[{body}]" if isinstance(target, ast.List) else f"({body})"
-    return Source(code).replace(target, text)
+    return CodeText(code).replace(target, text)
 
 
 @perturbation("python", "axis_scale")
@@ -185,13 +185,13 @@ def axis_scale(code: str, rng: random.Random) -> str | None:
     if numbers:
         target = rng.choice(numbers)
         value = number(target)
-        return Source(code).replace(target, fmt(value + (abs(value) or 10) * rng.uniform(0.5, 1.5), target))
+        return CodeText(code).replace(target, fmt(value + (abs(value) or 10) * rng.uniform(0.5, 1.5), target))
     scale_calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                    and n.func.attr in ("semilogy", "semilogx", "loglog", "set_yscale", "set_xscale")]
     node = pick(rng, scale_calls)
     if node is None:
         return None
-    src = Source(code)
+    src = CodeText(code)
     if node.func.attr in ("set_yscale", "set_xscale"):
         arg = node.args[0] if node.args and isinstance(node.args[0], ast.Constant) else None
         return src.replace(arg, repr("linear" if arg.value == "log" else "log")) if arg is not None else None
@@ -206,7 +206,7 @@ def remove_text(code: str, rng: random.Random) -> str | None:
     found = [(s, body) for s, body in statements(tree) if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
              and call_name(s.value) in REMOVABLE_CALLS]
     choice = pick(rng, found)
-    return Source(code).remove_statement(*choice) if choice else None
+    return CodeText(code).remove_statement(*choice) if choice else None
 
 
 @perturbation("python", "alter_text")
@@ -223,7 +223,7 @@ def alter_text(code: str, rng: random.Random) -> str | None:
         return None
     words = ["Quarterly overview of all measured regions", "Response (normalised units)", "TOTAL VOLUME IN THOUSANDS",
              "Sensor drift after recalibration", "Annual summary 2019-2024", "Index value relative to baseline"]
-    return Source(code).replace(target, repr(rng.choice([w for w in words if w != target.value])))
+    return CodeText(code).replace(target, repr(rng.choice([w for w in words if w != target.value])))
 
 
 @perturbation("python", "kind_swap")
@@ -234,7 +234,7 @@ def kind_swap(code: str, rng: random.Random) -> str | None:
     found = [c for c in ast.walk(tree) if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and c.func.attr in SWAPS
              and not ({k.arg for k in c.keywords} & {"width", "height", "bottom", "left", "where"})]
     target = pick(rng, found)
-    return Source(code).rename_method(target, SWAPS[target.func.attr]) if target is not None else None
+    return CodeText(code).rename_method(target, SWAPS[target.func.attr]) if target is not None else None
 
 
 @perturbation("python", "figure_size")
@@ -255,7 +255,7 @@ def figure_size(code: str, rng: random.Random) -> str | None:
         w = round(min(max(w * rng.uniform(1.3, 1.6), 2.0), 14.0), 1)
     else:
         h = round(min(max(h * rng.uniform(1.3, 1.6), 2.0), 12.0), 1)
-    return Source(code).replace(target, f"({w}, {h})")
+    return CodeText(code).replace(target, f"({w}, {h})")
 
 
 @perturbation("python", "font_size")
@@ -274,10 +274,10 @@ def font_size(code: str, rng: random.Random) -> str | None:
         call = pick(rng, tree_calls)
         if call is None:
             return None
-        src = Source(code)
+        src = CodeText(code)
         end = src.offset(call.end_lineno, call.end_col_offset) - 1
         return code[:end] + f", fontsize={rng.choice([20, 24, 28])}" + code[end:]
-    return Source(code).replace(target, str(int(round(number(target) * rng.uniform(1.7, 2.2)))))
+    return CodeText(code).replace(target, str(int(round(number(target) * rng.uniform(1.7, 2.2)))))
 
 
 @perturbation("python", "drop_artist")
@@ -290,7 +290,7 @@ def drop_artist(code: str, rng: random.Random) -> str | None:
     if len(found) < 2 and not any(isinstance(s, ast.For) for s, _ in statements(tree)):
         return None
     choice = pick(rng, found)
-    return Source(code).remove_statement(*choice) if choice else None
+    return CodeText(code).remove_statement(*choice) if choice else None
 
 
 @perturbation("python", "syntax_error", error="syntax")
@@ -302,7 +302,7 @@ def syntax_error(code: str, rng: random.Random) -> str | None:
     target = pick(rng, calls)
     if target is None:
         return None
-    end = Source(code).offset(target.end_lineno, target.end_col_offset)
+    end = CodeText(code).offset(target.end_lineno, target.end_col_offset)
     return code[:end - 1] + code[end:]
 
 
@@ -316,7 +316,7 @@ def undefined_name(code: str, rng: random.Random) -> str | None:
     target = pick(rng, uses)
     if target is None:
         return None
-    return Source(code).replace(target, target.id + "_data")
+    return CodeText(code).replace(target, target.id + "_data")
 
 
 @perturbation("python", "wrong_api", error="runtime")
@@ -331,7 +331,7 @@ def wrong_api(code: str, rng: random.Random) -> str | None:
         return None
     wrong = {"plot": "plot_line", "bar": "bars", "set_title": "set_titel", "scatter": "scater", "hist": "histogram",
              "legend": "legends", "set_xlabel": "set_x_label", "set_ylabel": "set_y_label"}.get(target.func.attr, target.func.attr + "_chart")
-    return Source(code).rename_method(target, wrong)
+    return CodeText(code).rename_method(target, wrong)
 
 
 PERTURBATIONS = [color, line_style, data_values, axis_scale, remove_text, alter_text, kind_swap, figure_size, font_size,

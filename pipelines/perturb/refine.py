@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from filters.dedup import normalize_code
 from core.records import Record
 from core.stats import Stats
+from filters.dedup import normalize_code
 from sources.base import RawSample
 
 from .base import optimize_id

@@ -89,7 +89,7 @@ def bond_order(code: str, rng: random.Random) -> str | None:
 
 @perturbation("smiles", "add_substituent")
 def add_substituent(code: str, rng: random.Random) -> str | None:
-    from sources.synthetic.smiles import add_substituent as attach
+    from sources.synthetic.molecule_edits import add_substituent as attach
 
     mol = _mol(code)
     return _out(attach(mol, rng), code) if mol is not None else None
@@ -173,7 +173,7 @@ def functional_group(code: str, rng: random.Random) -> str | None:
 
 @perturbation("smiles", "aromatic_atom")
 def aromatic_atom(code: str, rng: random.Random) -> str | None:
-    from sources.synthetic.smiles import ring_atom_change
+    from sources.synthetic.molecule_edits import ring_atom_change
 
     mol = _mol(code)
     return _out(ring_atom_change(mol, rng), code) if mol is not None else None

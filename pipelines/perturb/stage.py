@@ -41,7 +41,7 @@ def weighted_order(items: list[Perturbation], weights: dict[str, float], rng: ra
     return [p for _, _, p in sorted(keyed, reverse=True)]
 
 
-def plan(record: Record, rng: random.Random, cfg) -> Attempt | None:
+def draw_attempt(record: Record, rng: random.Random, cfg) -> Attempt | None:
     """Choose and apply 1..max_kinds visual kinds, or one error kind; ``None`` if nothing applies."""
     kinds = [p for p in registry(record.lang).values() if cfg.kinds is None or p.name in cfg.kinds or p.kind in cfg.kinds]
     errors = [p for p in kinds if p.error]
@@ -81,7 +81,7 @@ def perturb_records(records: Sequence[Record], service, cfg, seed: int, stats: S
         n = int(cfg.per_row) + (1 if rng.random() < cfg.per_row - int(cfg.per_row) else 0)
         for _ in range(n):
             stats.add("perturb", record.lang, "in")
-            attempt = plan(record, rng, cfg)
+            attempt = draw_attempt(record, rng, cfg)
             if attempt is None:
                 stats.drop("perturb", record.lang, "not_applicable", record,
                            error="no perturbation of the configured kinds applies to this code")

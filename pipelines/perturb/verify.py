@@ -1,32 +1,8 @@
-"""Is a perturbation real? Its render must differ from the target -- but not beyond recognition.
-
-Visual distance = pHash Hamming distance (bits of 64) + changed-pixel share (percent of pixels of
-256×256 thumbnails whose colour moved by more than 24 of 255 in some channel), the share capped at
-``PIXEL_CAP`` points. pHash sees layout and shape changes but is blind to hue and to small text;
-the pixel share sees a recoloured bar or a retitled chart, and its cap keeps a recoloured or
-slightly shifted picture "the same picture" -- only structural change (pHash) can push a pair past
-``max_distance``. Both take a few milliseconds per pair; the manifest bounds the sum.
-"""
+"""Is a perturbation real? Its render must differ from the target -- but not beyond recognition
+(``filters.distance.visual_distance`` within the manifest's bounds)."""
 from __future__ import annotations
 
-import io
-
-import numpy as np
-
-PIXEL_CAP = 20.0
-
-
-def visual_distance(a_png: bytes, b_png: bytes) -> float:
-    import imagehash
-    from PIL import Image
-
-    a = Image.open(io.BytesIO(a_png)).convert("RGB")
-    b = Image.open(io.BytesIO(b_png)).convert("RGB")
-    bits = imagehash.phash(a) - imagehash.phash(b)
-    ta = np.asarray(a.resize((256, 256), Image.BILINEAR), dtype=np.int16)
-    tb = np.asarray(b.resize((256, 256), Image.BILINEAR), dtype=np.int16)
-    changed = float((np.abs(ta - tb).max(axis=2) > 24).mean() * 100)
-    return round(float(bits) + min(changed, PIXEL_CAP), 2)
+from filters.distance import visual_distance
 
 
 def verdict(result, expected_error: str | None, target_png: bytes, min_distance: float,

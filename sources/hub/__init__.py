@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from core.errors import SourceError
+
 from ..base import RawSample
 from .code import chat_code
 from .esmiles import plain_smiles

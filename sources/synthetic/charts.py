@@ -284,7 +284,7 @@ def log_scale(c: Ctx) -> str:
             "ax.grid(True, which='both', alpha=0.3)\nax.set_title(TITLE)\n")
 
 
-CHART_KINDS: dict[str, Callable[[Ctx], str]] = {f.__name__: f for f in (
+KINDS: dict[str, Callable[[Ctx], str]] = {f.__name__: f for f in (
     line, multi_line, bar, grouped_bar, stacked_bar, barh, scatter, pie, donut, histogram, box, violin, heatmap,
     area, stackplot, errorbar, step, polar, radar, surface3d, contour, subplot_grid, twin_axes, log_scale)}
 
@@ -303,11 +303,11 @@ def chart_code(rng: random.Random, kind: str) -> str:
     if rng.random() < 0.3:
         header.append(f"plt.rcParams['font.size'] = {rng.choice([9, 10, 11, 12])}")
     header += [f"FIGSIZE = ({w}, {h})", f"TITLE = {c.title!r}", ""]
-    body = CHART_KINDS[kind](c)
+    body = KINDS[kind](c)
     ending = rng.choice(["plt.tight_layout()\nplt.show()\n", "plt.tight_layout()\nplt.savefig('chart.png', dpi=150)\n", "plt.show()\n"])
     if "tight_layout" in body:
         ending = ending.replace("plt.tight_layout()\n", "")
     return "\n".join(header) + body + "\n" + ending
 
 
-generate = kind_generator("charts", "python", list(CHART_KINDS), chart_code, LICENSE)
+generate = kind_generator("charts", "python", list(KINDS), chart_code, LICENSE)

@@ -151,7 +151,7 @@ def faq(t: Theme) -> str:
     return t.nav() + f"<div style='max-width:720px; margin:32px auto'><h1>Frequently asked questions</h1>{items}</div>"
 
 
-ARCHETYPES: dict[str, Callable[[Theme], str]] = {f.__name__: f for f in (
+KINDS: dict[str, Callable[[Theme], str]] = {f.__name__: f for f in (
     hero, pricing, dashboard, blog_list, article, sign_in, data_table, product_grid, sidebar_layout, footer_page, timeline, faq)}
 
 
@@ -171,9 +171,9 @@ def frame(theme: Theme, body: str) -> str:
 
 def page(rng: random.Random, kind: str) -> str:
     theme = Theme(rng)
-    body = frame(theme, ARCHETYPES[kind](theme))
+    body = frame(theme, KINDS[kind](theme))
     return (f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{theme.brand}</title>\n"
             f"<style>\n{theme.css()}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
 
 
-generate = kind_generator("html", "html", list(ARCHETYPES), page, LICENSE)
+generate = kind_generator("html", "html", list(KINDS), page, LICENSE)

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from core.errors import BuildError
-from pipelines.build import Build
 from core.exclusions import read_excluded
+from pipelines.build import Build
 from pipelines.manifest import load_manifest
 
 

@@ -9,8 +9,8 @@ import sys
 import datasets
 import pytest
 
-from pipelines.build import Build
 from core.exclusions import excluded_files, read_excluded
+from pipelines.build import Build
 from pipelines.manifest import load_manifest
 from tests.pipelines.conftest import ROOT
 

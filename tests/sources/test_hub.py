@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.cli import main
 from core.errors import SourceError
+from pipelines.cli import main
 from sources.base import open_source
 from sources.hub import DATASETS, chat_code, describe, parse_spec
 from sources.hub.code import reply_code

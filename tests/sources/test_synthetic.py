@@ -41,12 +41,12 @@ def test_a_huge_request_streams(spec):
                                              (svg, "synthetic.svg", 200), (latex, "synthetic.latex", 200)])
 def test_every_kind_appears(module, spec, n):
     kinds = {s.meta["kind"] for s in islice(open_source(spec, seed=0), n)}
-    registry = getattr(module, "CHART_KINDS", None) or getattr(module, "ARCHETYPES", None) or module.KINDS
+    registry = module.KINDS
     assert kinds == set(registry)
 
 
 def test_kind_counts_meet_the_brief():
-    assert len(charts.CHART_KINDS) >= 20 and len(html.ARCHETYPES) >= 12
+    assert len(charts.KINDS) >= 20 and len(html.KINDS) >= 12
     assert {"function_plot", "bar_plot", "tree", "flowchart", "geometry", "automaton", "timeline"} <= set(latex.KINDS)
 
 

@@ -7,9 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from sources.files import code_of_file
-
 from core.languages import EXTENSIONS
+from sources.files import code_of_file
 from tests.conftest import EXAMPLES, image_of, render_one
 
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in EXTENSIONS)

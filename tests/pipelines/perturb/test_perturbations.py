@@ -7,12 +7,13 @@ from itertools import islice
 
 import pytest
 
-from pipelines.manifest import PerturbConfig
-from pipelines.perturb.base import registry
-from pipelines.perturb.stage import perturb_records, plan
-from pipelines.perturb.verify import verdict, visual_distance
 from core.records import Record
 from core.stats import Stats
+from filters.distance import visual_distance
+from pipelines.manifest import PerturbConfig
+from pipelines.perturb.base import registry
+from pipelines.perturb.stage import perturb_records, draw_attempt
+from pipelines.perturb.verify import verdict
 from sources.base import open_source
 
 SPECS = {"python": "synthetic.charts", "html": "synthetic.html", "svg": "synthetic.svg", "latex": "synthetic.latex",
@@ -101,8 +102,8 @@ def test_plans_are_deterministic_under_a_seed():
     for lang, spec in SPECS.items():
         sample = next(iter(open_source(spec, seed=1)))
         record = Record(id="x", task="generate", lang=lang, code=sample.code, image=None, source="s", source_ref="r", license="l")
-        first = plan(record, random.Random("seed"), cfg)
-        again = plan(record, random.Random("seed"), cfg)
+        first = draw_attempt(record, random.Random("seed"), cfg)
+        again = draw_attempt(record, random.Random("seed"), cfg)
         assert first is not None and (first.flawed, first.name) == (again.flawed, again.name)
 
 
