@@ -28,6 +28,10 @@ class Retries:
         return False
 
     def raise_failures(self) -> None:
-        if self.failures:
-            raise UnitFailed(f"{len(self.failures)} unit(s) failed after {self.retries} retries (finished units are kept; "
-                             "re-run to resume):\n" + "\n".join(self.failures))
+        """One line that names the first failed unit and its cause (the CLI's ``error:`` line), then the others."""
+        if not self.failures:
+            return
+        first, *others = self.failures
+        head = f"unit {first}" if not others else f"{len(self.failures)} units failed; the first: {first}"
+        raise UnitFailed(f"{head} (failed {self.retries + 1} times; finished units are kept, re-run to resume)"
+                         + "".join(f"\n  {failure}" for failure in others))

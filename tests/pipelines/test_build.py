@@ -89,5 +89,5 @@ def test_corrupt_input_file_is_named(tmp_path, tiny_manifest):
     bad = tmp_path / "broken.parquet"
     bad.write_bytes(b"PAR1 this is not parquet PAR1")
     m = tiny_manifest(sources=[{"source": "hub:local/x", "n": 3, "options": {"data_files": str(bad), "code_column": "c", "lang": "svg"}}])
-    with pytest.raises(BuildError, match=r"u-000-00000: SourceError: .*broken.parquet"):
+    with pytest.raises(BuildError, match=r"^unit u-000-00000: SourceError: .*broken.parquet"):
         Build(load_manifest(m), tmp_path / "out", workers=1, progress=False).run()

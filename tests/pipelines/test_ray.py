@@ -59,7 +59,7 @@ def test_failing_units_are_retried_then_reported(cluster, tmp_path, tiny_manifes
     _, err = proc.communicate(timeout=600)
     text = err.decode()
     assert proc.returncode == 1
-    assert "1 unit(s) failed after 1 retries" in text and "u-000-00000" in text and "broken.parquet" in text
+    assert "error: unit u-000-00000: SourceError:" in text and "broken.parquet" in text and "(failed 2 times;" in text
 
 
 def test_default_install_does_not_import_ray():
