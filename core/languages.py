@@ -59,6 +59,8 @@ class Language:
     ``bare_reply``: how a chat reply that *is* this code without a fence starts (``None``: only
     fenced replies count); ``bare_anywhere``: the sign may sit anywhere in the reply's head.
     ``short_code_ok``: a valid sample may be shorter than the manifest's ``min_code_chars``.
+    ``code_line``: a line of this code, as opposed to prose (an answer may not carry code outside its
+    fence); without one, a line dense in symbols counts as code.
     """
 
     name: str
@@ -72,6 +74,7 @@ class Language:
     bare_reply: re.Pattern | None = None
     bare_anywhere: bool = False
     short_code_ok: bool = False
+    code_line: re.Pattern | None = None
 
     @property
     def synthetic_source(self) -> str:
@@ -90,16 +93,19 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
     Language("python", "Python (matplotlib)", (".py",), ("python", "py", "python3"), _python_sign,
              "filters.render.python", "sources.synthetic.charts", "pipelines.perturb.python",
              bare_reply=re.compile(r"^\s*(import|from)\s+(matplotlib|numpy|pandas|seaborn|plotly)\b|^\s*import matplotlib", re.M),
-             bare_anywhere=True),
+             bare_anywhere=True,
+             code_line=re.compile(r"^\s*(import \w|from \w[\w.]* import|def \w|class \w|plt\.|ax\.|fig\.|np\.|\w+\s*=[^=]|\w+(\.\w+)*\(.*\)\s*$)")),
     Language("html", "HTML with inline CSS", (".html", ".htm"), ("html", "htm"), _html_sign,
              "filters.render.html", "sources.synthetic.html", "pipelines.perturb.html",
-             bare_reply=re.compile(r"^\s*(<!DOCTYPE\s+html|<html\b)", re.I)),
+             bare_reply=re.compile(r"^\s*(<!DOCTYPE\s+html|<html\b)", re.I), code_line=re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>")),
     Language("svg", "SVG", (".svg",), ("svg", "xml"), _svg_sign,
              "filters.render.svg", "sources.synthetic.svg", "pipelines.perturb.svg",
-             bare_reply=re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*<svg\b", re.I | re.S)),
+             bare_reply=re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*<svg\b", re.I | re.S),
+             code_line=re.compile(r"<\s*/?\s*[A-Za-z!?][^>]*>")),
     Language("latex", "LaTeX (TikZ/pgfplots)", (".tex", ".tikz"), ("latex", "tex", "tikz"), _latex_sign,
              "filters.render.latex", "sources.synthetic.latex", "pipelines.perturb.latex",
-             bare_reply=re.compile(r"^\s*(\\documentclass|\\begin\{tikzpicture\}|\\usetikzlibrary|\\usepackage)")),
+             bare_reply=re.compile(r"^\s*(\\documentclass|\\begin\{tikzpicture\}|\\usetikzlibrary|\\usepackage)"),
+             code_line=re.compile(r"\\[A-Za-z]+\s*[\[{(]|\\(begin|end|draw|node|fill|path|documentclass|usepackage)\b")),
     Language("smiles", "SMILES", (".smi", ".smiles"), ("smiles", "smi"), _smiles_sign,
              "filters.render.smiles", "sources.synthetic.smiles", "pipelines.perturb.smiles", short_code_ok=True),
 )}

@@ -20,16 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.fences import FENCE, fence_language
+from core.languages import LANGUAGES
 
 FENCE_MARK = re.compile(r"```")
 SMILES_CHARS = re.compile(r"[A-Za-z0-9\[\]()=#$:/\\.+\-@%*~]+")
 SYMBOLS = set("{}[]()<>=;#\\/*&|^$@~%")
-CODE_LINE = {
-    "python": re.compile(r"^\s*(import \w|from \w[\w.]* import|def \w|class \w|plt\.|ax\.|fig\.|np\.|\w+\s*=[^=]|\w+(\.\w+)*\(.*\)\s*$)"),
-    "html": re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>"),
-    "svg": re.compile(r"<\s*/?\s*[A-Za-z!?][^>]*>"),
-    "latex": re.compile(r"\\[A-Za-z]+\s*[\[{(]|\\(begin|end|draw|node|fill|path|documentclass|usepackage)\b"),
-}
 
 
 @dataclass(frozen=True)
@@ -93,7 +88,7 @@ def looks_like_code(line: str, lang: str) -> bool:
         return False
     if lang == "smiles":
         return any(_is_smiles_like(token) for token in line.split())
-    pattern = CODE_LINE.get(lang)
+    pattern = LANGUAGES[lang].code_line if lang in LANGUAGES else None
     if pattern is not None and pattern.search(line):
         return True
     visible = [ch for ch in line if not ch.isspace()]
