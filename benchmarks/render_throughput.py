@@ -24,14 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.languages import LANGUAGES  # noqa: E402
 from filters.render import RenderPool  # noqa: E402
 from filters.render.base import normalize_png, renderer_class  # noqa: E402
 from filters.render.html import LAUNCH_ARGS, chromium_executable  # noqa: E402
 from filters.render.latex import PREAMBLE  # noqa: E402
 from sources.base import open_source  # noqa: E402
 
-SOURCES = {"python": "synthetic.charts", "html": "synthetic.html", "svg": "synthetic.svg",
-           "latex": "synthetic.latex", "smiles": "synthetic.smiles"}
+SOURCES = {name: lang.synthetic_source for name, lang in LANGUAGES.items()}  # language → its generator
 NAIVE_PY = ("import sys, matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nplt.show = lambda *a, **k: None\n"
             "code = open(sys.argv[1]).read()\nexec(compile(code, sys.argv[1], 'exec'), {'__name__': '__main__'})\n"
             "plt.gcf().savefig(sys.argv[2], dpi=100)\n")

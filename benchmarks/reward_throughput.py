@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.languages import LANGUAGES  # noqa: E402
 from filters.render import RenderService  # noqa: E402
 from pipelines.perturb.base import registry  # noqa: E402
 from sources.base import open_source  # noqa: E402
@@ -44,8 +45,7 @@ def encoder_for(kind: str) -> DinoEncoder:
     return DinoEncoder("unused", model=model)
 
 
-SOURCES = {"python": "synthetic.charts", "svg": "synthetic.svg", "smiles": "synthetic.smiles", "latex": "synthetic.latex",
-           "html": "synthetic.html"}
+SOURCES = {name: lang.synthetic_source for name, lang in LANGUAGES.items()}  # language → its generator
 
 
 def batch(prompts: int, per_prompt: int, service, langs: list[str]) -> tuple[list, list, list]:

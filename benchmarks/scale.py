@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.languages import LANGUAGES  # noqa: E402
 import yaml  # noqa: E402
 
 from filters.dedup import phash_of  # noqa: E402
@@ -26,8 +27,7 @@ from filters.render import RenderPool  # noqa: E402
 from pipelines.perturb.base import registry  # noqa: E402
 from sources.base import open_source  # noqa: E402
 
-SOURCES = {"python": "synthetic.charts", "html": "synthetic.html", "svg": "synthetic.svg", "latex": "synthetic.latex",
-           "smiles": "synthetic.smiles"}
+SOURCES = {name: lang.synthetic_source for name, lang in LANGUAGES.items()}  # language → its generator
 CPU_PER_RENDER = {"html": 2.0}  # Chromium burns about twice its wall time in CPU (renderer + GPU + browser processes)
 # Language mix assumed for manifests/vincicoder-sft-1.6m.yaml (VinciCoder-1.6M-SFT's 600k split evenly across
 # its five families on top of the single-language datasets).

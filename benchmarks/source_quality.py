@@ -14,12 +14,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.languages import LANGUAGES  # noqa: E402
 from filters.dedup import greedy_keep, hex_to_u64, near_pairs, normalize_code, phash_hex  # noqa: E402
 from filters.render import RenderService  # noqa: E402
 from sources.base import open_source  # noqa: E402
 
-SOURCES = {"python": "synthetic.charts", "html": "synthetic.html", "svg": "synthetic.svg", "latex": "synthetic.latex",
-           "smiles": "synthetic.smiles"}
+SOURCES = {name: lang.synthetic_source for name, lang in LANGUAGES.items()}  # language → its generator
 
 
 def main() -> None:
