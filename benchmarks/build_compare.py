@@ -50,7 +50,9 @@ def differences(before: list[dict], after: list[dict]) -> list[str]:
 def build(code_root: Path, manifest: str, out: Path, limit: int | None) -> float:
     cmd = [sys.executable, "-m", "pipelines.cli", "build", str(ROOT / manifest), "--out", str(out), "--no-report"]
     start = time.perf_counter()
-    subprocess.run(cmd + (["--limit", str(limit)] if limit else []), cwd=code_root, check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run(cmd + (["--limit", str(limit)] if limit else []), cwd=code_root, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"the build in {code_root} failed:\n{done.stderr[-3000:]}")
     return time.perf_counter() - start
 
 

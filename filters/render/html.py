@@ -12,6 +12,7 @@ its renderer process and the browser is restarted if it does not recover.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import shutil
@@ -49,7 +50,30 @@ DETERMINISM_SCRIPT = """
 })();
 """
 PAGES_PER_CONTEXT = 200
-PAGE_HEIGHT = "() => Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)"
+# Before the capture, in one round trip: what Playwright's screenshot(animations="disabled", caret="hide")
+# does in four (finite animations finished, infinite ones cancelled, carets transparent, in every
+# shadow root; web fonts loaded), and the page's height.
+PREPARE_FRAME = """async () => {
+  const roots = [document];
+  for (let i = 0; i < roots.length; i++) {
+    const walker = document.createTreeWalker(roots[i], NodeFilter.SHOW_ELEMENT);
+    for (let node = walker.currentNode; node; node = walker.nextNode()) {
+      if (node instanceof Element && node.shadowRoot) roots.push(node.shadowRoot);
+    }
+  }
+  for (const root of roots) {
+    root.querySelectorAll('input,textarea,[contenteditable]').forEach(
+      (el) => el.style.setProperty('caret-color', 'transparent', 'important'));
+    for (const animation of root.getAnimations()) {
+      if (!animation.effect || animation.playbackRate === 0) continue;
+      try {
+        if (Number.isFinite(animation.effect.getComputedTiming().endTime)) animation.finish(); else animation.cancel();
+      } catch (e) {}
+    }
+  }
+  try { await document.fonts.ready; } catch (e) {}
+  return Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0);
+}"""
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "chromium", "chromium-browser", "google-chrome", "chrome")
 
 
@@ -159,14 +183,23 @@ class HtmlRenderer:
         raise RenderError(kind, failure)
 
     def _shoot(self, code: str, timeout_s: float) -> bytes:
+        from playwright.sync_api import Error as PlaywrightError
+
         self._tidy()
         self._document, self._origin = code, origin_for(code)
         timeout_ms = max(1000, int(wall_deadline_s(timeout_s) * 1000))
         page = self._page
         page.goto(self._origin, wait_until="load", timeout=timeout_ms)
-        height = page.evaluate(PAGE_HEIGHT)
-        clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": max(VIEWPORT["height"], min(int(height or 0), MAX_HEIGHT))}
-        return page.screenshot(type="png", full_page=True, clip=clip, animations="disabled", caret="hide", timeout=timeout_ms)
+        for frame in page.frames[1:]:
+            try:
+                frame.evaluate(PREPARE_FRAME)
+            except PlaywrightError:
+                pass  # a frame that went away has nothing left to draw
+        height = page.evaluate(PREPARE_FRAME)
+        height = max(VIEWPORT["height"], min(int(height) if isinstance(height, (int, float)) else 0, MAX_HEIGHT))
+        clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height, "scale": 1}
+        shot = self._cdp.send("Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True})
+        return base64.b64decode(shot["data"])
 
     def _recover(self) -> None:
         """Throw away the page (and its busy renderer); relaunch the browser if that fails."""
