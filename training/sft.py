@@ -30,7 +30,7 @@ def build_trainer(data: str, cfg: TrainConfig):
         per_device_train_batch_size=cfg.per_device_train_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps, warmup_steps=cfg.warmup_steps,
         lr_scheduler_type=cfg.lr_scheduler_type, save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit,
-        logging_steps=cfg.logging_steps, report_to=cfg.report_to, seed=cfg.seed, remove_unused_columns=False,
+        logging_steps=cfg.logging_steps, train_sampling_strategy=cfg.train_sampling_strategy, report_to=cfg.report_to, seed=cfg.seed, remove_unused_columns=False,
         dataset_kwargs={"skip_prepare_dataset": False},
     )
     dataset = sft_dataset(data, cfg.split, cfg.streaming, cfg.limit)
