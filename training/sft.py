@@ -6,6 +6,7 @@ from .config import TrainConfig
 from .data import sft_dataset
 from .models import load_model, load_processor, resolve
 from .resume import Outcome, train
+from .sampling import with_length_buckets
 
 
 def peft_config(cfg: TrainConfig):
@@ -30,12 +31,13 @@ def build_trainer(data: str, cfg: TrainConfig):
         per_device_train_batch_size=cfg.per_device_train_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps, warmup_steps=cfg.warmup_steps,
         lr_scheduler_type=cfg.lr_scheduler_type, save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit,
-        logging_steps=cfg.logging_steps, train_sampling_strategy=cfg.train_sampling_strategy, report_to=cfg.report_to, seed=cfg.seed, remove_unused_columns=False,
+        logging_steps=cfg.logging_steps, report_to=cfg.report_to, seed=cfg.seed, remove_unused_columns=False,
         dataset_kwargs={"skip_prepare_dataset": False},
     )
     dataset = sft_dataset(data, cfg.split, cfg.streaming, cfg.limit)
-    return SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=processor, peft_config=peft_config(cfg),
-                      callbacks=budget_callbacks(cfg.max_minutes))
+    trainer_class = with_length_buckets(SFTTrainer) if cfg.length_buckets else SFTTrainer
+    return trainer_class(model=model, args=args, train_dataset=dataset, processing_class=processor, peft_config=peft_config(cfg),
+                         callbacks=budget_callbacks(cfg.max_minutes))
 
 
 def train_sft(data: str, cfg: TrainConfig, resume: bool = False) -> Outcome:

@@ -1,8 +1,41 @@
-"""SFT batches grouped by answer length: the sampler reads each conversation's text length."""
+"""SFT batches of one length bucket each, in random order: the sampler and its use by ``vinci train sft``."""
 from __future__ import annotations
+
+from itertools import groupby
 
 from training.config import TrainConfig
 from training.data import sft_dataset
+from training.sampling import LengthBuckets
+
+# Two languages of very different answer lengths, interleaved: short rows have even indices.
+LENGTHS = [20 + (i % 5) if i % 2 == 0 else 400 + (i % 7) for i in range(203)]
+
+
+def runs(order: list[int], size: int) -> list[list[int]]:
+    return [order[i:i + size] for i in range(0, len(order), size)]
+
+
+def test_every_batch_is_one_bucket_and_every_row_comes_once():
+    order = list(LengthBuckets(LENGTHS, batch_size=8, seed=1, pool_batches=4))
+    assert sorted(order) == list(range(len(LENGTHS)))
+    mixed = [b for b in runs(order, 8) if len({i % 2 for i in b}) > 1]
+    assert len(mixed) <= len(LENGTHS) // (8 * 4) + 1  # at most one straddling batch per pool
+
+
+def test_bucket_order_is_shuffled_across_pools():
+    """Sorting within pools and keeping that order would give runs of one language; shuffled batches alternate."""
+    batches = runs(list(LengthBuckets(LENGTHS, batch_size=8, seed=0, pool_batches=10)), 8)
+    langs = [b[0] % 2 for b in batches[:-1]]
+    switches = sum(a != b for a, b in zip(langs, langs[1:]))
+    assert switches >= len(langs) // 4
+    assert max(len(list(run)) for _, run in groupby(langs)) < 10
+
+
+def test_each_pass_has_a_new_order_and_the_seed_repeats_it():
+    a, b = LengthBuckets(LENGTHS, 8, seed=3), LengthBuckets(LENGTHS, 8, seed=3)
+    first = list(a)
+    assert first == list(b)
+    assert list(a) != first
 
 
 def test_length_counts_the_conversation_text(demo_corpus):
@@ -10,31 +43,16 @@ def test_length_counts_the_conversation_text(demo_corpus):
     for row in rows:
         text = sum(len(part["text"] or "") for m in row["messages"] for part in m["content"] if part["type"] == "text")
         assert row["length"] == text
-    by_lang = {}
-    for row in rows:
-        by_lang.setdefault(row["messages"][1]["content"][0]["text"].split("\n")[0], []).append(row["length"])
-    assert min(by_lang["```svg"]) > max(by_lang["```smiles"])
 
 
-def test_group_by_length_samples_by_that_length(demo_corpus, tmp_path):
-    from transformers.trainer_pt_utils import LengthGroupedSampler
-
+def test_sft_trains_on_length_buckets(demo_corpus, tmp_path):
     from training.sft import build_trainer
 
-    cfg = TrainConfig.load("training/configs/tiny-sft.yaml", output_dir=str(tmp_path / "sft"), train_sampling_strategy="group_by_length")
+    cfg = TrainConfig.load("training/configs/tiny-sft.yaml", output_dir=str(tmp_path / "sft"), length_buckets=True)
     trainer = build_trainer(demo_corpus, cfg)
     sampler = trainer._get_train_sampler()
-    assert isinstance(sampler, LengthGroupedSampler)
-    assert list(sampler.lengths) == trainer.train_dataset["length"]
-    assert sorted(sampler) == list(range(len(trainer.train_dataset)))
+    assert isinstance(sampler, LengthBuckets) and sampler.lengths == trainer.train_dataset["length"]
     trainer.train()
     assert trainer.state.global_step == 2
-
-
-def test_random_sampling_stays_the_default(demo_corpus, tmp_path):
-    from transformers.trainer_pt_utils import LengthGroupedSampler
-
-    from training.sft import build_trainer
-
-    trainer = build_trainer(demo_corpus, TrainConfig.load("training/configs/tiny-sft.yaml", output_dir=str(tmp_path / "sft")))
-    assert not isinstance(trainer._get_train_sampler(), LengthGroupedSampler)
+    plain = build_trainer(demo_corpus, TrainConfig.load("training/configs/tiny-sft.yaml", output_dir=str(tmp_path / "plain")))
+    assert not isinstance(plain._get_train_sampler(), LengthBuckets)
