@@ -3,7 +3,10 @@
 Build (or take) a SMILES + SVG corpus, train a small Qwen2-VL from scratch (built from a config, with a
 byte-level BPE trained on the corpus's code) with ``vinci train sft`` for a fixed time, then
 ``vinci train virl`` from that checkpoint, and evaluate held-out images at init, after SFT and after
-ViRL, per language.
+ViRL, per language. What buys steps on one busy core: SFT batches of one length bucket each
+(``length_buckets``: a SMILES row is not padded to an SVG one), the build's code-length cap (SVG's shorter
+kinds), ~25 image tokens a picture; and what lets the picture be read at all: white normalises to 0, so a
+blank patch embeds to zero (with CLIP's mean every token of a mostly white picture is nearly the same).
 
 Execution rate alone proves nothing (a model that copies one training answer executes 100%). What
 is measured is whether the output depends on the picture: each output's similarity to **its own**
