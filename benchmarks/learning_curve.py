@@ -3,7 +3,10 @@
 Build (or take) a SMILES + SVG corpus, train a small Qwen2-VL from scratch (built from a config, with a
 byte-level BPE trained on the corpus's code) with ``vinci train sft`` for a fixed time, then
 ``vinci train virl`` from that checkpoint, and evaluate held-out images at init, after SFT and after
-ViRL, per language.
+ViRL, per language. What buys steps on one busy core: SFT batches of one length bucket each
+(``length_buckets``: a SMILES row is not padded to an SVG one), the build's code-length cap (SVG's shorter
+kinds), ~25 image tokens a picture; and what lets the picture be read at all: white normalises to 0, so a
+blank patch embeds to zero (with CLIP's mean every token of a mostly white picture is nearly the same).
 
 Execution rate alone proves nothing (a model that copies one training answer executes 100%). What
 is measured is whether the output depends on the picture: each output's similarity to **its own**
@@ -60,14 +63,20 @@ class Profile:
     max_pixels: int = 140 * 140
     vocab: int = 2000
     sft_lr: float = 2e-3
-    virl_lr: float = 5e-5
+    sft_warmup: int = 30
+    virl_lr: float = 1e-4
     batch: int = 8
+    # The build's quality cap on code length: it keeps the SVG generator's shorter kinds of picture (badges,
+    # stars, labels, blobs: ~200 tokens) and drops most long ones (petal groups, waves: 400-850 tokens), whose
+    # steps cost 2-4x as much here. SMILES (~30 characters) are untouched.
+    max_code_chars: int = 600
+    svg_draw: float = 1.6  # SVG rows drawn per row wanted, as the cap drops about a third
 
 
 PROFILES = {
-    # ViRL on SMILES only in --quick: SVG answers are ~250 tokens, and a GRPO step on them takes minutes here.
-    "quick": Profile(rows_per_lang=600, test=24, virl=24, sft_minutes=4.0, virl_minutes=1.5, virl_langs=("smiles",)),
-    "full": Profile(rows_per_lang=2000, test=96, virl=48, sft_minutes=13.0, virl_minutes=5.0),
+    # ViRL on SMILES only in --quick: a GRPO step on ~200-token SVG answers takes ~10x a SMILES one here.
+    "quick": Profile(rows_per_lang=1500, test=96, virl=32, sft_minutes=5.5, virl_minutes=1.0, virl_langs=("smiles",)),
+    "full": Profile(rows_per_lang=3000, test=192, virl=48, sft_minutes=14.0, virl_minutes=3.5),
     "smoke": Profile(rows_per_lang=150, test=12, virl=12, sft_minutes=0.3, virl_minutes=0.3, virl_langs=("smiles",)),
 }
 
@@ -90,8 +99,10 @@ def build_corpus(out: Path, profile: Profile, seed: int) -> str:
     manifest = out / "corpus.yaml"
     manifest.write_text(yaml.safe_dump({
         "name": "learning-curve", "seed": seed, "unit_rows": 100, "shard_rows": 5000,
-        "sources": [{"source": f"synthetic.{lang}", "n": profile.rows_per_lang} for lang in LANGS],
+        "sources": [{"source": f"synthetic.{lang}", "n": int(profile.rows_per_lang * (profile.svg_draw if lang == "svg" else 1))}
+                    for lang in LANGS],
         "render": {"timeout_s": 10, "workers": 1},
+        "quality": {"max_code_chars": profile.max_code_chars},
         "splits": {"test": profile.test, "virl": profile.virl, "sft": "rest"},
     }))
     Build(load_manifest(manifest), folder, workers=1, progress=False).run()
@@ -100,6 +111,8 @@ def build_corpus(out: Path, profile: Profile, seed: int) -> str:
 
 def build_model(out: Path, data: str, profile: Profile, seed: int) -> str:
     from training.data import load_split
+    from transformers.models.qwen2_vl import Qwen2VLImageProcessorPil
+
     from training.models import ModelShape, build_qwen2_vl, code_tokenizer
     from training.prompts import GENERATE, fenced
 
@@ -112,6 +125,11 @@ def build_model(out: Path, data: str, profile: Profile, seed: int) -> str:
                        intermediate=profile.hidden * 3, vision_depth=profile.vision_depth, vision_width=profile.vision_width,
                        vision_heads=4, min_pixels=56 * 56, max_pixels=profile.max_pixels)
     build_qwen2_vl(folder, code_tokenizer(texts, profile.vocab), shape, seed)
+    # White is 0 after normalisation: Qwen2-VL's patch embedding has no bias, so a blank patch embeds to zero and
+    # a drawn one to its ink. With CLIP's mean, every token of a mostly white picture starts as nearly the same
+    # vector (pictures differ by ~15% of the image tokens' norm), and SFT grows that shared part further.
+    Qwen2VLImageProcessorPil(min_pixels=shape.min_pixels, max_pixels=shape.max_pixels, image_mean=[1.0, 1.0, 1.0],
+                             image_std=[0.5, 0.5, 0.5]).save_pretrained(folder)
     return str(folder)
 
 
@@ -285,6 +303,21 @@ def held_out(data: str, split: str, per_lang: int | None, seed: int) -> dict[str
 
 # ---------------------------------------------------------------- report
 
+def step_languages(sft_log: list[dict]) -> list[tuple[int, float, str]]:
+    """(step, loss, language) of each logged SFT step. Batches are grouped by length, so one language each: the
+    language is read from the tokens the step consumed (``num_tokens`` grows by the batch's unpadded tokens),
+    split into the shorter (SMILES) and longer (SVG) of two 1-D clusters."""
+    points = [(e["step"], e["loss"], e["num_tokens"]) for e in sft_log if "loss" in e and "num_tokens" in e]
+    sizes = np.diff([0.0] + [p[2] for p in points])
+    if len(sizes) < 2:
+        return [(step, loss, "all") for step, loss, _ in points]
+    lo, hi = float(sizes.min()), float(sizes.max())
+    for _ in range(20):
+        short = np.abs(sizes - lo) <= np.abs(sizes - hi)
+        lo, hi = float(sizes[short].mean()), float(sizes[~short].mean()) if (~short).any() else hi
+    return [(step, loss, "smiles" if s else "svg") for (step, loss, _), s in zip(points, short)]
+
+
 def plot(sft_log: list[dict], virl_log: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -292,10 +325,12 @@ def plot(sft_log: list[dict], virl_log: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    steps = [e["step"] for e in sft_log if "loss" in e]
-    a.plot(steps, [e["loss"] for e in sft_log if "loss" in e], label="SFT loss (all languages)")
+    steps = step_languages(sft_log)
+    for lang in sorted({p[2] for p in steps}):
+        a.plot(*zip(*[(step, loss) for step, loss, which in steps if which == lang]), lw=0.8, label=f"SFT loss (all tokens), {lang} batches")
     a.set_xlabel("SFT step")
     a.set_ylabel("loss")
+    a.set_yscale("log")
     a.legend()
     for lang in LANGS:
         key = f"reward/visual/{lang}"
@@ -364,9 +399,10 @@ def main() -> None:
         timings["eval_init_s"] = round(time.monotonic() - t, 1)
         log("init evaluated")
         t = time.monotonic()
-        sft = train("sft", data, init_model, out, {"split": "sft", "learning_rate": profile.sft_lr, "warmup_steps": 20,
+        sft = train("sft", data, init_model, out, {"split": "sft", "learning_rate": profile.sft_lr, "warmup_steps": profile.sft_warmup,
+                                                     "length_buckets": True,
                                                      "per_device_train_batch_size": profile.batch, "gradient_accumulation_steps": 1,
-                                                     "logging_steps": 5, "max_minutes": profile.sft_minutes, "seed": args.seed})
+                                                     "logging_steps": 1, "max_minutes": profile.sft_minutes, "seed": args.seed})
         timings["sft_s"] = round(time.monotonic() - t, 1)
         t = time.monotonic()
         result["stages"]["sft"] = evaluate(str(sft), test_rows, train_codes, reward, args.seed)

@@ -58,6 +58,7 @@ class TrainConfig:
     save_steps: int = 500
     save_total_limit: int = 3
     logging_steps: int = 10
+    length_buckets: bool = False  # SFT batches of similar length in random order (training/sampling.py): less padding
     use_cpu: bool = False
     limit: int | None = None
     streaming: bool = False

@@ -86,9 +86,11 @@ def user_turn(row: dict) -> tuple[list[dict], list]:
 
 
 def to_sft_example(row: dict) -> dict:
+    """A conversation, and its ``length`` in characters of text (what ``group_by_length`` batches by)."""
     messages, images = user_turn(row)
     messages.append({"role": "assistant", "content": [{"type": "text", "text": fenced(row["lang"], row["code"])}]})
-    return {"messages": messages, "images": images}
+    length = sum(len(part.get("text") or "") for m in messages for part in m["content"])
+    return {"messages": messages, "images": images, "length": length}
 
 
 def to_grpo_example(row: dict) -> dict:

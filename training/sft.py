@@ -6,6 +6,7 @@ from .config import TrainConfig
 from .data import sft_dataset
 from .models import load_model, load_processor, resolve
 from .resume import Outcome, train
+from .sampling import with_length_buckets
 
 
 def peft_config(cfg: TrainConfig):
@@ -26,8 +27,9 @@ def build_trainer(data: str, cfg: TrainConfig):
     args = SFTConfig(**cfg.trainer_args(), max_length=None, remove_unused_columns=False,
                      dataset_kwargs={"skip_prepare_dataset": False})
     dataset = sft_dataset(data, cfg.split, cfg.streaming, cfg.limit)
-    return SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=processor, peft_config=peft_config(cfg),
-                      callbacks=budget_callbacks(cfg.max_minutes))
+    trainer_class = with_length_buckets(SFTTrainer) if cfg.length_buckets else SFTTrainer
+    return trainer_class(model=model, args=args, train_dataset=dataset, processing_class=processor, peft_config=peft_config(cfg),
+                         callbacks=budget_callbacks(cfg.max_minutes))
 
 
 def train_sft(data: str, cfg: TrainConfig, resume: bool = False) -> Outcome:
