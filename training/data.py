@@ -86,7 +86,7 @@ def user_turn(row: dict) -> tuple[list[dict], list]:
 
 
 def to_sft_example(row: dict) -> dict:
-    """A conversation, and its ``length`` in characters of text (what ``group_by_length`` batches by)."""
+    """A conversation, and its ``length`` in characters of text (what ``length_buckets`` batches by)."""
     messages, images = user_turn(row)
     messages.append({"role": "assistant", "content": [{"type": "text", "text": fenced(row["lang"], row["code"])}]})
     length = sum(len(part.get("text") or "") for m in messages for part in m["content"])
