@@ -263,7 +263,8 @@ class _BitOrder:
         """Each run masked, shifted and or-ed in, a cache-sized block at a time."""
         out = np.zeros(len(values), dtype=np.uint64)
         run = np.empty(min(len(values), MOVE_BLOCK), dtype=np.uint64)
-        steps = [(np.uint64(((1 << width) - 1) << src), np.uint64(abs(dst - src)), dst > src) for src, width, dst in runs]
+        steps = [(np.uint64(((1 << width) - 1) << src), np.uint64(abs(dst - src)), dst > src)
+                 for src, width, dst in runs]
         for lo in range(0, len(values), MOVE_BLOCK):
             block, target = values[lo:lo + MOVE_BLOCK], out[lo:lo + MOVE_BLOCK]
             tmp = run[:len(block)]
@@ -404,7 +405,8 @@ class _Search:
             self.found.append((np.concatenate([f for f, _ in found]), np.concatenate([g for _, g in found])))
 
     def compare_groups(self, members: np.ndarray, starts: np.ndarray, checks: tuple[int, ...]) -> None:
-        """Every pair of each group, where splitting further costs more; crowded groups a block of rows at a time."""
+        """Every pair of each group, where splitting further costs more; a group above ``BLOCK_ABOVE``
+        values a block of rows at a time."""
         lengths = np.diff(np.append(starts, len(members)))
         small = np.repeat(lengths <= BLOCK_ABOVE, lengths)
         self.compare_runs(members[small], np.repeat(np.arange(len(starts)), lengths)[small], checks)
