@@ -164,7 +164,7 @@ def _near_in_runs(values: np.ndarray, labels: np.ndarray, radius: int,
             near = np.flatnonzero((popcount(x) <= radius) & (labels[offset:] == labels[:-offset]))
             a = near
         else:
-            x = values[active] ^ values[active + offset]
+            x = values[active] ^ values[offset:][active]
             near = np.flatnonzero(popcount(x) <= radius)
             a = active[near]
         if near.size == 0:
