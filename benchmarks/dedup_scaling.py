@@ -6,7 +6,7 @@ shared layouts): those of ``benchmarks/data/phashes-*.npy`` (rendered by ``real_
 this runs when none exist), first as they are, then resampled to larger N -- each row a random real
 hash with ``--flips`` random bit flips, so rows keep the real bit statistics and clusters.
 
-Per N: pairs found, wall and CPU seconds and peak traced memory of ``near_pairs``; the old index's
+Per N: pairs found, wall and CPU seconds and peak resident memory growth of ``near_pairs``; the old index's
 seconds where N <= ``--old-max``; agreement with brute force: every pair where N <= ``--brute-max``,
 above that the full neighbour lists of ``--check-rows`` rows (half random, half with neighbours)
 computed against all N rows. One process, numpy single-threaded.
@@ -16,9 +16,11 @@ computed against all N rows. One process, numpy single-threaded.
 from __future__ import annotations
 
 import argparse
+import ctypes
+import os
 import sys
 import time
-import tracemalloc
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -100,14 +102,32 @@ def old_near_pairs(hashes: np.ndarray, radius: int) -> np.ndarray:
     return np.stack([keyed // n, keyed % n], axis=1)
 
 
+def resident_bytes() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
 def measure(fn, *args):
-    tracemalloc.start()
+    """Result, wall and CPU seconds, and the peak growth of resident memory (sampled every 5 ms).
+
+    Resident memory rather than tracemalloc: tracing every allocation slows a search made of many
+    small array operations far more than one made of a few large ones, so it would skew the seconds.
+    """
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # hand freed heap back first, or its reuse would not show
+    base, peak, done = resident_bytes(), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.005):
+            peak[0] = max(peak[0], resident_bytes() - base)
+
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
     start, cpu = time.perf_counter(), time.process_time()
     result = fn(*args)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return result, seconds, cpu_seconds, peak
+    done.set()
+    watcher.join()
+    return result, seconds, cpu_seconds, max(peak[0], resident_bytes() - base)
 
 
 def sampled_agreement(hashes: np.ndarray, pairs: np.ndarray, radius: int, rows: int, seed: int = 0) -> bool:
@@ -144,7 +164,7 @@ def main() -> None:
         real, names = real_hashes()
         print(f"real pHashes: {len(real):,} ({'; '.join(names)}); resampled rows flip {flips[0]}-{flips[1]} bits")
     sizes = args.sizes or ("real,1000000,10000000" if args.hashes == "real" else "10000,100000,1000000")
-    print(f"radius {args.radius}; seconds wall (cpu); peak traced memory in MiB; old = the index before issue 15")
+    print(f"radius {args.radius}; seconds wall (cpu); MiB = peak resident memory growth; old = the index before issue 15")
     print(f"{'N':>11} {'pairs':>11} {'rows w/ nb':>10} {'new s':>15} {'MiB':>7} {'old s':>15} {'brute s':>8} {'agrees':>14}")
     for size in sizes.split(","):
         if args.hashes == "planted":

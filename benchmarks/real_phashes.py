@@ -6,8 +6,8 @@ shared layouts), so chunk buckets grow. This renders the fast synthetic language
 image checks and ``phash_of`` as the execution filter) and stores each language's kept hashes.
 Progress is saved every batch, so an interrupted run resumes where it stopped.
 
-    python benchmarks/real_phashes.py [--rows 120000] [--langs svg,smiles]
-    python benchmarks/real_phashes.py --parquet out/demo      # hashes of a built dataset's rows
+    python benchmarks/real_phashes.py [--rows 60000] [--langs svg,smiles]   # per language, ~35-45 ms a sample
+    python benchmarks/real_phashes.py --parquet out/demo --name demo  # hashes of a built dataset's rows
     python benchmarks/real_phashes.py --dir dir:/path/to/tree  # hashes of a real file tree
 """
 from __future__ import annotations
@@ -90,10 +90,12 @@ def build_synthetic(lang: str, rows: int, seed: int = 0) -> np.ndarray:
 
 
 def parquet_hashes(path: str) -> dict[str, np.ndarray]:
-    """Per-language hashes of a built dataset's generate rows (``phash`` column)."""
+    """Per-language hashes of a built dataset's generate rows (``phash`` column); a build's output
+    directory is read from its ``data/`` folder (its other folders hold other tables)."""
     import pyarrow.dataset as ds
 
-    table = ds.dataset(path, format="parquet").to_table(columns=["lang", "task", "phash"])
+    root = Path(path) / "data" if (Path(path) / "data").is_dir() else Path(path)
+    table = ds.dataset(root, format="parquet").to_table(columns=["lang", "task", "phash"])
     rows = [r for r in table.to_pylist() if r["task"] == "generate" and r["phash"]]
     out: dict[str, list[str]] = {}
     for r in rows:

@@ -28,6 +28,9 @@ GROUP_COST = 300.0  # and the fixed cost of one such group
 PLAN_SAMPLE = 1 << 16  # group pairs sampled to measure how often a key's bits agree
 MAX_KEYS = 70  # most sorts one node may plan (C(8, 4) for radius 4)
 REFINE_ABOVE = 32  # a bucket larger than this is split on further bits rather than compared pair by pair
+BLOCK_ABOVE = 2048  # a group larger than this is compared a block of rows at a time, smaller ones all at once
+CHUNK = 1 << 16  # sorted values walked at once: their temporaries stay in cache
+MOVE_BLOCK = 1 << 15  # values whose bits are moved at once, for the same reason
 
 
 def normalize_code(lang: str, code: str) -> str:
@@ -147,6 +150,54 @@ def _run_offsets(labels: np.ndarray):
         active, after = active[keep], after[keep]
 
 
+def _near_in_runs(values: np.ndarray, labels: np.ndarray, radius: int,
+                  masks: list[np.uint64]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Pairs inside runs of equal ``labels`` within ``radius`` bits that differ on every mask (first found here).
+
+    While most values still have a run mate ``d`` further on, the whole slice is compared with
+    itself shifted by ``d`` (contiguous, no gathers); later only the positions that do.
+    """
+    found = []
+    for offset, active in _run_offsets(labels):
+        if 4 * len(active) > len(values):
+            x = values[offset:] ^ values[:-offset]
+            near = np.flatnonzero((popcount(x) <= radius) & (labels[offset:] == labels[:-offset]))
+            a = near
+        else:
+            x = values[active] ^ values[offset:][active]
+            near = np.flatnonzero(popcount(x) <= radius)
+            a = active[near]
+        if near.size == 0:
+            continue
+        x = x[near]
+        first_here = np.ones(len(near), dtype=bool)
+        for mask in masks:
+            first_here &= (x & mask) != 0
+        a = a[first_here]
+        found.append((values[a], values[a + offset]))
+    return found
+
+
+def _bucket_slices(moved: np.ndarray, shift: int, size: int):
+    """Yield ``(lo, hi)`` slices of sorted ``moved`` of about ``size`` values that never cut a bucket
+    (values equal above bit ``shift``)."""
+    low = np.uint64((1 << shift) - 1)
+    lo, n = 0, len(moved)
+    while lo < n:
+        hi = n if lo + size >= n else int(np.searchsorted(moved, moved[lo + size - 1] | low, side="right"))
+        yield lo, hi
+        lo = hi
+
+
+def _run_chunks(labels: np.ndarray, size: int):
+    """Yield ``(lo, hi)`` slices of sorted ``labels`` of about ``size`` values that never cut a run."""
+    lo, n = 0, len(labels)
+    while lo < n:
+        hi = n if lo + size >= n else int(np.searchsorted(labels, labels[lo + size - 1], side="right"))
+        yield lo, hi
+        lo = hi
+
+
 def _row_pairs(value_pairs: np.ndarray, order: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Every row of one value paired with every row of the other, for each near pair of values."""
     if len(value_pairs) == 0:
@@ -209,15 +260,22 @@ class _BitOrder:
 
     @staticmethod
     def _move(values: np.ndarray, runs: list[tuple[int, int, int]]) -> np.ndarray:
-        out = None
-        for src, width, dst in runs:
-            run = values & np.uint64(((1 << width) - 1) << src)
-            if dst > src:
-                run <<= np.uint64(dst - src)
-            elif src > dst:
-                run >>= np.uint64(src - dst)
-            out = run if out is None else out.__ior__(run)
-        return out if out is not None else np.zeros(len(values), dtype=np.uint64)
+        """Each run masked, shifted and or-ed in, a cache-sized block at a time."""
+        out = np.zeros(len(values), dtype=np.uint64)
+        run = np.empty(min(len(values), MOVE_BLOCK), dtype=np.uint64)
+        steps = [(np.uint64(((1 << width) - 1) << src), np.uint64(abs(dst - src)), dst > src)
+                 for src, width, dst in runs]
+        for lo in range(0, len(values), MOVE_BLOCK):
+            block, target = values[lo:lo + MOVE_BLOCK], out[lo:lo + MOVE_BLOCK]
+            tmp = run[:len(block)]
+            for mask, distance, up in steps:
+                np.bitwise_and(block, mask, out=tmp)
+                if up:
+                    tmp <<= distance
+                else:
+                    tmp >>= distance
+                target |= tmp
+        return out
 
 
 def _plan(bits: tuple[int, ...], members: int, groups: int, pair_load: float, sample: np.ndarray,
@@ -305,49 +363,54 @@ class _Search:
 
     def key_pass(self, members: np.ndarray, fixed: tuple[int, ...], key: tuple[int, ...], rest: tuple[int, ...],
                  checks: tuple[int, ...]) -> None:
-        """Sort by (fixed bits, key bits); compare the small buckets, hand the crowded ones down."""
+        """Sort by (fixed bits, key bits); compare the small buckets, hand the crowded ones down.
+
+        After the sort the values are walked a cache-sized slice at a time (a slice ends where a
+        bucket does): every step after the sort then runs in cache, and no temporary is corpus-sized.
+        """
         top = sorted(fixed, reverse=True) + sorted(key, reverse=True)
         order = _BitOrder(tuple(top + sorted(set(range(64)) - set(top), reverse=True)))
         moved = order.forward(members)
         moved.sort()
-        labels = moved >> np.uint64(64 - len(top)) if len(top) < 64 else moved
-        if len(labels) <= REFINE_ABOVE or not (labels[REFINE_ABOVE:] == labels[:-REFINE_ABOVE]).any():
-            self.compare_runs(moved, labels, order, checks)
-            return
-        starts = np.flatnonzero(np.concatenate(([True], labels[1:] != labels[:-1])))
-        lengths = np.diff(np.append(starts, len(labels)))
-        crowded = np.repeat(lengths > REFINE_ABOVE, lengths)
-        self.compare_runs(moved[~crowded], labels[~crowded], order, checks)
-        big = lengths[lengths > REFINE_ABOVE]
-        child_starts = np.concatenate(([0], np.cumsum(big)[:-1]))
-        self.node(order.back(moved[crowded]), child_starts, tuple(fixed) + tuple(key), rest, checks)
+        shift = np.uint64(64 - len(top))
+        masks = [np.uint64(order.mask(m)) for m in checks]
+        found, crowded, sizes = [], [], []
+        for lo, hi in _bucket_slices(moved, 64 - len(top), CHUNK):
+            part = moved[lo:hi]
+            labels = part >> shift
+            if len(part) > REFINE_ABOVE and (labels[REFINE_ABOVE:] == labels[:-REFINE_ABOVE]).any():
+                starts = np.flatnonzero(np.concatenate(([True], labels[1:] != labels[:-1])))
+                lengths = np.diff(np.append(starts, len(labels)))
+                big = np.repeat(lengths > REFINE_ABOVE, lengths)
+                crowded.append(part[big])
+                sizes.append(lengths[lengths > REFINE_ABOVE])
+                part, labels = part[~big], labels[~big]
+            found.extend(_near_in_runs(part, labels, self.radius, masks))
+        if found:
+            self.found.append((order.back(np.concatenate([f for f, _ in found])),
+                               order.back(np.concatenate([g for _, g in found]))))
+        del moved
+        if crowded:
+            big = np.concatenate(sizes)
+            child_starts = np.concatenate(([0], np.cumsum(big)[:-1]))
+            self.node(order.back(np.concatenate(crowded)), child_starts, tuple(fixed) + tuple(key), rest, checks)
 
-    def compare_runs(self, moved: np.ndarray, labels: np.ndarray, order: _BitOrder | None, checks: tuple[int, ...]) -> None:
-        """Pairs of sorted values inside runs of equal labels, kept when near and first found here."""
-        masks = [np.uint64(order.mask(m) if order else m) for m in checks]
-        firsts, seconds = [], []
-        for offset, active in _run_offsets(labels):
-            x = moved[active] ^ moved[active + offset]
-            near = np.flatnonzero(popcount(x) <= self.radius)
-            if near.size == 0:
-                continue
-            x = x[near]
-            first_here = np.ones(len(near), dtype=bool)
-            for mask in masks:
-                first_here &= (x & mask) != 0
-            a = active[near[first_here]]
-            firsts.append(moved[a])
-            seconds.append(moved[a + offset])
-        if firsts:
-            first, second = np.concatenate(firsts), np.concatenate(seconds)
-            self.found.append((order.back(first), order.back(second)) if order else (first, second))
+    def compare_runs(self, values: np.ndarray, labels: np.ndarray, checks: tuple[int, ...]) -> None:
+        """Pairs of values inside runs of equal sorted labels, kept when near and first found here."""
+        masks = [np.uint64(m) for m in checks]
+        found = []
+        for lo, hi in _run_chunks(labels, CHUNK):
+            found.extend(_near_in_runs(values[lo:hi], labels[lo:hi], self.radius, masks))
+        if found:
+            self.found.append((np.concatenate([f for f, _ in found]), np.concatenate([g for _, g in found])))
 
     def compare_groups(self, members: np.ndarray, starts: np.ndarray, checks: tuple[int, ...]) -> None:
-        """Every pair of each group, where splitting further costs more; crowded groups a block of rows at a time."""
+        """Every pair of each group, where splitting further costs more; a group above ``BLOCK_ABOVE``
+        values a block of rows at a time."""
         lengths = np.diff(np.append(starts, len(members)))
-        small = np.repeat(lengths <= REFINE_ABOVE, lengths)
-        self.compare_runs(members[small], np.repeat(np.arange(len(starts)), lengths)[small], None, checks)
-        for start, length in zip(starts[lengths > REFINE_ABOVE], lengths[lengths > REFINE_ABOVE]):
+        small = np.repeat(lengths <= BLOCK_ABOVE, lengths)
+        self.compare_runs(members[small], np.repeat(np.arange(len(starts)), lengths)[small], checks)
+        for start, length in zip(starts[lengths > BLOCK_ABOVE], lengths[lengths > BLOCK_ABOVE]):
             group = members[start:start + length]
             block = max(1, BRUTE_CELLS // length)
             for lo in range(0, length, block):

@@ -87,3 +87,22 @@ def test_normalization_ignores_comments_and_layout():
     assert normalize_code("latex", "\\draw (0,0); % c\n") == normalize_code("latex", "\\draw (0,0);")
     assert normalize_code("smiles", "OCC") == normalize_code("smiles", "CCO")
     assert normalize_code("latex", "50\\% off") != normalize_code("latex", "50")
+
+
+def test_small_slices_blocks_and_moves_find_the_same_pairs(monkeypatch):
+    import filters.dedup as dedup
+
+    h = clustered(4, 400, 5, seed=7, mask=0xFFFFFFFF0000FFFF)
+    expected = near_pairs(h, 4)
+    monkeypatch.setattr(dedup, "CHUNK", 37)  # slices end mid-way through the data, never inside a bucket
+    monkeypatch.setattr(dedup, "MOVE_BLOCK", 29)
+    monkeypatch.setattr(dedup, "BLOCK_ABOVE", 40)  # crowded groups go through the block comparison
+    assert np.array_equal(near_pairs(h, 4), expected)
+    assert_exact(h, 4)
+
+
+def test_one_bucket_holding_most_hashes_equals_brute_force():
+    rng = np.random.default_rng(3)
+    crowd = clustered(1, 3000, 14, seed=3, mask=0x0000FFFFFFFF0000)  # 32 constant bits: every chunk key collides
+    h = np.concatenate([crowd, rng.integers(0, 2**63, 6000, dtype=np.uint64)])
+    assert_exact(rng.permutation(h), 4)
