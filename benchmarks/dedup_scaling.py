@@ -11,7 +11,7 @@ seconds where N <= ``--old-max``; agreement with brute force: every pair where N
 above that the full neighbour lists of ``--check-rows`` rows (half random, half with neighbours)
 computed against all N rows. One process, numpy single-threaded.
 
-    python benchmarks/dedup_scaling.py --hashes real [--sizes real,1000000,10000000] [--radius 4]
+    python benchmarks/dedup_scaling.py --hashes real [--sizes real,1000000,10000000] [--radius 4] [--base REF]
 """
 from __future__ import annotations
 
@@ -148,6 +148,23 @@ def sampled_agreement(hashes: np.ndarray, pairs: np.ndarray, radius: int, rows: 
     return True
 
 
+def base_near_pairs(ref: str):
+    """``near_pairs`` of ``filters/dedup.py`` as it was at git revision ``ref``: before and after in one run."""
+    import importlib.util
+    import subprocess
+    import tempfile
+
+    source = subprocess.run(["git", "show", f"{ref}:filters/dedup.py"], cwd=Path(__file__).resolve().parents[1],
+                            check=True, capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp()) / "dedup_base.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("dedup_base", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["dedup_base"] = module
+    spec.loader.exec_module(module)
+    return module.near_pairs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hashes", choices=("planted", "real"), default="planted")
@@ -158,7 +175,9 @@ def main() -> None:
     parser.add_argument("--brute-max", type=int, default=100000)
     parser.add_argument("--old-max", type=int, default=1000000)
     parser.add_argument("--check-rows", type=int, default=200)
+    parser.add_argument("--base", help="git revision whose near_pairs runs beside this one at every N (before/after)")
     args = parser.parse_args()
+    base = base_near_pairs(args.base) if args.base else None
     flips = tuple(int(v) for v in args.flips.split(","))
     if args.hashes == "real":
         real, names = real_hashes()
@@ -185,8 +204,13 @@ def main() -> None:
         else:
             ok = sampled_agreement(hashes, pairs, args.radius, args.check_rows)
             agrees, brute_col = (f"{args.check_rows} rows" if ok else "NO"), "-"
+        base_cols = ""
+        if base is not None:
+            before, t_base, c_base, m_base = measure(base, hashes, args.radius)
+            same = "same pairs" if np.array_equal(before, pairs) else "DIFFERENT PAIRS"
+            base_cols = f"  {args.base}: {t_base:.2f} s ({c_base:.2f}), {m_base / 2**20:.0f} MiB, {same}"
         print(f"{n:>11,} {len(pairs):>11,} {share:>10.1%} {f'{t_new:.2f} ({c_new:.2f})':>15} {m_new / 2**20:>7.1f} "
-              f"{old_cols:>15} {brute_col:>8} {agrees:>14}", flush=True)
+              f"{old_cols:>15} {brute_col:>8} {agrees:>14}{base_cols}", flush=True)
 
 
 if __name__ == "__main__":
