@@ -1,7 +1,7 @@
 """Same rows before and after a change: builds a manifest with the code of ``--base REF`` (checked out
 into a temporary git worktree) and with this checkout, then compares the written rows in order, every
 column (``meta`` without its ``render_ms`` timing). A refactoring that claims "behaviour unchanged"
-proves it here.
+proves it here. A relative manifest path is read from each revision's own tree (its fields may differ).
 
     python benchmarks/build_compare.py --base REF [manifests/demo.yaml] [--limit N]
     python benchmarks/build_compare.py --folders BEFORE_DIR AFTER_DIR     # two builds already made
@@ -48,7 +48,8 @@ def differences(before: list[dict], after: list[dict]) -> list[str]:
 
 
 def build(code_root: Path, manifest: str, out: Path, limit: int | None) -> float:
-    cmd = [sys.executable, "-m", "pipelines.cli", "build", str(ROOT / manifest), "--out", str(out), "--no-report"]
+    path = Path(manifest) if Path(manifest).is_absolute() else code_root / manifest  # each revision reads its own copy
+    cmd = [sys.executable, "-m", "pipelines.cli", "build", str(path), "--out", str(out), "--no-report"]
     start = time.perf_counter()
     done = subprocess.run(cmd + (["--limit", str(limit)] if limit else []), cwd=code_root, capture_output=True, text=True)
     if done.returncode != 0:
