@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.languages import LANGUAGES  # noqa: E402
 import yaml  # noqa: E402
 
+from core.languages import LANGUAGES  # noqa: E402
 from filters.dedup import phash_of  # noqa: E402
 from filters.execution import decode  # noqa: E402
 from filters.quality import code_reason, image_reason  # noqa: E402
