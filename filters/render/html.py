@@ -191,6 +191,8 @@ class HtmlRenderer:
         page = self._page
         page.goto(self._origin, wait_until="load", timeout=timeout_ms)
         for frame in page.frames[1:]:
+            if not frame.url or frame.url.startswith("chrome-error:"):
+                continue  # a blocked navigation left no document: nothing to prepare, and an evaluate would wait forever
             try:
                 frame.evaluate(PREPARE_FRAME)
             except PlaywrightError:
