@@ -52,27 +52,33 @@ DETERMINISM_SCRIPT = """
 PAGES_PER_CONTEXT = 200
 # Before the capture, in one round trip: what Playwright's screenshot(animations="disabled", caret="hide")
 # does in four (finite animations finished, infinite ones cancelled, carets transparent, in every
-# shadow root; web fonts loaded), and the page's height.
+# shadow root; web fonts loaded), and the page's height. It runs in the page's own world, so a page
+# that replaces the DOM functions it calls only spoils its own picture: every step is guarded, and the
+# height is clamped by the caller.
 PREPARE_FRAME = """async () => {
-  const roots = [document];
-  for (let i = 0; i < roots.length; i++) {
-    const walker = document.createTreeWalker(roots[i], NodeFilter.SHOW_ELEMENT);
-    for (let node = walker.currentNode; node; node = walker.nextNode()) {
-      if (node instanceof Element && node.shadowRoot) roots.push(node.shadowRoot);
+  try {
+    const roots = [document];
+    for (let i = 0; i < roots.length; i++) {
+      const walker = document.createTreeWalker(roots[i], NodeFilter.SHOW_ELEMENT);
+      for (let node = walker.currentNode; node; node = walker.nextNode()) {
+        if (node instanceof Element && node.shadowRoot) roots.push(node.shadowRoot);
+      }
     }
-  }
-  for (const root of roots) {
-    root.querySelectorAll('input,textarea,[contenteditable]').forEach(
-      (el) => el.style.setProperty('caret-color', 'transparent', 'important'));
-    for (const animation of root.getAnimations()) {
-      if (!animation.effect || animation.playbackRate === 0) continue;
-      try {
-        if (Number.isFinite(animation.effect.getComputedTiming().endTime)) animation.finish(); else animation.cancel();
-      } catch (e) {}
+    for (const root of roots) {
+      root.querySelectorAll('input,textarea,[contenteditable]').forEach(
+        (el) => el.style.setProperty('caret-color', 'transparent', 'important'));
+      for (const animation of root.getAnimations()) {
+        if (!animation.effect || animation.playbackRate === 0) continue;
+        try {
+          if (Number.isFinite(animation.effect.getComputedTiming().endTime)) animation.finish(); else animation.cancel();
+        } catch (e) {}
+      }
     }
-  }
+  } catch (e) {}
   try { await document.fonts.ready; } catch (e) {}
-  return Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0);
+  try {
+    return Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0);
+  } catch (e) { return 0; }
 }"""
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "chromium", "chromium-browser", "google-chrome", "chrome")
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from filters.render import RenderService, detect_isolation
+from filters.render.html import MAX_HEIGHT
 from filters.render.sandbox import NAMESPACES, wall_deadline_s
 from tests.conftest import image_of, render_one
 
@@ -249,6 +250,18 @@ def test_html_busy_script_times_out_and_pool_recovers():
         assert result.error_kind == "timeout"
         assert time.monotonic() - start < wall_deadline_s(1.0) + 10
         assert_still_renders(svc, "html")
+
+
+def test_a_page_that_replaces_what_the_capture_calls_still_renders_and_the_next_is_unchanged(service):
+    alone = render_one(service, "html", "<html><body><h1>plain</h1></body></html>")
+    hostile = ("<html><body><p>mine</p><script>document.getAnimations = 5; document.createTreeWalker = null;"
+               "Math.max = () => 1e9; Object.defineProperty(document, 'fonts', {get() { throw new Error('no'); }});"
+               "</script></body></html>")
+    result = render_one(service, "html", hostile)
+    assert result.ok, result.message
+    assert result.height == MAX_HEIGHT  # the page's bogus height is clamped to the canvas, not trusted
+    again = render_one(service, "html", "<html><body><h1>plain</h1></body></html>")
+    assert again.png == alone.png
 
 
 def test_smiles_invalid_and_huge(service):
