@@ -50,11 +50,11 @@ DETERMINISM_SCRIPT = """
 })();
 """
 PAGES_PER_CONTEXT = 200
-# Before the capture, in one round trip: what Playwright's screenshot(animations="disabled", caret="hide")
-# does in four (finite animations finished, infinite ones cancelled, carets transparent, in every
-# shadow root; web fonts loaded), and the page's height. It runs in the page's own world, so a page
-# that replaces the DOM functions it calls only spoils its own picture: every step is guarded, and the
-# height is clamped by the caller.
+# Before the capture, in one evaluate per frame: what Playwright's screenshot(animations="disabled",
+# caret="hide") does in four round trips (finite animations finished, infinite ones cancelled, carets
+# transparent, in every shadow root; web fonts loaded), and the page's height. It runs in an isolated
+# world (``_prepare``), out of reach of the page's scripts; the steps are guarded all the same, and the
+# caller clamps the height.
 PREPARE_FRAME = """async () => {
   try {
     const roots = [document];
@@ -81,6 +81,11 @@ PREPARE_FRAME = """async () => {
   } catch (e) { return 0; }
 }"""
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "chromium", "chromium-browser", "google-chrome", "chrome")
+
+
+def frames_of(tree: dict) -> list[dict]:
+    """Every frame of a CDP frame tree, the main frame first."""
+    return [tree["frame"], *(frame for child in tree.get("childFrames", []) for frame in frames_of(child))]
 
 
 def origin_for(code: str) -> str:
@@ -189,25 +194,31 @@ class HtmlRenderer:
         raise RenderError(kind, failure)
 
     def _shoot(self, code: str, timeout_s: float) -> bytes:
-        from playwright.sync_api import Error as PlaywrightError
-
         self._tidy()
         self._document, self._origin = code, origin_for(code)
         timeout_ms = max(1000, int(wall_deadline_s(timeout_s) * 1000))
         page = self._page
         page.goto(self._origin, wait_until="load", timeout=timeout_ms)
-        for frame in page.frames[1:]:
-            if not frame.url or frame.url.startswith("chrome-error:"):
-                continue  # a blocked navigation left no document: nothing to prepare, and an evaluate would wait forever
-            try:
-                frame.evaluate(PREPARE_FRAME)
-            except PlaywrightError:
-                pass  # a frame that went away has nothing left to draw
-        height = page.evaluate(PREPARE_FRAME)
+        main, *subframes = frames_of(self._cdp.send("Page.getFrameTree")["frameTree"])
+        for frame in subframes:
+            if frame["url"] and not frame["url"].startswith("chrome-error:"):  # a blocked navigation left no document
+                self._prepare(frame["id"])
+        height = self._prepare(main["id"])
         height = max(VIEWPORT["height"], min(int(height) if isinstance(height, (int, float)) else 0, MAX_HEIGHT))
         clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height, "scale": 1}
         shot = self._cdp.send("Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True})
         return base64.b64decode(shot["data"])
+
+    def _prepare(self, frame_id: str):
+        """Run ``PREPARE_FRAME`` in a world of our own in that frame, as Playwright's utility world does:
+        the page's scripts share its DOM but not its JavaScript, so nothing they replace reaches it."""
+        try:
+            world = self._cdp.send("Page.createIsolatedWorld", {"frameId": frame_id, "worldName": "vinci-capture"})
+            done = self._cdp.send("Runtime.evaluate", {"expression": f"({PREPARE_FRAME})()", "awaitPromise": True,
+                                                      "returnByValue": True, "contextId": world["executionContextId"]})
+        except Exception:  # noqa: BLE001 - a frame that went away has nothing left to draw
+            return None
+        return done.get("result", {}).get("value")
 
     def _recover(self) -> None:
         """Throw away the page (and its busy renderer); relaunch the browser if that fails."""
