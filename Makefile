@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := chromium poppler-utils bubblewrap texlive-latex-base texlive-latex-extra texlive-pictures cm-super fonts-dejavu-core fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test setup system-deps bench clean
+.PHONY: demo test setup system-deps bench lock clean
 
 demo: setup
 	$(VENV)/bin/vinci build manifests/demo.yaml --out out/demo
@@ -27,11 +27,18 @@ system-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
 	fi
 
-$(STAMP): pyproject.toml Makefile
+# Every package comes from requirements.lock (exact versions, sha256 hashes); vinci itself is installed
+# editable on top without resolving anything, so a release of this morning changes nothing.
+$(STAMP): requirements.lock pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[train,test,ray]'
+	$(PY) -m pip install -q --require-hashes --no-deps -r requirements.lock
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	touch $(STAMP)
+
+# Refresh the lock from pyproject.toml, reinstall from it and run the suite.
+lock:
+	scripts/lock.sh
 
 bench: setup
 	$(PY) benchmarks/render_throughput.py

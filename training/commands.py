@@ -141,9 +141,10 @@ def cmd_reward(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .data import check_data
-    from .eval import evaluate, print_table
+    from .eval import evaluate, pick_split, print_table
 
     check_data(args.data)
+    pick_split(args.data, args.split)  # a wrong split fails before any model is built, loaded or saved
     table = evaluate(args.data, args.split, args.model, args.n, args.output, args.max_new_tokens,
                      reward_config(args, workers=2), seed=args.seed, keep_failures=args.keep_failures)
     print_table(table)

@@ -116,9 +116,23 @@ def build_qwen2_vl(folder: str | Path, tokenizer, shape: ModelShape = ModelShape
     model.generation_config.eos_token_id = ids["<|im_end|>"]
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(folder)
+    save_model(model, folder)
     save_processor_folder(folder, tokenizer, shape.min_pixels, shape.max_pixels)
     return folder
+
+
+def save_model(model, folder: str | Path) -> None:
+    """``save_pretrained`` without transformers' progress bar: from 5.24 it draws "Writing model shards" on
+    stderr, the channel where every command's one-line error goes."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        model.save_pretrained(folder)
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def build_tiny(folder: str | Path, seed: int = 0) -> Path:
@@ -177,8 +191,8 @@ def build_tiny_dinov2(folder: str | Path, seed: int = 0) -> Path:
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     torch.manual_seed(seed)
-    Dinov2Model(Dinov2Config(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
-                             image_size=448, patch_size=14)).save_pretrained(staging)
+    save_model(Dinov2Model(Dinov2Config(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+                                        image_size=448, patch_size=14)), staging)
     try:
         os.replace(staging, folder)
     except OSError:

@@ -38,9 +38,18 @@ def test_train_input_errors(args, expected):
     assert expected in one_line_error(done)
 
 
-def test_eval_names_the_splits_that_exist(demo_corpus):
-    done, _ = vinci("eval", "--data", demo_corpus, "--split", "test", "--model", "tiny:qwen2-vl", "--encoder", "tiny:dinov2")
+def test_eval_names_the_splits_that_exist(demo_corpus, tmp_path):
+    done, _ = vinci("eval", "--data", demo_corpus, "--split", "test", "--model", "tiny:qwen2-vl", "--encoder", "tiny:dinov2",
+                    "--output", str(tmp_path / "e"), env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert "has no split 'test'; it has: sft, virl" in one_line_error(done)
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "e").exists(), "the split is checked before any model is built"
+
+
+def test_saving_a_model_draws_no_progress_bar(tmp_path, capfd):
+    from training.models import build_tiny_dinov2
+
+    build_tiny_dinov2(tmp_path / "enc")
+    assert (tmp_path / "enc" / "config.json").exists() and "Writing model shards" not in capfd.readouterr().err
 
 
 def test_default_encoder_offline_fails_fast_naming_the_tiny_one(tmp_path, demo_corpus):
