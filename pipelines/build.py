@@ -1,10 +1,14 @@
-"""``vinci build``: harvest → execution filter → quality → dedup → perturb → split → write, resumable.
+"""``vinci build``: harvest → execution filter → quality → dedup → split → perturb → write, resumable.
 
-Work is cut into units (one source × one slice of ``unit_rows`` samples). A finished unit is one
-Parquet file in ``DIR/work/units`` written by rename, after its exclusion records in
-``DIR/work/excluded``, so a build killed at any moment resumes by skipping the units whose files
-exist, and ends with exactly the rows (and exclusions) of an uninterrupted run. The global steps
-(dedup, split, write) are deterministic functions of the unit files and are simply redone.
+Work is cut into units (one source × one slice of ``unit_rows`` samples) and runs in two passes.
+The first renders and filters each unit; dedup and the split are then decided over all of them;
+the second pass perturbs only the clean rows that end in ``sft`` (optimize rows follow their
+parent, and ``virl``/``test`` hold generate rows only), so no flawed render is made for a row that
+is dropped or held out. A finished unit of either pass is one Parquet file (``DIR/work/units``,
+``DIR/work/perturbed``) written by rename after its exclusion records in ``DIR/work/excluded``, so a
+build killed at any moment resumes by skipping the files that exist, and ends with exactly the rows
+(and exclusions) of an uninterrupted run. The global steps (dedup, split, write) are deterministic
+functions of the unit files and are simply redone.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from filters.decontaminate import DecontaminationError, contaminated, load_refer
 from filters.dedup import duplicate_of, greedy_keep, hex_to_u64, near_pairs
 
 from .manifest import Manifest
+from .perturb.runner import PerturbRunner, plan_path
 from .split import assign_splits
 from .unit import Unit, UnitRunner, cut_units
 
@@ -51,6 +56,8 @@ class Build:
         self.render_workers = resolve_workers(render_workers, manifest.render.workers)
         self.limit, self.progress = limit, progress
         self.units_dir = self.out / "work" / "units"
+        self.perturbed_dir = self.out / "work" / "perturbed"
+        self.plan_dir = self.out / "work" / "perturb_plan"
         self.excluded_dir = self.out / "work" / "excluded"
         self._claim_folder(restart)
 
@@ -62,54 +69,87 @@ class Build:
                 raise BuildError(f"{self.out} holds a build of a different manifest ({stamp.read_text().strip()}); "
                                  "pass --restart to start over there, or choose another --out")
             shutil.rmtree(self.out / "work")
-        self.units_dir.mkdir(parents=True, exist_ok=True)
-        for leftover in [*leftovers(self.units_dir), *leftovers(self.excluded_dir)]:
+        for folder in (self.units_dir, self.perturbed_dir, self.plan_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        for leftover in [*leftovers(self.units_dir), *leftovers(self.perturbed_dir), *leftovers(self.excluded_dir)]:
             leftover.unlink()
         write_text(stamp, mine + "\n")
 
     def run(self, executor: str = "local") -> Stats:
         start = time.monotonic()
         units = cut_units(self.manifest, self.limit)
-        todo = [u for u in units if not self.unit_done(u)]
-        log.info("%d units, %d already done", len(units), len(units) - len(todo))
-        if todo:
-            bar = _progress(sum(u.stop - u.start for u in todo), "harvest+render+filter+perturb", self.progress)
-            done_units = 0
-            try:
-                with _logs_above(bar):
-                    runner = UnitRunner(self.manifest, self.units_dir, self.render_workers)
-                    for unit, kept in _executor(executor)(todo, runner, self.workers, self.manifest.retries):
-                        done_units += 1
-                        bar.update(unit.stop - unit.start)
-                        bar.set_postfix(units=f"{done_units}/{len(todo)}", kept=kept)
-            finally:
-                bar.close()
+        runner = UnitRunner(self.manifest, self.units_dir, self.render_workers)
+        self.run_pass(units, runner, self.unit_done, "harvest+render+filter", executor)
+        if self.perturbs():
+            self.plan_perturbations(units)
+            runner = PerturbRunner(self.manifest, self.units_dir, self.perturbed_dir, self.plan_dir, self.excluded_dir,
+                                   self.render_workers)
+            self.run_pass(units, runner, self.perturb_done, "perturb", executor)
         stats = self.finalize(units)
         stats.time("total_s", time.monotonic() - start)
         stats.gauge("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         return stats
 
+    def run_pass(self, units: list[Unit], runner, done: Callable[[Unit], bool], desc: str, executor: str) -> None:
+        """Run ``runner`` on the units not yet ``done``, through the executor, with a progress bar."""
+        todo = [u for u in units if not done(u)]
+        log.info("%s: %d units, %d already done", desc, len(units), len(units) - len(todo))
+        if not todo:
+            return
+        bar = _progress(sum(u.stop - u.start for u in todo), desc, self.progress)
+        done_units = 0
+        try:
+            with _logs_above(bar):
+                for unit, kept in _executor(executor)(todo, runner, self.workers, self.manifest.retries):
+                    done_units += 1
+                    bar.update(unit.stop - unit.start)
+                    bar.set_postfix(units=f"{done_units}/{len(todo)}", kept=kept)
+        finally:
+            bar.close()
+
+    def perturbs(self) -> bool:
+        return self.manifest.perturb.per_row > 0
+
     def unit_done(self, unit: Unit) -> bool:
         """A unit is done when its rows and its exclusion records are both on disk."""
         return all((d / f"{unit.name}.parquet").exists() for d in (self.units_dir, self.excluded_dir))
 
+    def perturb_done(self, unit: Unit) -> bool:
+        return all(p.exists() for p in (self.perturbed_dir / f"{unit.name}.parquet",
+                                         self.excluded_dir / f"{unit.name}.perturb.parquet"))
+
     def unit_files(self, units: list[Unit]) -> list[Path]:
-        files = [self.units_dir / f"{u.name}.parquet" for u in units]
-        missing = [u.name for u in units if not self.unit_done(u)]
+        """Each unit's first-pass file, then its perturbations: the order rows are written in."""
+        missing = [u.name for u in units if not self.unit_done(u) or (self.perturbs() and not self.perturb_done(u))]
         if missing:
             raise BuildError(f"units not finished: {', '.join(missing[:5])}")
+        files = []
+        for u in units:
+            files.append(self.units_dir / f"{u.name}.parquet")
+            if self.perturbs():
+                files.append(self.perturbed_dir / f"{u.name}.parquet")
         return files
 
-    def finalize(self, units: list[Unit]) -> Stats:
-        """Global steps over the finished units: dedup, split, optimize rows follow their parent, write."""
-        from .shards import write_outputs
+    def exclusion_files(self, units: list[Unit]) -> list[Path]:
+        files = []
+        for u in units:
+            files.append(self.excluded_dir / f"{u.name}.parquet")
+            if self.perturbs():
+                files.append(self.excluded_dir / f"{u.name}.perturb.parquet")
+        return files
 
-        files = self.unit_files(units)
-        stats = Stats()
-        for f in files:
-            stats.merge(Stats.from_dict(json.loads(pq.read_schema(f).metadata[b"vinci_stats"])))
-        light = pa.concat_tables([pq.read_table(f, columns=LIGHT_COLUMNS) for f in files]) if files else None
-        cols = {c: (light.column(c).to_pylist() if light is not None else []) for c in LIGHT_COLUMNS}
+    def plan_perturbations(self, units: list[Unit]) -> None:
+        """Decide the split over the first pass's rows and write, per unit, the ids of its ``sft`` parents."""
+        files = [self.units_dir / f"{u.name}.parquet" for u in units]
+        cols, bounds = read_light(files)
+        split_of = self.split_generate_rows(cols, Stats())
+        for unit, (lo, hi) in zip(units, bounds):
+            parents = [cols["id"][i] for i in range(lo, hi)
+                       if cols["task"][i] == "generate" and split_of.get(cols["id"][i]) == "sft"]
+            write_text(plan_path(self.plan_dir, unit.name), json.dumps(parents))
+
+    def split_generate_rows(self, cols: dict, stats: Stats) -> dict[str, str]:
+        """Dedup, decontaminate and split the generate rows: their id → split (dropped rows absent)."""
         generate = np.array([t == "generate" for t in cols["task"]], dtype=bool)
         rows = np.flatnonzero(generate)
         ids = [cols["id"][i] for i in rows]
@@ -123,7 +163,19 @@ class Build:
         splits = assign_splits([ids[i] for i in kept], [langs[i] for i in kept], hashes[kept],
                                self.manifest.dedup.phash_radius, self.manifest.splits.virl, self.manifest.splits.test,
                                self.manifest.seed)
-        split_of = {ids[i]: s for i, s in zip(kept, splits)}
+        return {ids[i]: s for i, s in zip(kept, splits)}
+
+    def finalize(self, units: list[Unit]) -> Stats:
+        """Global steps over the finished units: dedup, split, optimize rows follow their parent, write."""
+        from .shards import write_outputs
+
+        files = self.unit_files(units)
+        stats = Stats()
+        for f in files:
+            stats.merge(Stats.from_dict(json.loads(pq.read_schema(f).metadata[b"vinci_stats"])))
+        cols, _ = read_light(files)
+        split_of = self.split_generate_rows(cols, stats)
+        generate = np.array([t == "generate" for t in cols["task"]], dtype=bool)
         self.place_optimize_rows(cols, np.flatnonzero(~generate), split_of, stats)
         global_drops, stats.excluded = stats.excluded, []
         records = self.iter_records(files, split_of, {e.meta["row"]: e for e in global_drops if "row" in e.meta})
@@ -131,7 +183,7 @@ class Build:
             from tqdm import tqdm
 
             records = tqdm(records, total=len(split_of), desc="dedup+split+write", unit="row", dynamic_ncols=True)
-        excluded = [self.excluded_dir / f"{u.name}.parquet" for u in units]
+        excluded = self.exclusion_files(units)
         try:
             write_outputs(self.out, self.manifest, records, stats, self.limit, excluded, global_drops)
         finally:
@@ -229,6 +281,17 @@ class Build:
                     if keep:
                         emitted.add(row["id"])
                         yield split_of[row["id"]], Record.from_row(row)
+
+
+def read_light(files: list[Path]) -> tuple[dict[str, list], list[tuple[int, int]]]:
+    """The light columns of ``files`` concatenated, and each file's [start, stop) row range in them."""
+    tables = [pq.read_table(f, columns=LIGHT_COLUMNS) for f in files]
+    bounds, at = [], 0
+    for t in tables:
+        bounds.append((at, at + t.num_rows))
+        at += t.num_rows
+    light = pa.concat_tables(tables) if tables else None
+    return {c: (light.column(c).to_pylist() if light is not None else []) for c in LIGHT_COLUMNS}, bounds
 
 
 def _executor(name: str) -> Callable:

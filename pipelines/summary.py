@@ -9,10 +9,11 @@ from core.exclusions import excluded_files
 from core.stats import Stats
 
 from .build import GLOBAL_STEPS
+from .perturb.runner import PerturbRunner
 from .unit import UnitRunner
 
 EXAMPLES = 5
-STAGES = UnitRunner.STEPS + GLOBAL_STEPS
+STAGES = UnitRunner.STEPS + (PerturbRunner.STEP,) + GLOBAL_STEPS
 
 
 def print_summary(out, stats: Stats) -> None:

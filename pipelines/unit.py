@@ -1,7 +1,8 @@
 """A build unit: one slice of one source, run through an ordered list of named steps.
 
-``UnitRunner.steps`` is the whole story of a unit: harvest → licence filter → code check →
-render → image check → source pictures → refine → perturb → commit. A filter step answers keep
+``UnitRunner.steps`` is the whole story of a unit's first pass: harvest → licence filter → code
+check → render → image check → source pictures → refine → commit. Perturbation is a second pass
+(``perturb/runner.py``) once the split is known, so no flawed render is made for a held-out row. A filter step answers keep
 or ``(False, reason[, error])`` for each item and ``keep_where`` counts ``in``/``out``/drops and
 keeps the exclusion records, so no filter counts for itself. ``setup`` starts the runner's warm
 render service and ``teardown`` stops it: an executor (``executors/``) only decides where and when
@@ -31,7 +32,6 @@ from sources.base import RawSample, open_source
 
 from .manifest import Manifest
 from .perturb.refine import refine_records, take_drafts
-from .perturb.stage import perturb_records
 from .source_images import attach_source_images
 
 T = TypeVar("T")
@@ -94,7 +94,7 @@ class UnitWork:
 
 
 class UnitRunner:
-    """Harvest one slice of one source, filter, render and perturb it, commit it as one file.
+    """Harvest one slice of one source, filter and render it, commit it as one file.
 
     Picklable before ``setup`` (a manifest, a folder and the render workers per language), so any
     executor can ship it to where the renderers will run.
@@ -119,7 +119,7 @@ class UnitRunner:
     def __getstate__(self) -> dict:
         return {**self.__dict__, "service": None}
 
-    STEPS = ("harvest", "license_filter", "quality_code", "execution", "quality_image", "source_images", "refine", "perturb")
+    STEPS = ("harvest", "license_filter", "quality_code", "execution", "quality_image", "source_images", "refine")
 
     def steps(self) -> list[tuple[str, Callable[[UnitWork], None]]]:
         """The unit's steps in order: each a method of the same name, timed and counted under that name."""
@@ -169,9 +169,6 @@ class UnitRunner:
 
     def refine(self, work: UnitWork) -> None:
         work.records += refine_records(work.clean(), work.drafts, self.service, self.manifest.perturb, work.stats)
-
-    def perturb(self, work: UnitWork) -> None:
-        work.records += perturb_records(work.clean(), self.service, self.manifest.perturb, self.manifest.seed, work.stats)
 
     def commit(self, work: UnitWork) -> int:
         """Exclusions first, then the unit file, each by rename: the unit file marks the unit done."""

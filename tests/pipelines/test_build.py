@@ -91,3 +91,26 @@ def test_corrupt_input_file_is_named(tmp_path, tiny_manifest):
     m = tiny_manifest(sources=[{"source": "hub:local/x", "n": 3, "options": {"data_files": str(bad), "code_column": "c", "lang": "svg"}}])
     with pytest.raises(BuildError, match=r"^unit u-000-00000: SourceError: .*broken.parquet"):
         Build(load_manifest(m), tmp_path / "out", workers=1, progress=False).run()
+
+
+def test_no_flawed_render_for_a_held_out_or_dropped_row(tmp_path, tiny_manifest):
+    """Perturbations are rendered only for clean rows that end in sft (the split is decided first): none for
+    virl rows, none dropped as parent_in_virl, and every optimize row's parent is an sft generate row."""
+    m = tiny_manifest(sources=[{"source": "synthetic.svg", "n": 12}, {"source": "synthetic.smiles", "n": 8}],
+                      perturb={"per_row": 1, "error_share": 0.2, "min_distance": 1, "max_distance": 40},
+                      splits={"virl": 6, "test": 0, "sft": "rest"})
+    out = tmp_path / "out"
+    stats = Build(load_manifest(m), out, workers=1, progress=False).run()
+    table = stats.table()
+    rows = rows_of(out)
+    sft_ids = {r[1] for r in rows if r[0] == "sft" and r[4] == "generate"}
+    virl_ids = {r[1] for r in rows if r[0] == "virl"}
+    assert len(virl_ids) == 6 and sft_ids
+    assert sum(c["in"] for c in table["perturb"].values()) == len(sft_ids)  # per_row 1: one attempt per sft row
+    assert not any("parent_in_virl" in key for c in table.get("optimize", {}).values() for key in c)
+    planned = {i for p in (out / "work" / "perturb_plan").glob("*.json") for i in json.loads(p.read_text())}
+    assert planned == sft_ids
+    import pyarrow.parquet as pq
+    parents = [json.loads(r["meta"])["parent"] for s in (out / "data").glob("*.parquet")
+               for r in pq.read_table(s).to_pylist() if r["task"] == "optimize"]
+    assert parents and set(parents) <= sft_ids

@@ -1,0 +1,91 @@
+"""The build's second pass: perturb only the clean rows that end in ``sft``.
+
+Optimize rows live where their clean parent lives, and ``virl`` and ``test`` hold generate rows
+only, so a flawed render made for a row that dedup drops or the split holds out is thrown away.
+The driver therefore decides the split first (``Build.plan_perturbations`` writes, per unit, the ids
+of its ``sft`` parents), and this runner renders perturbations for exactly those rows. Each row's
+draws come from ``random.Random(f"perturb:{seed}:{id}")``, so a row gets the same perturbations
+whichever rows share its unit: the rows written are those of a one-pass build, minus the work
+that was dropped.
+
+Like ``UnitRunner`` it is picklable before ``setup``, holds a warm render service between ``setup``
+and ``teardown``, and commits one file per unit by rename (after its exclusion records), so a
+killed build resumes with the units whose files exist.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from core.atomic import write_table
+from core.exclusions import write_unit_exclusions
+from core.records import IMAGE_COLUMNS, Record, arrow_schema, to_arrow_row
+from core.stats import Stats
+
+from .stage import perturb_records
+
+PLAN_SUFFIX = ".json"
+
+
+def plan_path(plan_dir: Path, unit_name: str) -> Path:
+    return plan_dir / f"{unit_name}{PLAN_SUFFIX}"
+
+
+def read_parents(unit_file: Path, ids: set[str]) -> list[Record]:
+    """The generate rows of a unit file whose ids are in ``ids``, in file order."""
+    out = []
+    for batch in pq.ParquetFile(unit_file).iter_batches(batch_size=256):
+        for row in batch.to_pylist():
+            if row["task"] == "generate" and row["id"] in ids:
+                for key in IMAGE_COLUMNS:
+                    row[key] = row[key]["bytes"] if row.get(key) else None
+                out.append(Record.from_row(row))
+    return out
+
+
+class PerturbRunner:
+    """Render and verify the perturbations of one unit's ``sft`` parents; commit them as one file."""
+
+    STEP = "perturb"
+
+    def __init__(self, manifest, units_dir: Path, perturbed_dir: Path, plan_dir: Path, excluded_dir: Path,
+                 render_workers: int | dict[str, int] = 1):
+        self.manifest = manifest
+        self.units_dir, self.perturbed_dir = Path(units_dir), Path(perturbed_dir)
+        self.plan_dir, self.excluded_dir = Path(plan_dir), Path(excluded_dir)
+        self.render_workers = render_workers
+        self.service = None
+
+    def setup(self) -> None:
+        from filters.render import RenderService
+
+        self.service = RenderService(workers=self.render_workers, timeout_s=self.manifest.render.timeout_s)
+
+    def teardown(self) -> None:
+        if self.service is not None:
+            self.service.close()
+            self.service = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "service": None}
+
+    def __call__(self, unit) -> int:
+        if self.service is None:
+            raise RuntimeError("PerturbRunner.setup() must run before a unit")
+        stats = Stats()
+        t0 = time.monotonic()
+        parents = set(json.loads(plan_path(self.plan_dir, unit.name).read_text()))
+        records = read_parents(self.units_dir / f"{unit.name}.parquet", parents) if parents else []
+        out = perturb_records(records, self.service, self.manifest.perturb, self.manifest.seed, stats)
+        stats.time(self.STEP, time.monotonic() - t0)
+        for r in out:
+            r.meta["order"] = [unit.source_index, unit.index]
+        table = pa.Table.from_pylist([to_arrow_row(r) for r in out], schema=arrow_schema())
+        table = table.replace_schema_metadata({"vinci_stats": json.dumps(stats.to_dict())})
+        write_unit_exclusions(stats.excluded, self.excluded_dir / f"{unit.name}.perturb.parquet")
+        write_table(self.perturbed_dir / f"{unit.name}.parquet", table)
+        return len(out)
