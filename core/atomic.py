@@ -1,19 +1,21 @@
 """All-or-nothing writes: a reader sees the old file or the new one, never half of one.
 
-Every file vinci writes goes through a sibling temporary (named ``.<name>.tmp-<pid>``, so a crash
-leaves something recognisable to sweep) and ``os.replace``.
+Every file vinci writes goes through a sibling temporary (named ``.<name>.tmp-<pid>-<thread>``, so a
+crash leaves something recognisable to sweep, and two threads of one process writing the same path
+never share a temporary) and ``os.replace``.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
 
 def temporary_of(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_native_id()}")
 
 
 @contextlib.contextmanager
@@ -59,6 +61,20 @@ def write_table(path: str | Path, table, compression: str = "zstd") -> None:
 
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression=compression)
+
+
+@contextlib.contextmanager
+def exclusive(path: str | Path) -> Iterator[None]:
+    """Hold an advisory lock on ``path`` (created if missing): one holder at a time across threads and
+    processes of this machine, released when the holder ends, even by a crash."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def leftovers(folder: Path) -> list[Path]:

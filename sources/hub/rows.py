@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from core.atomic import atomic_path
+from core.atomic import atomic_path, exclusive
 from core.errors import SourceError
 
 BATCH_ROWS = 64
@@ -119,12 +119,19 @@ def indexed_rows(files: list[str], start: int) -> Iterator[Row]:
 
 
 def download(filesystem: Any, remote: str) -> str:
-    """A local copy of a remote file or folder (JSON rows, an image zip), kept in the ``datasets`` cache."""
+    """A local copy of a remote file or folder (JSON rows, an image zip), kept in the ``datasets`` cache.
+
+    Downloaded once per machine: the units (threads, or Ray actors on one node) that want the same file
+    wait on a lock beside it while the first one fetches it, then read its copy (an archive of tens of
+    GB fetched by every unit of the first wave would cost that many times over)."""
     from datasets import config
 
     local = os.path.join(config.HF_DATASETS_CACHE, "vinci-hub-files", remote.replace("/", "__"))
-    if not os.path.exists(local):
-        os.makedirs(os.path.dirname(local), exist_ok=True)
-        with atomic_path(local) as tmp:
-            filesystem.get(remote, str(tmp), recursive=filesystem.isdir(remote))
+    if os.path.exists(local):
+        return local
+    os.makedirs(os.path.dirname(local), exist_ok=True)
+    with exclusive(local + ".lock"):
+        if not os.path.exists(local):
+            with atomic_path(local) as tmp:
+                filesystem.get(remote, str(tmp), recursive=filesystem.isdir(remote))
     return local

@@ -143,3 +143,39 @@ def test_describe_names_config_split_layout_and_licence():
     assert (d["config"], d["split"], d["benchmark"]) == ("chartmimic", "test", True)
     assert "chartmimic/*test/*.parquet" in d["files"]
     assert describe("MBZUAI/Web2Code", data_files="/x/Web2Code.json")["files"] == "/x/Web2Code.json"
+
+
+def test_a_hub_file_is_downloaded_once_by_concurrent_units(tmp_path, monkeypatch):
+    """Threads of one process (the local executor's units) asking for the same archive: one fetch, one whole copy."""
+    import threading
+    import time
+
+    from datasets import config
+
+    from sources.hub.rows import download
+
+    monkeypatch.setattr(config, "HF_DATASETS_CACHE", str(tmp_path / "cache"))
+
+    class SlowFilesystem:
+        def __init__(self):
+            self.fetches = 0
+
+        def isdir(self, remote):
+            return False
+
+        def get(self, remote, local, recursive=False):
+            self.fetches += 1
+            with open(local, "wb") as fh:
+                for _ in range(20):
+                    fh.write(b"x" * 1000)
+                    time.sleep(0.005)
+
+    fs = SlowFilesystem()
+    paths = []
+    threads = [threading.Thread(target=lambda: paths.append(download(fs, "datasets/org/big/images.zip"))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert fs.fetches == 1 and len(set(paths)) == 1 and len(paths) == 6
+    assert open(paths[0], "rb").read() == b"x" * 20000
