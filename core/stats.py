@@ -37,6 +37,7 @@ class Stats:
     def __init__(self) -> None:
         self.counts: Counter[Count] = Counter()
         self.timings: dict[str, float] = defaultdict(float)  # seconds, summed across units
+        self.cpu: dict[tuple[str, str], float] = defaultdict(float)  # (step, lang) → CPU seconds, host and renderers
         self.gauges: dict[str, float] = {}                    # peaks, maxed across units
         self.values: dict[tuple[str, str], list[float]] = defaultdict(list)
         self.licenses: Counter[str] = Counter()
@@ -63,6 +64,16 @@ class Stats:
     def time(self, stage: str, seconds: float) -> None:
         self.timings[stage] += seconds
 
+    def spend(self, step: str, lang: str, cpu_s: float) -> None:
+        """CPU seconds a step spent on one language's rows (what the build's cost projection reads)."""
+        self.cpu[(step, lang)] += cpu_s
+
+    def spend_shared(self, step: str, items_per_lang: dict[str, int], cpu_s: float) -> None:
+        """CPU a step spent on a mix of languages (its host thread's), shared by their item counts."""
+        total = sum(items_per_lang.values())
+        for lang, n in items_per_lang.items():
+            self.spend(step, lang, cpu_s * n / total)
+
     def gauge(self, name: str, value: float) -> None:
         self.gauges[name] = max(value, self.gauges.get(name, value))
 
@@ -73,6 +84,8 @@ class Stats:
         self.counts.update(other.counts)
         for k, v in other.timings.items():
             self.timings[k] += v
+        for k, v in other.cpu.items():
+            self.cpu[k] += v
         for k, v in other.gauges.items():
             self.gauge(k, v)
         for k, v in other.values.items():
@@ -82,6 +95,7 @@ class Stats:
 
     def to_dict(self) -> dict[str, Any]:
         return {"counts": {c.text(): n for c, n in sorted(self.counts.items())}, "timings": dict(self.timings),
+                "cpu_s": {f"{step}|{lang}": round(v, 4) for (step, lang), v in sorted(self.cpu.items())},
                 "gauges": dict(self.gauges), "values": {f"{m}|{lang}": v for (m, lang), v in self.values.items()},
                 "licenses": dict(sorted(self.licenses.items()))}
 
@@ -90,6 +104,9 @@ class Stats:
         stats = cls()
         stats.counts.update({Count.parse(k): n for k, n in data.get("counts", {}).items()})
         stats.timings.update(data.get("timings", {}))
+        for k, v in data.get("cpu_s", {}).items():
+            step, _, lang = k.partition("|")
+            stats.cpu[(step, lang)] += v
         stats.gauges.update(data.get("gauges", {}))
         for k, v in data.get("values", {}).items():
             metric, _, lang = k.partition("|")

@@ -173,8 +173,10 @@ class Build:
         stats = Stats()
         for f in files:
             stats.merge(Stats.from_dict(json.loads(pq.read_schema(f).metadata[b"vinci_stats"])))
+        cpu0 = time.thread_time()
         cols, _ = read_light(files)
         split_of = self.split_generate_rows(cols, stats)
+        stats.spend("dedup", "all", time.thread_time() - cpu0)
         generate = np.array([t == "generate" for t in cols["task"]], dtype=bool)
         self.place_optimize_rows(cols, np.flatnonzero(~generate), split_of, stats)
         global_drops, stats.excluded = stats.excluded, []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -88,6 +89,10 @@ class UnitWork:
     rendered: list[Rendered] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
 
+    def langs(self) -> Counter[str]:
+        """Items per language at this point of the unit (what a step's host CPU is shared by)."""
+        return Counter(x.lang for x in (self.records or self.rendered or self.samples))
+
     def clean(self) -> list[Record]:
         """The generate rows: what refine and perturb start from (never each other's output)."""
         return [r for r in self.records if r.task == "generate"]
@@ -130,9 +135,11 @@ class UnitRunner:
             raise RuntimeError("UnitRunner.setup() must run before a unit")
         work = UnitWork(unit)
         for name, step in self.steps():
-            t0 = time.monotonic()
+            t0, cpu0 = time.monotonic(), time.thread_time()
+            langs = work.langs()
             step(work)
             work.stats.time(name, time.monotonic() - t0)
+            work.stats.spend_shared(name, langs or work.langs(), time.thread_time() - cpu0)
         return self.commit(work)
 
     def harvest(self, work: UnitWork) -> None:
@@ -152,6 +159,8 @@ class UnitRunner:
 
     def execution(self, work: UnitWork) -> None:
         rendered = render_samples(work.samples, self.service)
+        for r in rendered:
+            work.stats.spend("execution", r.lang, r.result.cpu_s)
         work.rendered = keep_where("execution", rendered, rendered_ok, work.stats, what=lambda r: r.sample)
         for r in work.rendered:
             work.stats.observe("render_ms", r.lang, round(r.result.elapsed_s * 1000, 1))

@@ -48,6 +48,7 @@ class RenderResult:
     elapsed_s: float = 0.0
     width: int = 0
     height: int = 0
+    cpu_s: float = 0.0  # CPU of the worker and all it spawned while it rendered this sample (the build's cost record)
 
     @classmethod
     def failure(cls, kind: str, message: str, elapsed_s: float = 0.0) -> "RenderResult":

@@ -63,6 +63,7 @@ class WorkerProcess:
 
     def request(self, code: str, timeout_s: float, files: dict[str, str] | None = None) -> RenderResult:
         start = time.monotonic()
+        cpu_before = self.cpu_seconds()
         self.seq += 1
         try:
             write_frame(self.in_fd, {"seq": self.seq, "code": code, "timeout_s": timeout_s, "files": files or {}})
@@ -77,9 +78,24 @@ class WorkerProcess:
         if header.get("seq") != self.seq:
             raise WorkerGone(f"sent a reply to request {header.get('seq')!r} while {self.seq} was asked")
         elapsed = time.monotonic() - start
+        cpu = max(0.0, self.cpu_seconds() - cpu_before)
         if header.get("ok"):
-            return RenderResult(ok=True, png=png, elapsed_s=elapsed, width=header["width"], height=header["height"])
-        return RenderResult.failure(header.get("kind", "runtime"), header.get("message", ""), elapsed)
+            return RenderResult(ok=True, png=png, elapsed_s=elapsed, width=header["width"], height=header["height"], cpu_s=cpu)
+        failure = RenderResult.failure(header.get("kind", "runtime"), header.get("message", ""), elapsed)
+        failure.cpu_s = cpu
+        return failure
+
+    def cpu_seconds(self) -> float:
+        """CPU used so far by the worker and everything it spawned: its cage's accounting, else the
+        worker's own times and those of the children it reaped (``/proc/PID/stat``, Chromium missed)."""
+        counted = self.cage.cpu_seconds()
+        if counted is not None:
+            return counted
+        try:
+            fields = open(f"/proc/{self.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+            return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return 0.0
 
     def stderr_tail(self, limit: int = 4000) -> str:
         """The end of the worker's stderr, every line marked as the sandbox's (it may carry text

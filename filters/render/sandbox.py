@@ -241,7 +241,10 @@ class ProcessCage:
     ``kill_all`` end every process the worker made, even ones that left its process group; the
     memory controller caps what all of them hold together (Chromium's renderers included, whose
     ArrayBuffers live outside V8's heap limit), so the kernel kills inside the cage, not the host.
-    Falls back to nothing where no writable cgroup hierarchy exists.
+    It also counts the CPU time of everything inside (cgroup v1 ``cpuacct``, v2 ``cpu.stat``): the
+    pool reads it around each request, so a sample's cost includes the processes it does not wait for
+    (Chromium's renderer and browser processes). Falls back to nothing where no writable cgroup
+    hierarchy exists.
     """
 
     def __init__(self, pids_max: int, memory_max: int | None = None):
@@ -268,6 +271,21 @@ class ProcessCage:
     @property
     def path(self) -> Path | None:
         return self.paths[0] if self.paths else None
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time used so far by every process that was ever in the cage; ``None`` where no
+        hierarchy counts it."""
+        for path in self.paths:
+            try:
+                if (path / "cpuacct.usage").exists():
+                    return int((path / "cpuacct.usage").read_text()) / 1e9
+                if (path / "cpu.stat").exists():
+                    for line in (path / "cpu.stat").read_text().splitlines():
+                        if line.startswith("usage_usec "):
+                            return int(line.split()[1]) / 1e6
+            except (OSError, ValueError):
+                continue
+        return None
 
     def wrap(self, cmd: list[str]) -> list[str]:
         """Prefix a command so it enters the cages before it execs (no window to escape)."""
@@ -313,14 +331,17 @@ class ProcessCage:
 
 
 def _cgroup_roots(memory: bool) -> list[tuple[Path, frozenset[str]]]:
-    """Writable hierarchies for the cage and the limit files each offers: cgroup v1's ``pids`` and
-    ``memory``, or a v2 root that delegates those controllers."""
+    """Writable hierarchies for the cage and the files each offers: cgroup v1's ``pids``, ``memory``
+    and ``cpuacct`` (accounting only), or a v2 root that delegates those controllers (where every
+    group has ``cpu.stat``)."""
     roots = []
-    v1_pids, v1_memory = Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/memory")
+    v1_pids, v1_memory, v1_cpuacct = (Path("/sys/fs/cgroup") / name for name in ("pids", "memory", "cpuacct"))
     if (v1_pids / "cgroup.procs").exists():
         roots.append((v1_pids, frozenset({"pids.max"})))
     if memory and (v1_memory / "cgroup.procs").exists():
         roots.append((v1_memory, frozenset({"memory.limit_in_bytes"})))
+    if roots and (v1_cpuacct / "cpuacct.usage").exists():
+        roots.append((v1_cpuacct, frozenset({"cpuacct.usage"})))
     if roots:
         return roots
     v2 = Path("/sys/fs/cgroup")

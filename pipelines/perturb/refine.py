@@ -33,6 +33,7 @@ def refine_records(records: Sequence[Record], drafts: dict[str, str], service, c
     results = service.render_many([(p.lang, draft, p.meta.get("files")) for p, draft in pairs])
     out = []
     for (parent, draft), result in zip(pairs, results):
+        stats.spend(STAGE, parent.lang, result.cpu_s)
         if normalize_code(parent.lang, draft) == normalize_code(parent.lang, parent.code):
             stats.drop(STAGE, parent.lang, "draft_is_the_answer", parent, error="the draft is the corrected code",
                        flawed_code=draft, perturbation="refine", row_id=optimize_id(parent, draft))

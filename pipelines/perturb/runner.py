@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
@@ -77,11 +78,12 @@ class PerturbRunner:
         if self.service is None:
             raise RuntimeError("PerturbRunner.setup() must run before a unit")
         stats = Stats()
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), time.thread_time()
         parents = set(json.loads(plan_path(self.plan_dir, unit.name).read_text()))
         records = read_parents(self.units_dir / f"{unit.name}.parquet", parents) if parents else []
         out = perturb_records(records, self.service, self.manifest.perturb, self.manifest.seed, stats)
         stats.time(self.STEP, time.monotonic() - t0)
+        stats.spend_shared(self.STEP, Counter(r.lang for r in records), time.thread_time() - cpu0)
         for r in out:
             r.meta["order"] = [unit.source_index, unit.index]
         table = pa.Table.from_pylist([to_arrow_row(r) for r in out], schema=arrow_schema())

@@ -91,6 +91,7 @@ def perturb_records(records: Sequence[Record], service, cfg, seed: int, stats: S
     out = []
     for attempt, result in zip(attempts, results):
         parent = attempt.parent
+        stats.spend("perturb", parent.lang, result.cpu_s)
         accepted, reason, distance = verdict(result, attempt.error, parent.image, cfg.min_distance, cfg.max_distance)
         for p in attempt.applied:
             stats.add("perturb_kind", parent.lang, f"{p.kind}:{'accepted' if accepted else 'rejected'}")

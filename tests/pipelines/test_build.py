@@ -114,3 +114,19 @@ def test_no_flawed_render_for_a_held_out_or_dropped_row(tmp_path, tiny_manifest)
     parents = [json.loads(r["meta"])["parent"] for s in (out / "data").glob("*.parquet")
                for r in pq.read_table(s).to_pylist() if r["task"] == "optimize"]
     assert parents and set(parents) <= sft_ids
+
+
+def test_the_build_records_cpu_per_step_and_language(reference):
+    """stats.json holds CPU seconds per (step, language): each render step of each language cost something,
+    and the card says where the time went."""
+    _, out = reference
+    from core.stats import Stats
+    from pipelines.cost import per_row_costs
+
+    stats = Stats.from_dict(json.loads((out / "stats.json").read_text()))
+    for lang in ("svg", "smiles", "python"):
+        assert stats.cpu[("execution", lang)] > 0 and stats.cpu[("harvest", lang)] > 0
+    assert stats.cpu[("execution", "python")] > stats.cpu[("execution", "svg")]  # 6 charts cost more than 14 icons
+    costs = per_row_costs(stats)
+    assert set(costs) == {"svg", "smiles", "python"} and all(c["row"] > 0 for c in costs.values())
+    assert "## Where the CPU went" in (out / "README.md").read_text()
