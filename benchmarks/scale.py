@@ -2,6 +2,11 @@
 the Ray executor's overhead against the local one, and the projection for the 1.6M SFT manifest.
 
     python benchmarks/scale.py [--n 40] [--skip-ray]
+    python benchmarks/scale.py --stats out/demo/stats.json [--stats OTHER/stats.json]
+
+With ``--stats`` nothing is rendered: the projection multiplies the CPU seconds per (step, language)
+that a real build recorded (``stats.json`` ``cpu_s``; every render's worker CPU, Chromium's processes
+included, and the host threads) by the recipe's rows; two files print side by side (before | after).
 """
 from __future__ import annotations
 
@@ -85,11 +90,42 @@ def ray_overhead() -> tuple[float, float]:
     return times["local"], times["ray"]
 
 
+def from_build(paths: list[str]) -> None:
+    """The 1.6M projection from builds' own cost records, one column per build."""
+    import json
+
+    from core.stats import Stats
+    from pipelines.cost import per_row_costs, project_core_hours
+
+    costs = [per_row_costs(Stats.from_dict(json.loads(Path(p).read_text()))) for p in paths]
+    header = " | ".join(f"{Path(p).parent.name}: ms/row, ms/attempt, core-h" for p in paths)
+    print(f"| lang | {header} |")
+    totals = [0.0] * len(paths)
+    for lang in SFT_MIX:
+        cells = []
+        for k, c in enumerate(costs):
+            if lang not in c:
+                cells.append("–")
+                continue
+            hours = project_core_hours(c, {lang: SFT_MIX[lang]}, PERTURB_PER_ROW)[lang]
+            totals[k] += hours
+            cells.append(f"{c[lang]['row'] * 1000:,.0f}, {c[lang]['attempt'] * 1000:,.0f}, {hours:,.1f}")
+        print(f"| {lang} | " + " | ".join(cells) + " |")
+    print("| **1.6M SFT** | " + " | ".join(f"**{t:,.1f} core-hours**" for t in totals) + " |")
+    print(f"(mix {SFT_MIX}; {PERTURB_PER_ROW} perturbation attempts per clean row, an upper bound: only sft rows are "
+          "perturbed; Hub download and image decoding of the source datasets not included)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--skip-ray", action="store_true")
+    parser.add_argument("--stats", action="append", default=None, metavar="STATS_JSON",
+                        help="project from a build's stats.json instead of rendering (repeat to compare builds)")
     args = parser.parse_args()
+    if args.stats:
+        from_build(args.stats)
+        return
     rows = [per_language(lang, args.n) for lang in SOURCES]
     print(f"rows/s per core on this machine ({os.cpu_count()} cores), {args.n} samples per language")
     print(f"{'lang':<8} {'harvest':>9} {'render':>8} {'quality':>8} {'perturb':>8} {'all stages':>11}")
