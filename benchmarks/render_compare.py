@@ -3,6 +3,10 @@
 A change to the sandbox must not cost speed; this measures that claim on the same machine, in
 the same minutes: the base version is checked out into a temporary git worktree, and each
 language is timed alternately under both versions (``--rounds`` times, medians of all samples).
+Beside wall time it reports CPU per sample where cgroup v1 ``cpuacct`` is writable: the timing
+process and the workers it starts are counted in a group of their own, plus what a version's own
+worker cages counted (``RenderResult.cpu_s``, where the version has it). CPU moves far less than
+wall time when other jobs share the machine.
 
     python benchmarks/render_compare.py [--base REF] [--n 20] [--rounds 2] [--langs python,html]
 """
@@ -19,8 +23,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LANGS = ("python", "html", "svg", "latex", "smiles")
 TIMER = r"""
-import json, sys, time
+import json, os, sys, time
 from itertools import islice
+from pathlib import Path
+group = Path(f"/sys/fs/cgroup/cpuacct/vinci-bench-{os.getpid()}")
+try:
+    group.mkdir()
+    (group / "cgroup.procs").write_text(str(os.getpid()))
+except OSError:
+    group = None
+def used():
+    return int((group / "cpuacct.usage").read_text()) / 1e9 if group else 0.0
 from filters.render import RenderPool
 from sources.base import open_source
 SOURCES = {"python": "synthetic.charts", "html": "synthetic.html", "svg": "synthetic.svg",
@@ -29,12 +42,18 @@ lang, n = sys.argv[1], int(sys.argv[2])
 codes = [s.code for s in islice(open_source(SOURCES[lang], seed=0), n)]
 with RenderPool(lang, 1, timeout_s=30) as pool:
     pool.render(codes[0])
-    times, ok = [], 0
+    times, ok, cpu0, caged = [], 0, used(), 0.0
     for code in codes:
         t = time.perf_counter()
-        ok += pool.render(code).ok
+        result = pool.render(code)
         times.append((time.perf_counter() - t) * 1000)
-print(json.dumps({"ms": times, "ok": ok}))
+        ok += result.ok
+        caged += getattr(result, "cpu_s", 0.0)
+    cpu_ms = (used() - cpu0 + caged) / len(codes) * 1000 if group else None
+if group:
+    Path("/sys/fs/cgroup/cpuacct/cgroup.procs").write_text(str(os.getpid()))
+    group.rmdir()
+print(json.dumps({"ms": times, "ok": ok, "cpu_ms": cpu_ms}))
 """
 
 
@@ -55,17 +74,23 @@ def main() -> None:
         base = Path(tmp) / "base"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(base), args.base], check=True)
         try:
-            print(f"{'lang':<8} {'base ms':>9} {'new ms':>9} {'new/base':>9}  ok base/new")
+            print(f"{'lang':<8} {'base ms':>9} {'new ms':>9} {'new/base':>9} {'base CPU ms':>12} {'new CPU ms':>11} "
+                  f"{'new/base':>9}  ok base/new")
             for lang in args.langs.split(","):
                 runs: dict[str, list[float]] = {"base": [], "new": []}
+                cpu: dict[str, list[float]] = {"base": [], "new": []}
                 ok = {"base": 0, "new": 0}
                 for _ in range(args.rounds):
                     for name, tree in (("base", base), ("new", ROOT)):
                         got = time_tree(tree, lang, args.n)
                         runs[name] += got["ms"]
                         ok[name] += got["ok"]
+                        if got.get("cpu_ms") is not None:
+                            cpu[name].append(got["cpu_ms"])
                 b, w = statistics.median(runs["base"]), statistics.median(runs["new"])
-                print(f"{lang:<8} {b:>9.1f} {w:>9.1f} {w / b:>9.2f}  {ok['base']}/{ok['new']}", flush=True)
+                cb, cw = (statistics.median(cpu[k]) if cpu[k] else float("nan") for k in ("base", "new"))
+                print(f"{lang:<8} {b:>9.1f} {w:>9.1f} {w / b:>9.2f} {cb:>12.1f} {cw:>11.1f} {cw / cb:>9.2f}  "
+                      f"{ok['base']}/{ok['new']}", flush=True)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False)
 

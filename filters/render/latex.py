@@ -28,6 +28,7 @@ from .sandbox import run_limited
 
 DPI = 200
 MAX_DOCUMENT_FORMATS = 16
+MAX_FORMAT_BYTES = 96 << 20  # vinci's own format inflates to ~19.5 MB
 TIKZ_LIBRARIES = (
     "arrows,arrows.meta,positioning,calc,shapes,shapes.geometric,shapes.arrows,shapes.multipart,automata,"
     "decorations.pathreplacing,decorations.pathmorphing,decorations.markings,patterns,backgrounds,fit,"
@@ -152,8 +153,7 @@ class LatexRenderer:
             if done.returncode != 0 or not os.path.exists(built):
                 return None
             path = os.path.join(self._home, f"{name}.fmt")
-            os.replace(built, path)
-            return path
+            return path if store_uncompressed(built, path) else None
         finally:
             shutil.rmtree(build, ignore_errors=True)
 
@@ -239,6 +239,35 @@ class LatexRenderer:
     def teardown(self) -> None:
         shutil.rmtree(self._home, ignore_errors=True)
         shutil.rmtree(self._scratch, ignore_errors=True)
+
+
+def store_uncompressed(built: str, path: str, cap: int = MAX_FORMAT_BYTES) -> bool:
+    """Move a dumped format into place without its gzip layer.
+
+    pdftex dumps formats gzip-compressed and inflates them on every run; web2c reads a plain file
+    through the same zlib call, so an inflated format loads the same state (the PDFs are byte-identical)
+    for ~40% of the CPU of a simple TikZ picture (~0.14 → ~0.06 s a run, measured with ``time``). The
+    file may come from a sample's jail, so it is inflated with a cap and refused over it."""
+    import gzip
+    import zlib
+
+    staging = path + ".inflating"
+    written = 0
+    try:
+        with gzip.open(built, "rb") as src, open(staging, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > cap:
+                    raise ValueError("format over its size cap")
+                dst.write(chunk)
+        os.replace(staging, path)
+        return True
+    except (OSError, EOFError, ValueError, zlib.error):
+        if os.path.exists(staging):
+            os.unlink(staging)
+        return False
+    finally:
+        os.unlink(built)
 
 
 def _read(path: str) -> str:
