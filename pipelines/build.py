@@ -13,6 +13,7 @@ import logging
 import os
 import resource
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -29,7 +30,9 @@ from core.stats import Stats
 from filters.decontaminate import DecontaminationError, contaminated, load_reference
 from filters.dedup import duplicate_of, greedy_keep, hex_to_u64, near_pairs
 
+from .lock import FolderLock
 from .manifest import Manifest
+from .preflight import held_out
 from .split import assign_splits
 from .unit import Unit, UnitRunner, cut_units
 
@@ -52,7 +55,16 @@ class Build:
         self.limit, self.progress = limit, progress
         self.units_dir = self.out / "work" / "units"
         self.excluded_dir = self.out / "work" / "excluded"
-        self._claim_folder(restart)
+        self.lock = FolderLock(self.out).acquire()
+        try:
+            self._claim_folder(restart)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def close(self) -> None:
+        """Let another build into the folder (also done when the process ends, however it ends)."""
+        self.lock.release()
 
     def _claim_folder(self, restart: bool) -> None:
         stamp = self.out / "work" / "fingerprint"
@@ -71,23 +83,44 @@ class Build:
         start = time.monotonic()
         units = cut_units(self.manifest, self.limit)
         todo = [u for u in units if not self.unit_done(u)]
-        log.info("%d units, %d already done", len(units), len(units) - len(todo))
+        done = [u for u in units if u not in todo]
+        log.info("%d units, %d already done", len(units), len(done))
+        if done and todo and self.progress:
+            print(f"resumed: {len(done)} of {len(units)} units already done in {self.out} "
+                  f"({sum(u.stop - u.start for u in done):,} of {sum(u.stop - u.start for u in units):,} samples)",
+                  file=sys.stderr, flush=True)
         if todo:
-            bar = _progress(sum(u.stop - u.start for u in todo), "harvest+render+filter+perturb", self.progress)
-            done_units = 0
-            try:
-                with _logs_above(bar):
-                    runner = UnitRunner(self.manifest, self.units_dir, self.render_workers)
-                    for unit, kept in _executor(executor)(todo, runner, self.workers, self.manifest.retries):
-                        done_units += 1
-                        bar.update(unit.stop - unit.start)
-                        bar.set_postfix(units=f"{done_units}/{len(todo)}", kept=kept)
-            finally:
-                bar.close()
+            self.run_units(todo, units, executor)
         stats = self.finalize(units)
         stats.time("total_s", time.monotonic() - start)
         stats.gauge("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         return stats
+
+    def run_units(self, todo: list[Unit], units: list[Unit], executor: str) -> None:
+        """The unit steps of ``todo``; the bar counts every unit's samples, done ones included, and the
+        rows kept so far in all of them."""
+        done_rows = sum(u.stop - u.start for u in units if u not in todo)
+        bar = _progress(sum(u.stop - u.start for u in units), "harvest+render+filter+perturb", self.progress, done_rows)
+        kept_total = sum(pq.read_metadata(self.units_dir / f"{u.name}.parquet").num_rows for u in units if u not in todo)
+        done_units = len(units) - len(todo)
+        try:
+            with _logs_above(bar):
+                runner = UnitRunner(self.manifest, self.units_dir, self.render_workers)
+                for unit, kept in _executor(executor)(todo, runner, self.workers, self.manifest.retries):
+                    done_units += 1
+                    kept_total += kept
+                    bar.update(unit.stop - unit.start)
+                    bar.set_postfix(units=f"{done_units}/{len(units)}", kept=kept_total)
+        finally:
+            bar.close()
+
+    def check_sources(self, stats: Stats) -> None:
+        """A build none of whose sources gave a single row is an error, named per source."""
+        if not any(stats.source_counts(i).get("harvested") for i in range(len(self.manifest.sources))):
+            from .summary import source_line
+
+            raise BuildError("no source gave a row: " + "; ".join(
+                source_line(i, e.source, stats.source_counts(i)) for i, e in enumerate(self.manifest.sources)))
 
     def unit_done(self, unit: Unit) -> bool:
         """A unit is done when its rows and its exclusion records are both on disk."""
@@ -108,6 +141,7 @@ class Build:
         stats = Stats()
         for f in files:
             stats.merge(Stats.from_dict(json.loads(pq.read_schema(f).metadata[b"vinci_stats"])))
+        self.check_sources(stats)
         light = pa.concat_tables([pq.read_table(f, columns=LIGHT_COLUMNS) for f in files]) if files else None
         cols = {c: (light.column(c).to_pylist() if light is not None else []) for c in LIGHT_COLUMNS}
         generate = np.array([t == "generate" for t in cols["task"]], dtype=bool)
@@ -120,9 +154,9 @@ class Build:
         keep &= ~self.decontaminate(ids, langs, hashes, keep, stats, rows)
         stats.time("dedup", time.monotonic() - t0)
         kept = np.flatnonzero(keep)
+        virl, test = held_out(self.manifest, self.limit, len(kept))
         splits = assign_splits([ids[i] for i in kept], [langs[i] for i in kept], hashes[kept],
-                               self.manifest.dedup.phash_radius, self.manifest.splits.virl, self.manifest.splits.test,
-                               self.manifest.seed)
+                               self.manifest.dedup.phash_radius, virl, test, self.manifest.seed)
         split_of = {ids[i]: s for i, s in zip(kept, splits)}
         self.place_optimize_rows(cols, np.flatnonzero(~generate), split_of, stats)
         global_drops, stats.excluded = stats.excluded, []
@@ -250,7 +284,7 @@ def _logs_above(bar):
     return nullcontext() if bar.disable else logging_redirect_tqdm()
 
 
-def _progress(total: int, desc: str, enabled: bool):
+def _progress(total: int, desc: str, enabled: bool, initial: int = 0):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="row", disable=not enabled, dynamic_ncols=True)
+    return tqdm(total=total, initial=initial, desc=desc, unit="row", disable=not enabled, dynamic_ncols=True)

@@ -11,6 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from core.arguments import at_least, positive_int
 from core.languages import LANGS
 
 from .encoders import DEFAULT_ENCODER, TINY_DINOV2
@@ -40,7 +41,7 @@ def add_commands(sub) -> None:
     p.add_argument("--data", required=True)
     p.add_argument("--split", default=None, help="default: the first of test, virl, sft that the data has")
     p.add_argument("--model", required=True)
-    p.add_argument("-n", type=int, default=None, help="rows, drawn evenly across languages (default: all)")
+    p.add_argument("-n", type=positive_int, default=None, help="rows, drawn evenly across languages (default: all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", default="runs/eval")
     add_encoder_options(p)
@@ -54,11 +55,11 @@ def add_commands(sub) -> None:
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="virl")
     p.add_argument("--model", required=True, help="the SFT model (Hub id or folder)")
-    p.add_argument("-k", type=int, default=4, help="samples per prompt")
+    p.add_argument("-k", type=at_least(2), default=4, help="samples per prompt (at least 2: a prompt is kept when its samples disagree)")
     p.add_argument("--band", default="0.2:0.8", help="keep prompts whose mean reward lies in LO:HI")
     p.add_argument("--min-std", type=float, default=1e-6, help="keep prompts whose samples' rewards spread more than this")
-    p.add_argument("--per-lang", type=int, default=None, help="prompts per language (default: the smallest language's count)")
-    p.add_argument("--limit", type=int, default=None, help="score at most this many candidates (drawn evenly across languages)")
+    p.add_argument("--per-lang", type=positive_int, default=None, help="prompts per language (default: the smallest language's count)")
+    p.add_argument("--limit", type=positive_int, default=None, help="score at most this many candidates (drawn evenly across languages)")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--max-new-tokens", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)

@@ -76,11 +76,14 @@ def run_units(units: Iterable, runner, workers: int, retries: int) -> Iterator[t
             except ray.exceptions.RayError as exc:
                 if policy.again(unit, getattr(exc, "cause", None) or exc):
                     queue.append(unit)
-        policy.raise_failures()
-    finally:
+    except BaseException:  # Ctrl-C: kill the actors now; a unit commits by rename, so none is half-written
         for actor in actors:
-            try:
-                ray.get(actor.close.remote(), timeout=30)
-            except Exception:  # noqa: BLE001 - a dead actor has nothing left to close
-                pass
             ray.kill(actor)
+        raise
+    for actor in actors:
+        try:
+            ray.get(actor.close.remote(), timeout=30)
+        except Exception:  # noqa: BLE001 - a dead actor has nothing left to close
+            pass
+        ray.kill(actor)
+    policy.raise_failures()
