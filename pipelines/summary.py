@@ -34,10 +34,11 @@ def empty_source_warnings(manifest, stats: Stats) -> list[str]:
 
 
 def print_sources(manifest, stats: Stats, limit: int | None) -> None:
-    print(f"{'source':<40} {'quota':>8} {'harvested':>10}  files skipped")
+    width = max(len("source"), *(len(e.source) for e in manifest.sources))
+    print(f"{'source':<{width}} {'quota':>8} {'harvested':>10}  files skipped")
     for i, entry in enumerate(manifest.sources):
         counts = stats.source_counts(i)
-        print(f"{entry.source[:40]:<40} {entry.quota(limit):>8,} {counts.get('harvested', 0):>10,}  {skipped_text(counts)}")
+        print(f"{entry.source:<{width}} {entry.quota(limit):>8,} {counts.get('harvested', 0):>10,}  {skipped_text(counts)}")
 
 
 def print_summary(out, stats: Stats, manifest=None, limit: int | None = None) -> None:
