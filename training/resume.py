@@ -45,6 +45,31 @@ def run_state(output_dir: str | Path) -> RunState:
     return RunState(Path(last), int(state.get("global_step", 0)), int(state.get("max_steps", 0)))
 
 
+MODEL_FILES = ("config.json", "adapter_config.json", "model.safetensors", "adapter_model.safetensors", "trainer_state.json")
+
+
+def earlier_run(output_dir: str | Path) -> str | None:
+    """What an earlier training run left in ``output_dir`` (checkpoints, a saved model), or ``None``."""
+    folder = Path(output_dir)
+    if not folder.is_dir():
+        return None
+    checkpoints = sorted(p.name for p in folder.glob("checkpoint-*") if p.is_dir())
+    saved = [name for name in MODEL_FILES if (folder / name).exists()]
+    parts = ([f"{len(checkpoints)} checkpoint(s) ({checkpoints[-1]} the last)"] if checkpoints else []) + \
+            (["a saved model"] if saved else [])
+    return " and ".join(parts) or None
+
+
+def clear_checkpoints(output_dir: str | Path) -> None:
+    """``--overwrite``: the old checkpoints go (a later ``--resume`` must not pick one up); the model files
+    are saved over at the end."""
+    import shutil
+
+    for checkpoint in Path(output_dir).glob("checkpoint-*"):
+        if checkpoint.is_dir():
+            shutil.rmtree(checkpoint)
+
+
 def load_checkpoint_weights(model, checkpoint: str | Path) -> None:
     """Copy a full checkpoint's weights into ``model`` through ``from_pretrained``'s key mapping (strict)."""
     dtype = next(model.parameters()).dtype
