@@ -160,9 +160,9 @@ def dataset_card(manifest, stats: Stats, counts: dict[str, int], excluded: Count
 
     licenses = sorted(stats.licenses)
     header = {
-        "license": card_license(licenses),
         "configs": [{"config_name": "default", "description": f"vinci build {build_id}",
                      "data_files": [{"split": s, "path": f"data/{s}-*"} for s in SPLIT_ORDER if counts.get(s)]}],
+        "license": card_license(licenses),
         "task_categories": ["image-to-text"],
         "tags": ["code", "multimodal", "image-to-code", "vinci"],
         "pretty_name": f"vinci · {manifest.name}",
