@@ -171,11 +171,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .models import check_model
 
     check_data(args.data)
-    pick_split(args.data, args.split)  # a wrong split fails before any model is built, loaded or saved
+    split = pick_split(args.data, args.split)  # a wrong split fails before any model is built, loaded or saved
     check_model(args.model)
-    table = evaluate(args.data, args.split, args.model, args.n, args.output, args.max_new_tokens,
+    table = evaluate(args.data, split, args.model, args.n, args.output, args.max_new_tokens,
                      reward_config(args, workers=2), seed=args.seed, keep_failures=args.keep_failures)
-    print_table(table)
+    print_table(table, split, args.data)
     print(f"metrics, outputs and contact sheet in {args.output}")
     if args.keep_failures:
         stats = json.loads((Path(args.keep_failures) / "stats.json").read_text())

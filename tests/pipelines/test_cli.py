@@ -31,6 +31,8 @@ def test_render_output_problems_are_one_line(tmp_path):
     (tmp_path / "taken.png").write_bytes(b"x")
     one_line_error(vinci("render", badge, aspirin, "-o", tmp_path / "taken.png"), "taken.png", "not a folder")
     one_line_error(vinci("render", badge, "-o", "/proc/no/such/x.png"), "/proc/no/such")
+    one_line_error(vinci("render", badge, aspirin, "-o", tmp_path / "x.png"), "x.png: names a file", "2 files")
+    assert not (tmp_path / "x.png").exists()
     twin = tmp_path / "other" / "badge.smi"
     twin.parent.mkdir()
     twin.write_text("CCO\n")
