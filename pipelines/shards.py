@@ -188,7 +188,7 @@ def dataset_card(manifest, stats: Stats, counts: dict[str, int], excluded: Count
             f"Build `{build_id}`: the card's config names it, so after a rebuild into the same folder `load_dataset` reads "
             "the new rows, never a cached copy of the old ones.\n\n"
             f"## Rows\n\n| split | lang | task | rows |\n|---|---|---|---|\n{rows}\n\n"
-            f"{use_outside_vinci(first)}\n\n"
+            f"{use_outside_vinci([s for s in SPLIT_ORDER if counts.get(s)])}\n\n"
             f"## Sources\n\n| source | quota | rows harvested | files skipped | why |\n|---|---|---|---|---|\n{sources}\n\n"
             f"Quotas are the rows asked of each source{limited}.\n\n"
             f"Licences of the rows: {', '.join(licenses) or 'see the `license` column'}. Each row's `license` and "
@@ -213,8 +213,21 @@ def card_license(licenses: list[str]) -> str:
     return ids.pop() if len(ids) == 1 and next(iter(ids)) in HUB_LICENSES else "other"
 
 
-def use_outside_vinci(split: str) -> str:
-    return USE_OUTSIDE_VINCI.replace('split="sft"', f'split="{split}"')
+def use_outside_vinci(splits: list[str]) -> str:
+    """The export section, its snippets naming splits this build has (``virl`` is exported as prompts)."""
+    conversation = next((s for s in splits if s != "virl"), None)
+    text = USE_OUTSIDE_VINCI.replace('split="sft"', f'split="{conversation}"') if conversation else USE_OUTSIDE_VINCI
+    if "virl" in splits:
+        text += VIRL_PROMPTS
+    return text
+
+
+VIRL_PROMPTS = """
+
+The `virl` split is exported as prompt-only rows for trl's `GRPOTrainer`, in a config of its own:
+`load_dataset("OUT", "virl", split="virl")` gives `prompt` (the user turn; trl inserts `image` into it), `image` (the
+target picture a visual reward compares against), `solution` (the reference answer) and `lang`, all passed to the
+reward functions."""
 
 
 USE_OUTSIDE_VINCI = """## Use it outside vinci
