@@ -83,7 +83,8 @@ class Build:
         start = time.monotonic()
         units = cut_units(self.manifest, self.limit)
         todo = [u for u in units if not self.unit_done(u)]
-        done = [u for u in units if u not in todo]
+        pending = set(todo)
+        done = [u for u in units if u not in pending]
         log.info("%d units, %d already done", len(units), len(done))
         if done and todo and self.progress:
             print(f"resumed: {len(done)} of {len(units)} units already done in {self.out} "
@@ -99,10 +100,12 @@ class Build:
     def run_units(self, todo: list[Unit], units: list[Unit], executor: str) -> None:
         """The unit steps of ``todo``; the bar counts every unit's samples, done ones included, and the
         rows kept so far in all of them."""
-        done_rows = sum(u.stop - u.start for u in units if u not in todo)
-        bar = _progress(sum(u.stop - u.start for u in units), "harvest+render+filter+perturb", self.progress, done_rows)
-        kept_total = sum(pq.read_metadata(self.units_dir / f"{u.name}.parquet").num_rows for u in units if u not in todo)
-        done_units = len(units) - len(todo)
+        pending = set(todo)
+        done = [u for u in units if u not in pending]
+        bar = _progress(sum(u.stop - u.start for u in units), "harvest+render+filter+perturb", self.progress,
+                        sum(u.stop - u.start for u in done))
+        kept_total = sum(pq.read_metadata(self.units_dir / f"{u.name}.parquet").num_rows for u in done)
+        done_units = len(done)
         try:
             with _logs_above(bar):
                 runner = UnitRunner(self.manifest, self.units_dir, self.render_workers)
@@ -115,8 +118,9 @@ class Build:
             bar.close()
 
     def check_sources(self, stats: Stats) -> None:
-        """A build none of whose sources gave a single row is an error, named per source."""
-        if not any(stats.source_counts(i).get("harvested") for i in range(len(self.manifest.sources))):
+        """A build none of whose sources gave a single row is an error, named per source (units written
+        before sources were counted count none, and are not judged)."""
+        if stats.sources and not any(stats.source_counts(i).get("harvested") for i in range(len(self.manifest.sources))):
             from .summary import source_line
 
             raise BuildError("no source gave a row: " + "; ".join(

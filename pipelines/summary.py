@@ -30,7 +30,7 @@ def source_line(index: int, spec: str, counts: dict[str, int]) -> str:
 def empty_source_warnings(manifest, stats: Stats) -> list[str]:
     """A source that gave no row (an empty folder, a tree of undecodable files) is a warning, never silent."""
     return [f"{source_line(i, e.source, stats.source_counts(i))}; it gave no rows"
-            for i, e in enumerate(manifest.sources) if not stats.source_counts(i).get("harvested")]
+            for i, e in enumerate(manifest.sources) if stats.sources and not stats.source_counts(i).get("harvested")]
 
 
 def print_sources(manifest, stats: Stats, limit: int | None) -> None:
