@@ -54,13 +54,13 @@ def token_at_hand() -> bool:
 
 
 def connect(workers: int):
+    address = os.environ.get("RAY_ADDRESS")
+    if address and "RAY_AUTH_MODE" not in os.environ and token_at_hand():
+        os.environ["RAY_AUTH_MODE"] = "token"  # before Ray is imported: it reads its config once
     import ray
 
     if not ray.is_initialized():
-        address = os.environ.get("RAY_ADDRESS")
         if address:
-            if "RAY_AUTH_MODE" not in os.environ and token_at_hand():
-                os.environ["RAY_AUTH_MODE"] = "token"
             try:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False)
             except (ConnectionError, RuntimeError, ray.exceptions.RayError) as exc:
