@@ -60,12 +60,13 @@ def last_redraw(line: str) -> str:
 
 
 @contextmanager
-def build_log(folder: str | Path, command: str) -> Iterator[Path]:
-    """Copy stdout, stderr and warnings to ``folder/build.log`` while the block runs."""
+def build_log(folder: str | Path, command: str, earlier: list[str] = ()) -> Iterator[Path]:
+    """Copy stdout, stderr and warnings to ``folder/build.log`` while the block runs; ``earlier``: lines the
+    console showed before the folder was known (the preflight's warnings)."""
     path = Path(folder) / LOG_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8", errors="backslashreplace") as log:
-        log.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S %Z')}  {command}\n")
+        log.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S %Z')}  {command}\n" + "".join(f"{line}\n" for line in earlier))
         out, err = Tee(sys.stdout, log), Tee(sys.stderr, log)
         root = logging.getLogger()
         shown = root.level  # what the console shows (-v lowers it); the file gets warnings below it too

@@ -86,10 +86,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 1
     if args.executor == "ray" and args.address:
         os.environ["RAY_ADDRESS"] = args.address
-    return run_build(args, manifest, out)
+    return run_build(args, manifest, out, [f"warning: {w}" for w in checks.warnings])
 
 
-def run_build(args: argparse.Namespace, manifest, out: Path) -> int:
+def run_build(args: argparse.Namespace, manifest, out: Path, earlier: list[str]) -> int:
     """The build proper, under the folder's lock, with the console copied to ``out/build.log``."""
     from core.errors import BuildError, SourceError
     from core.interrupts import exit_interrupted
@@ -106,7 +106,7 @@ def run_build(args: argparse.Namespace, manifest, out: Path) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     try:
-        with build_log(out, "vinci " + " ".join(sys.argv[1:])):
+        with build_log(out, "vinci " + " ".join(sys.argv[1:]), earlier):
             try:
                 stats = build.run(args.executor)
                 if not args.no_report:
