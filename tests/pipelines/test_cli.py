@@ -81,6 +81,8 @@ def test_empty_sft_warns_in_plan_and_build_exits_zero_with_its_report(tmp_path):
     run = vinci("build", manifest, "--out", out, "--workers", "1")
     assert run.returncode == 0, run.stderr
     assert "warning: split 'sft' has no rows" in run.stderr and "Traceback" not in run.stderr
+    log = (out / "build.log").read_text()
+    assert "warning: split 'sft' will have no rows" in log and "warning: split 'sft' has no rows" in log
     assert (out / "report" / "overview.png").exists() and (out / "report" / "samples.png").exists()
     assert sorted(p.name.split("-")[0] for p in (out / "data").glob("*.parquet")) == ["virl"]
 
