@@ -2,9 +2,10 @@
 
 ``--hashes planted``: N uniform random 64-bit hashes with 1% planted near-duplicates (the easy case:
 every chunk bucket is small). ``--hashes real``: real pHashes, which cluster (white backgrounds,
-shared layouts): those of ``benchmarks/data/phashes-*.npy`` (rendered by ``real_phashes.py``, which
-this runs when none exist), first as they are, then resampled to larger N -- each row a random real
-hash with ``--flips`` random bit flips, so rows keep the real bit statistics and clusters.
+shared layouts): the ``phashes-*.npy`` of ``--real-dir`` (default: the base committed in
+``benchmarks/inputs/``, see its README; ``benchmarks/data`` holds what ``real_phashes.py`` renders
+here), first as they are, then resampled to larger N -- each row a random real hash with ``--flips``
+random bit flips, so rows keep the real bit statistics and clusters.
 
 Per N: pairs found, wall and CPU seconds and peak resident memory growth of ``near_pairs``; the old index's
 seconds where N <= ``--old-max``; agreement with brute force: every pair where N <= ``--brute-max``,
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from filters.dedup import brute_force_pairs, near_pairs, popcount  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
+INPUTS = Path(__file__).resolve().parent / "inputs"
 
 
 def planted(n: int, radius: int, seed: int = 0) -> np.ndarray:
@@ -46,17 +48,14 @@ def planted(n: int, radius: int, seed: int = 0) -> np.ndarray:
     return hashes
 
 
-def real_hashes() -> tuple[np.ndarray, list[str]]:
-    """All cached real hashes (finished files, else the partial ones), rendering them when none exist."""
-    files = sorted(DATA.glob("phashes-*.npy"))
+def real_hashes(folder: Path = INPUTS) -> tuple[np.ndarray, list[str]]:
+    """All real hashes in ``folder`` (finished files, else the partial ones)."""
+    files = sorted(folder.glob("phashes-*.npy"))
     finished = {f.name.replace(".partial", "") for f in files if ".partial" not in f.name}
     files = [f for f in files if ".partial" not in f.name or f.name.replace(".partial", "") not in finished]
     if not files:
-        from real_phashes import build_synthetic
-
-        for lang in ("svg", "smiles"):
-            build_synthetic(lang, 60000)
-        return real_hashes()
+        raise SystemExit(f"no phashes-*.npy in {folder}: render some with "
+                         f"python benchmarks/real_phashes.py --rows N (they go to {DATA})")
     parts, names = [], []
     for f in files:
         values = np.load(f)
@@ -175,12 +174,15 @@ def main() -> None:
     parser.add_argument("--brute-max", type=int, default=100000)
     parser.add_argument("--old-max", type=int, default=1000000)
     parser.add_argument("--check-rows", type=int, default=200)
+    parser.add_argument("--real-dir", type=Path, default=INPUTS,
+                        help=f"folder of phashes-*.npy for --hashes real (default: the committed base, {INPUTS}; "
+                             f"real_phashes.py writes to {DATA})")
     parser.add_argument("--base", help="git revision whose near_pairs runs beside this one at every N (before/after)")
     args = parser.parse_args()
     base = base_near_pairs(args.base) if args.base else None
     flips = tuple(int(v) for v in args.flips.split(","))
     if args.hashes == "real":
-        real, names = real_hashes()
+        real, names = real_hashes(args.real_dir)
         print(f"real pHashes: {len(real):,} ({'; '.join(names)}); resampled rows flip {flips[0]}-{flips[1]} bits")
     sizes = args.sizes or ("real,1000000,10000000" if args.hashes == "real" else "10000,100000,1000000")
     print(f"radius {args.radius}; seconds wall (cpu); MiB = peak resident memory growth; old = the index before issue 15")

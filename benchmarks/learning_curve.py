@@ -145,7 +145,8 @@ def train(stage: str, data: str, model: str, out: Path, settings: dict) -> Path:
                                       "save_total_limit": 1, "lr_scheduler_type": "constant_with_warmup", **settings}))
     if not (output / "model.safetensors").exists():
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        done = subprocess.run([sys.executable, "-m", "pipelines.cli", "train", stage, "--data", data, "--config", str(config)],
+        done = subprocess.run([sys.executable, "-m", "pipelines.cli", "train", stage, "--data", data, "--config", str(config),
+                               "--overwrite"],
                               env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise SystemExit(f"vinci train {stage} failed:\n{done.stderr[-3000:]}")

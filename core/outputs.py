@@ -25,6 +25,9 @@ def render_targets(files: list[Path], output: str | None) -> list[Path]:
     outdir = Path(output or ".")
     if outdir.exists() and not outdir.is_dir():
         raise OutputError(f"-o {output}: is a file, not a folder (several files render into a folder: -o OUTDIR/)")
+    if not outdir.exists() and outdir.suffix and not is_folder(output):
+        raise OutputError(f"-o {output}: names a file, but {len(files)} files render into a folder "
+                          f"(-o {outdir.with_suffix('')}/)")
     targets = [outdir / (f.stem + ".png") for f in files]
     seen: dict[Path, Path] = {}
     for source, target in zip(files, targets):

@@ -41,6 +41,7 @@ class Stats:
         self.gauges: dict[str, float] = {}                    # peaks, maxed across units
         self.values: dict[tuple[str, str], list[float]] = defaultdict(list)
         self.licenses: Counter[str] = Counter()
+        self.sources: Counter[tuple[int, str]] = Counter()  # (index in the manifest, "harvested" | "skipped:<reason>")
         self.excluded: list[Exclusion] = []
 
     def add(self, stage: str, lang: str, key: str, n: int = 1) -> None:
@@ -57,6 +58,14 @@ class Stats:
         self.add(stage, lang, DROPPED + reason)
         if what is not None:
             self.excluded.append(Exclusion.of(stage, reason, what, error=error, image=image, **detail))
+
+    def source(self, index: int, key: str, n: int = 0) -> None:
+        """Count for the manifest's source ``index``: rows ``harvested``, files ``skipped:<reason>``
+        (a count of 0 still records that the source ran)."""
+        self.sources[(index, key)] += n
+
+    def source_counts(self, index: int) -> dict[str, int]:
+        return {key: n for (i, key), n in sorted(self.sources.items()) if i == index}
 
     def count(self, stage: str, lang: str, key: str) -> int:
         return self.counts[Count(stage, lang, key)]
@@ -91,13 +100,16 @@ class Stats:
         for k, v in other.values.items():
             self.values[k].extend(v)
         self.licenses.update(other.licenses)
+        for key, n in other.sources.items():
+            self.sources[key] += n
         self.excluded.extend(other.excluded)
 
     def to_dict(self) -> dict[str, Any]:
         return {"counts": {c.text(): n for c, n in sorted(self.counts.items())}, "timings": dict(self.timings),
                 "cpu_s": {f"{step}|{lang}": round(v, 4) for (step, lang), v in sorted(self.cpu.items())},
                 "gauges": dict(self.gauges), "values": {f"{m}|{lang}": v for (m, lang), v in self.values.items()},
-                "licenses": dict(sorted(self.licenses.items()))}
+                "licenses": dict(sorted(self.licenses.items())),
+                "sources": {f"{i}|{key}": n for (i, key), n in sorted(self.sources.items())}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Stats":
@@ -112,6 +124,9 @@ class Stats:
             metric, _, lang = k.partition("|")
             stats.values[(metric, lang)].extend(v)
         stats.licenses.update(data.get("licenses", {}))
+        for k, n in data.get("sources", {}).items():
+            index, _, key = k.partition("|")
+            stats.sources[(int(index), key)] += n
         return stats
 
     def table(self) -> dict[str, dict[str, dict[str, int]]]:

@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.arguments import positive_int
 from core.languages import LANGS
 from core.outputs import OutputError, is_folder, render_targets, write_bytes_atomic
 from sources.files import code_of_file
@@ -18,7 +19,7 @@ def add_commands(sub) -> None:
     p.add_argument("--lang", choices=LANGS)
     p.add_argument("-o", "--output", help="OUT.png for one file, or OUTDIR/ for several")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per sample")
-    p.add_argument("--workers", type=int, default=None, help="workers per language")
+    p.add_argument("--workers", type=positive_int, default=None, help="workers per language")
     p.set_defaults(func=cmd_render)
 
 

@@ -17,6 +17,7 @@ import logging
 import os
 import resource
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -33,8 +34,10 @@ from core.stats import Stats
 from filters.decontaminate import DecontaminationError, contaminated, load_reference
 from filters.dedup import duplicate_of, greedy_keep, hex_to_u64, near_pairs
 
+from .lock import FolderLock
 from .manifest import Manifest
 from .perturb.runner import PerturbRunner, plan_path
+from .preflight import held_out
 from .split import assign_splits
 from .unit import Unit, UnitRunner, cut_units
 
@@ -59,7 +62,16 @@ class Build:
         self.perturbed_dir = self.out / "work" / "perturbed"
         self.plan_dir = self.out / "work" / "perturb_plan"
         self.excluded_dir = self.out / "work" / "excluded"
-        self._claim_folder(restart)
+        self.lock = FolderLock(self.out).acquire()
+        try:
+            self._claim_folder(restart)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def close(self) -> None:
+        """Let another build into the folder (also done when the process ends, however it ends)."""
+        self.lock.release()
 
     def _claim_folder(self, restart: bool) -> None:
         stamp = self.out / "work" / "fingerprint"
@@ -79,33 +91,52 @@ class Build:
         start = time.monotonic()
         units = cut_units(self.manifest, self.limit)
         runner = UnitRunner(self.manifest, self.units_dir, self.render_workers)
-        self.run_pass(units, runner, self.unit_done, "harvest+render+filter", executor)
+        self.run_pass(units, runner, self.unit_done, "harvest+render+filter", executor, self.units_dir)
         if self.perturbs():
             self.plan_perturbations(units)
             runner = PerturbRunner(self.manifest, self.units_dir, self.perturbed_dir, self.plan_dir, self.excluded_dir,
                                    self.render_workers)
-            self.run_pass(units, runner, self.perturb_done, "perturb", executor)
+            self.run_pass(units, runner, self.perturb_done, "perturb", executor, self.perturbed_dir)
         stats = self.finalize(units)
         stats.time("total_s", time.monotonic() - start)
         stats.gauge("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         return stats
 
-    def run_pass(self, units: list[Unit], runner, done: Callable[[Unit], bool], desc: str, executor: str) -> None:
-        """Run ``runner`` on the units not yet ``done``, through the executor, with a progress bar."""
+    def run_pass(self, units: list[Unit], runner, done: Callable[[Unit], bool], desc: str, executor: str,
+                 out_dir: Path) -> None:
+        """Run ``runner`` on the units not yet ``done``, through the executor. The bar counts every unit's
+        samples, done ones included, and the rows kept so far in all of them; a resumed pass says so."""
         todo = [u for u in units if not done(u)]
-        log.info("%s: %d units, %d already done", desc, len(units), len(units) - len(todo))
+        pending = set(todo)
+        finished = [u for u in units if u not in pending]
+        log.info("%s: %d units, %d already done", desc, len(units), len(finished))
         if not todo:
             return
-        bar = _progress(sum(u.stop - u.start for u in todo), desc, self.progress)
-        done_units = 0
+        if finished and self.progress:
+            print(f"resumed: {len(finished)} of {len(units)} units already done in {self.out} "
+                  f"({sum(u.stop - u.start for u in finished):,} of {sum(u.stop - u.start for u in units):,} samples; "
+                  f"{desc})", file=sys.stderr, flush=True)
+        bar = _progress(sum(u.stop - u.start for u in units), desc, self.progress, sum(u.stop - u.start for u in finished))
+        kept_total = sum(pq.read_metadata(out_dir / f"{u.name}.parquet").num_rows for u in finished)
+        done_units = len(finished)
         try:
             with _logs_above(bar):
                 for unit, kept in _executor(executor)(todo, runner, self.workers, self.manifest.retries):
                     done_units += 1
+                    kept_total += kept
                     bar.update(unit.stop - unit.start)
-                    bar.set_postfix(units=f"{done_units}/{len(todo)}", kept=kept)
+                    bar.set_postfix(units=f"{done_units}/{len(units)}", kept=kept_total)
         finally:
             bar.close()
+
+    def check_sources(self, stats: Stats) -> None:
+        """A build none of whose sources gave a single row is an error, named per source (units written
+        before sources were counted count none, and are not judged)."""
+        if stats.sources and not any(stats.source_counts(i).get("harvested") for i in range(len(self.manifest.sources))):
+            from .summary import source_line
+
+            raise BuildError("no source gave a row: " + "; ".join(
+                source_line(i, e.source, stats.source_counts(i)) for i, e in enumerate(self.manifest.sources)))
 
     def perturbs(self) -> bool:
         return self.manifest.perturb.per_row > 0
@@ -160,9 +191,9 @@ class Build:
         keep &= ~self.decontaminate(ids, langs, hashes, keep, stats, rows)
         stats.time("dedup", time.monotonic() - t0)
         kept = np.flatnonzero(keep)
+        virl, test = held_out(self.manifest, self.limit, len(kept))
         splits = assign_splits([ids[i] for i in kept], [langs[i] for i in kept], hashes[kept],
-                               self.manifest.dedup.phash_radius, self.manifest.splits.virl, self.manifest.splits.test,
-                               self.manifest.seed)
+                               self.manifest.dedup.phash_radius, virl, test, self.manifest.seed)
         return {ids[i]: s for i, s in zip(kept, splits)}
 
     def finalize(self, units: list[Unit]) -> Stats:
@@ -173,6 +204,7 @@ class Build:
         stats = Stats()
         for f in files:
             stats.merge(Stats.from_dict(json.loads(pq.read_schema(f).metadata[b"vinci_stats"])))
+        self.check_sources(stats)
         cpu0 = time.thread_time()
         cols, _ = read_light(files)
         split_of = self.split_generate_rows(cols, stats)
@@ -315,7 +347,7 @@ def _logs_above(bar):
     return nullcontext() if bar.disable else logging_redirect_tqdm()
 
 
-def _progress(total: int, desc: str, enabled: bool):
+def _progress(total: int, desc: str, enabled: bool, initial: int = 0):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="row", disable=not enabled, dynamic_ncols=True)
+    return tqdm(total=total, initial=initial, desc=desc, unit="row", disable=not enabled, dynamic_ncols=True)

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 
+from core.arguments import OneLineParser
 from filters.commands import add_commands as add_render_commands
 from sources.commands import add_commands as add_source_commands
 from training.commands import add_commands as add_training_commands
@@ -19,12 +20,22 @@ from .commands import add_commands as add_corpus_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vinci", description="Build image-code corpora and train on them.")
+    parser = OneLineParser(prog="vinci", description="Build image-code corpora and train on them.")
+    parser.add_argument("--version", action="version", version=f"vinci {installed_version()}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-v info, -vv debug)")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (add_render_commands, add_source_commands, add_corpus_commands, add_training_commands):
         add(sub)
     return parser
+
+
+def installed_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("vinci")
+    except metadata.PackageNotFoundError:
+        return "(not installed: run from a checkout)"
 
 
 def quiet_libraries() -> None:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from core.arguments import positive_int, workers
 from core.outputs import OutputError, check_writable
 
 
@@ -12,12 +14,12 @@ def add_commands(sub) -> None:
     p = sub.add_parser("build", help="build a corpus from a manifest (resumable)")
     p.add_argument("manifest")
     p.add_argument("--out", default=None, help="build folder (default: out/<manifest name>)")
-    p.add_argument("--workers", default=None, help="units in flight (default: all cores)")
-    p.add_argument("--render-workers", default=None,
+    p.add_argument("--workers", type=workers, default=None, help="units in flight (default: all cores)")
+    p.add_argument("--render-workers", type=workers, default=None,
                    help="render workers per language (default: the manifest's render.workers; auto: all cores)")
     p.add_argument("--executor", choices=["local", "ray"], default="local")
     p.add_argument("--address", default=None, help="Ray cluster address (with --executor ray)")
-    p.add_argument("--limit", type=int, default=None, help="cap every source's quota (quick tries)")
+    p.add_argument("--limit", type=positive_int, default=None, help="cap every source's quota (quick tries; at least 1)")
     p.add_argument("--plan", action="store_true", help="validate and print the resolved plan, build nothing")
     p.add_argument("--restart", action="store_true", help="start over in a folder that holds another manifest's build")
     p.add_argument("--no-report", action="store_true", help="skip plots and contact sheets")
@@ -28,7 +30,7 @@ def add_commands(sub) -> None:
     p.add_argument("--split", default="sft")
     p.add_argument("--excluded", action="store_true", help="draw the dropped samples (excluded/) instead of rows")
     p.add_argument("--reason", default=None, help="with --excluded: only this reason, stage or stage:reason")
-    p.add_argument("-n", type=int, default=24)
+    p.add_argument("-n", type=positive_int, default=24)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(func=cmd_inspect)
@@ -49,15 +51,14 @@ def add_commands(sub) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from core.errors import BuildError
-    from pipelines.build import Build
     from pipelines.manifest import ManifestError, load_manifest
     from pipelines.plan import print_plan
-    from pipelines.summary import print_summary
-    from core.errors import SourceError
+    from pipelines.preflight import preflight
 
-    from pipelines.preflight import empty_split_warnings, preflight, stats_rows
-
+    if args.address and args.executor != "ray":
+        print(f"error: --address {args.address} goes with --executor ray (the local executor runs on this machine)",
+              file=sys.stderr)
+        return 2
     try:
         manifest = load_manifest(args.manifest)
     except ManifestError as exc:
@@ -74,24 +75,57 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 2
     if args.plan:
         return 0
-    out = args.out or f"out/{manifest.name}"
-    if args.executor == "ray" and args.address:
-        import os
-
-        os.environ["RAY_ADDRESS"] = args.address
+    out = Path(args.out or f"out/{manifest.name}")
     try:
-        stats = Build(manifest, out, workers=args.workers, limit=args.limit, restart=args.restart,
-                      render_workers=args.render_workers).run(args.executor)
-    except (BuildError, SourceError) as exc:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".vinci-write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        print(f"error: --out {out}: cannot write the build folder: {exc.strerror}", file=sys.stderr)
+        return 1
+    if args.executor == "ray" and args.address:
+        os.environ["RAY_ADDRESS"] = args.address
+    return run_build(args, manifest, out, [f"warning: {w}" for w in checks.warnings])
+
+
+def run_build(args: argparse.Namespace, manifest, out: Path, earlier: list[str]) -> int:
+    """The build proper, under the folder's lock, with the console copied to ``out/build.log``."""
+    from core.errors import BuildError, SourceError
+    from core.interrupts import exit_interrupted
+    from pipelines.build import Build
+    from pipelines.buildlog import build_log
+    from pipelines.preflight import empty_split_warnings, stats_rows
+    from pipelines.summary import empty_source_warnings, print_summary
+
+    resume = f"finished units are kept in {out}; run the same command again to resume"
+    try:
+        build = Build(manifest, out, workers=args.workers, limit=args.limit, restart=args.restart,
+                      render_workers=args.render_workers)
+    except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if not args.no_report:
-        from pipelines.report import write_report
+    try:
+        with build_log(out, "vinci " + " ".join(sys.argv[1:]), earlier):
+            try:
+                stats = build.run(args.executor)
+                if not args.no_report:
+                    from pipelines.report import write_report
 
-        write_report(out)
-    print_summary(out, stats)
-    for warning in empty_split_warnings(stats_rows(out), manifest):
-        print(f"warning: {warning}", file=sys.stderr)
+                    write_report(out)
+            except (BuildError, SourceError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            except OSError as exc:
+                print(f"error: cannot write {exc.filename or out}: {exc.strerror}; {resume}", file=sys.stderr)
+                return 1
+            except KeyboardInterrupt:
+                exit_interrupted(resume)
+            print_summary(out, stats, manifest, args.limit)
+            for warning in [*empty_source_warnings(manifest, stats), *empty_split_warnings(stats_rows(out), manifest)]:
+                print(f"warning: {warning}", file=sys.stderr)
+    finally:
+        build.close()
     return 0
 
 

@@ -2,8 +2,12 @@
 
 * ``trl``: Parquet shards with ``messages`` (user prompt, assistant answer as a fenced block) and
   ``images`` (the target picture; for optimize rows also the flawed render): trl's conversational
-  vision format, which ``SFTTrainer`` takes as is. A README with a ``configs`` header makes the
-  folder loadable with ``load_dataset(OUT)``.
+  vision format, which ``SFTTrainer`` takes as is. The ``virl`` split, which ViRL trains on, holds
+  prompt-only rows instead, in a config of its own (``load_dataset(OUT, "virl", split="virl")``), as
+  ``GRPOTrainer`` takes them: ``prompt`` (the user turn; trl puts
+  ``image`` into it), ``image`` (the target picture, also what a visual reward compares against),
+  ``solution`` (the reference answer) and ``lang``; trl passes these columns to every reward
+  function. A README with a ``configs`` header makes the folder loadable with ``load_dataset(OUT)``.
 * ``llava``: ``<split>.json`` in the LLaVA/ShareGPT layout (``id``, ``image``, ``conversations`` of
   ``human``/``gpt`` turns, one ``<image>`` token per picture) and the pictures under ``images/``,
   each stored once under its content hash.
@@ -77,20 +81,55 @@ def trl_schema() -> pa.Schema:
     return schema.with_metadata({"huggingface": json.dumps({"info": {"features": features.to_dict()}})})
 
 
+def prompt_schema() -> pa.Schema:
+    """Prompt-only rows for ``GRPOTrainer``: ``prompt``, the target ``image``, the reference ``solution``."""
+    import datasets
+
+    string = datasets.Value("string")
+    features = datasets.Features({"id": string, "lang": string, "task": string,
+                                  "prompt": datasets.List({"role": string, "content": string}),
+                                  "image": datasets.Image(), "solution": string})
+    image = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+    message = pa.struct([("role", pa.string()), ("content", pa.string())])
+    schema = pa.schema([("id", pa.string()), ("lang", pa.string()), ("task", pa.string()),
+                        ("prompt", pa.list_(message)), ("image", image), ("solution", pa.string())])
+    return schema.with_metadata({"huggingface": json.dumps({"info": {"features": features.to_dict()}})})
+
+
+PROMPT_SPLITS = ("virl",)  # the splits RL trains on: prompts to sample from, not conversations to imitate
+
+
+def conversation_row(row: dict) -> dict:
+    prompt, answer, pictures = turns(row)
+    return {"id": row["id"], "lang": row["lang"], "task": row["task"],
+            "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}],
+            "images": [{"bytes": p, "path": None} for p in pictures]}
+
+
+def prompt_row(row: dict) -> dict:
+    prompt, answer, pictures = turns({**row, "task": "generate"})
+    return {"id": row["id"], "lang": row["lang"], "task": row["task"], "prompt": [{"role": "user", "content": prompt}],
+            "image": {"bytes": pictures[0], "path": None}, "solution": answer}
+
+
 def export_trl(splits: dict[str, list[Path]], out: Path) -> dict[str, int]:
-    data, schema, counts, written = out / "data", trl_schema(), {}, []
+    data, counts, written = out / "data", {}, []
     data.mkdir(parents=True)
     for split, shards in splits.items():
-        writer = ShardWriter(data, split, SHARD_ROWS, schema)
+        prompts = split in PROMPT_SPLITS
+        writer = ShardWriter(data, split, SHARD_ROWS, prompt_schema() if prompts else trl_schema())
         for row in rows_of(shards):
-            prompt, answer, pictures = turns(row)
-            writer.write_row({"id": row["id"], "lang": row["lang"], "task": row["task"],
-                              "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}],
-                              "images": [{"bytes": p, "path": None} for p in pictures]})
+            if prompts and row["task"] != "generate":
+                continue
+            writer.write_row(prompt_row(row) if prompts else conversation_row(row))
         written += writer.finish()
         counts[split] = writer.rows
-    header = {"configs": [{"config_name": "default", "description": f"vinci export trl {content_id(checksums(written))}",
-                           "data_files": [{"split": s, "path": f"data/{s}-*"} for s in counts if counts[s]]}]}
+    described = f"vinci export trl {content_id(checksums(written))}"
+    conversations = [{"split": s, "path": f"data/{s}-*"} for s in counts if counts[s] and s not in PROMPT_SPLITS]
+    configs = [{"config_name": "default", "description": described, "data_files": conversations}] if conversations else []
+    configs += [{"config_name": s, "description": f"{described}: prompts", "data_files": [{"split": s, "path": f"data/{s}-*"}]}
+                for s in PROMPT_SPLITS if counts.get(s)]
+    header = {"configs": configs}
     write_text(out / "README.md", "---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n\n" + TRL_README)
     return counts
 
@@ -157,14 +196,26 @@ def export(folder: str | Path, fmt: str, output: str | Path, force: bool = False
 
 TRL_README = """# vinci export (trl)
 
-Rows in trl's conversational vision format: `messages` (a user prompt and the assistant's answer, a fenced
-code block) and `images` (the target picture; for optimize rows also the render of the flawed code).
+`sft` (and `test`): rows in trl's conversational vision format, `messages` (a user prompt and the assistant's
+answer, a fenced code block) and `images` (the target picture; for optimize rows also the render of the flawed code).
 
 ```python
 from datasets import load_dataset
 from trl import SFTConfig, SFTTrainer
 train = load_dataset("THIS_FOLDER", split="sft")
 SFTTrainer(model="Qwen/Qwen2.5-VL-3B-Instruct", train_dataset=train, args=SFTConfig(output_dir="run")).train()
+```
+
+`virl`: prompt-only rows for `GRPOTrainer`: `prompt` (the user turn; trl inserts `image` into it), `image` (the
+target picture), `solution` (the reference answer, a fenced block) and `lang`. trl passes every column to the reward
+functions, so a reward can compare a completion's render with `image`:
+
+```python
+from trl import GRPOConfig, GRPOTrainer
+prompts = load_dataset("THIS_FOLDER", "virl", split="virl")   # its own config: other columns than sft
+def reward(completions, image, solution, lang, **kwargs): ...   # one float per completion
+GRPOTrainer(model="Qwen/Qwen2.5-VL-3B-Instruct", reward_funcs=[reward], train_dataset=prompts,
+            args=GRPOConfig(output_dir="run")).train()
 ```
 """
 

@@ -6,10 +6,15 @@ import hashlib
 import json
 import typing
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from core.inputs import InputError, read_utf8
+
+
+PositiveInt = Annotated[int, Field(gt=0)]
 
 
 class Strict(BaseModel):
@@ -32,7 +37,7 @@ class RenderConfig(Strict):
     units in flight are ``--workers``, a separate knob."""
 
     timeout_s: float = Field(10.0, gt=0)
-    workers: Union[int, Literal["auto"]] = "auto"
+    workers: Union[PositiveInt, Literal["auto"]] = "auto"
 
 
 class QualityConfig(Strict):
@@ -87,10 +92,10 @@ class PerturbConfig(Strict):
 class RayConfig(Strict):
     """Resources of the Ray executor; they decide where units run, never which rows come out."""
 
-    actors: Union[int, Literal["auto"]] = "auto"
+    actors: Union[PositiveInt, Literal["auto"]] = "auto"
     actor_cpus: float = Field(0.5, gt=0)
     actor_memory_mb: int | None = Field(None, gt=0)
-    workers_per_language: Union[int, dict[str, int]] = 1
+    workers_per_language: Union[PositiveInt, dict[str, PositiveInt]] = 1
 
 
 class Splits(Strict):
@@ -155,8 +160,10 @@ class ManifestError(ValueError):
 def load_manifest(path: str | Path) -> Manifest:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml.safe_load(read_utf8(path))
+    except InputError as exc:
+        raise ManifestError(str(exc)) from None
+    except yaml.YAMLError as exc:
         raise ManifestError(f"{path}: cannot read manifest: {exc}") from None
     if not isinstance(data, dict):
         raise ManifestError(f"{path}: invalid manifest: expected a mapping of fields ({', '.join(Manifest.model_fields)})")

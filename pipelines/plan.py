@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import math
 
-from .unit import cut_units
 from .manifest import Manifest
+from .preflight import held_out
+from .unit import cut_units
 
 
 def print_plan(manifest: Manifest, limit: int | None = None) -> None:
@@ -18,9 +19,12 @@ def print_plan(manifest: Manifest, limit: int | None = None) -> None:
     print(f"{'total':<48} {total:>10,} {len(units):>7}")
     print_source_details(manifest)
     s = manifest.splits
-    held = s.virl + s.test
+    virl, test = held_out(manifest, limit, total)
+    held = virl + test
     sft = total - held if s.sft == "rest" else s.sft
-    print(f"splits: sft {'rest' if s.sft == 'rest' else s.sft} (≤ {max(sft, 0):,} before filtering), virl {s.virl:,}, test {s.test:,}")
+    capped = f" (shrunk with --limit from virl {s.virl:,}, test {s.test:,})" if (virl, test) != (s.virl, s.test) else ""
+    print(f"splits: sft {'rest' if s.sft == 'rest' else s.sft} (≤ {max(sft, 0):,} before filtering), virl {virl:,}, "
+          f"test {test:,}{capped}")
     optimize = int(max(sft, 0) * manifest.perturb.per_row)
     print(f"perturb: up to {manifest.perturb.per_row} optimize rows per clean row (≤ {optimize:,}), error share {manifest.perturb.error_share}")
     shards = math.ceil(max(sft, 0) * (1 + manifest.perturb.per_row) / manifest.shard_rows)

@@ -30,13 +30,32 @@ def preflight(manifest: Manifest, limit: int | None = None) -> Preflight:
     return found
 
 
+def held_out(manifest: Manifest, limit: int | None = None, rows: int | None = None) -> tuple[int, int]:
+    """The ``virl`` and ``test`` sizes of a build. Under ``--limit`` they shrink with the quotas (at least 1
+    each where the manifest asks for any) and, given the ``rows`` that survived the filters, leave ``sft: rest``
+    at least one row where there are enough: a quick try gets every split, not a ``virl`` that took everything."""
+    s = manifest.splits
+    virl, test = s.virl, s.test
+    full, limited = quota_total(manifest), quota_total(manifest, limit)
+    if limit is None or limited >= full:
+        return virl, test
+    virl, test = (max(1, round(n * limited / full)) if n else 0 for n in (virl, test))
+    while s.sft == "rest" and rows is not None and virl + test >= rows and rows > bool(virl) + bool(test):
+        if virl >= test:
+            virl -= 1
+        else:
+            test -= 1
+    return virl, test
+
+
 def split_warnings(manifest: Manifest, limit: int | None = None) -> list[str]:
     """``sft: rest`` gets what ``virl`` and ``test`` leave; before any filtering that may be nothing."""
     s = manifest.splits
-    total, held = quota_total(manifest, limit), s.virl + s.test
-    if s.sft == "rest" and total <= held:
+    total = quota_total(manifest, limit)
+    virl, test = held_out(manifest, limit, total)
+    if s.sft == "rest" and total <= virl + test:
         return [f"split 'sft' will have no rows: the sources give at most {total:,} rows and virl/test hold out "
-                f"{held:,} (splits.virl {s.virl}, splits.test {s.test}); lower them or raise the quotas"]
+                f"{virl + test:,} (splits.virl {virl}, splits.test {test}); lower them or raise the quotas"]
     return []
 
 

@@ -105,7 +105,7 @@ def write_outputs(out: Path, manifest, rows: Iterable[tuple[str, Record]], stats
                                     **stats.to_dict(), "table": stats.table(),
                                     "source_phash_distance": distance_summary(stats)})
     write_yaml(out / "manifest.lock.yaml", lock(manifest, sums, limit, checksums(excluded)))
-    write_text(out / "README.md", dataset_card(manifest, stats, counts, by_reason, build_id))
+    write_text(out / "README.md", dataset_card(manifest, stats, counts, by_reason, build_id, limit))
 
 
 def _fresh(folder: Path) -> Path:
@@ -155,10 +155,14 @@ def checksums(paths: Iterable[Path]) -> dict[str, dict]:
 
 
 def dataset_card(manifest, stats: Stats, counts: dict[str, int], excluded: Counter | None = None,
-                 build_id: str = "") -> str:
+                 build_id: str = "", limit: int | None = None) -> str:
+    from .summary import skipped_text
+
+    licenses = sorted(stats.licenses)
     header = {
         "configs": [{"config_name": "default", "description": f"vinci build {build_id}",
                      "data_files": [{"split": s, "path": f"data/{s}-*"} for s in SPLIT_ORDER if counts.get(s)]}],
+        "license": card_license(licenses),
         "task_categories": ["image-to-text"],
         "tags": ["code", "multimodal", "image-to-code", "vinci"],
         "pretty_name": f"vinci · {manifest.name}",
@@ -169,20 +173,24 @@ def dataset_card(manifest, stats: Stats, counts: dict[str, int], excluded: Count
             split, task = count.key.split(":")
             by[(split, count.lang, task)] += n
     rows = "\n".join(f"| {s} | {l} | {t} | {n:,} |" for (s, l, t), n in sorted(by.items()))
-    sources = "\n".join(f"| `{e.source}` | {e.n:,} | {e.why or ''} |" for e in manifest.sources)
-    licenses = sorted(stats.licenses)
+    sources = "\n".join(f"| `{e.source}` | {e.quota(limit):,} | {stats.source_counts(i).get('harvested', 0):,} | "
+                        f"{skipped_text(stats.source_counts(i))} | {e.why or ''} |" for i, e in enumerate(manifest.sources))
+    first = next((s for s in SPLIT_ORDER if counts.get(s)), "sft")
+    limited = f" (quotas capped by `--limit {limit}`)" if limit else ""
     return ("---\n" + yaml.safe_dump(header, sort_keys=False, allow_unicode=True) + "---\n\n"
             f"# {manifest.name}\n\n{manifest.description or 'An image–code corpus built with vinci.'}\n\n"
             "Each row pairs a picture with the code that renders it (`task: generate`), or a target picture, flawed code and "
             "its render with the corrected code (`task: optimize`). Every image is the render of its code by vinci's "
             "sandboxed renderers; rows that failed to render, rendered blank or degenerate, or duplicated another row "
             "(exactly, or within the perceptual-hash radius) were dropped, and each drop is recorded in `excluded/`.\n\n"
-            "```python\nfrom datasets import load_dataset\nds = load_dataset(\"PATH_OR_REPO\")\n```\n\n"
+            f"```python\nfrom datasets import load_dataset\nds = load_dataset(\"PATH_OR_REPO\")  # splits: "
+            f"{', '.join(s for s in SPLIT_ORDER if counts.get(s)) or 'none'}\nds[\"{first}\"][0]\n```\n\n"
             f"Build `{build_id}`: the card's config names it, so after a rebuild into the same folder `load_dataset` reads "
             "the new rows, never a cached copy of the old ones.\n\n"
             f"## Rows\n\n| split | lang | task | rows |\n|---|---|---|---|\n{rows}\n\n"
-            f"{USE_OUTSIDE_VINCI}\n\n"
-            f"## Sources\n\n| source | quota | why |\n|---|---|---|\n{sources}\n\n"
+            f"{use_outside_vinci([s for s in SPLIT_ORDER if counts.get(s)])}\n\n"
+            f"## Sources\n\n| source | quota | rows harvested | files skipped | why |\n|---|---|---|---|---|\n{sources}\n\n"
+            f"Quotas are the rows asked of each source{limited}.\n\n"
             f"Licences of the rows: {', '.join(licenses) or 'see the `license` column'}. Each row's `license` and "
             "`source_ref` say exactly where it came from.\n\n"
             f"## How it was built\n\n`vinci build` with manifest `{manifest.name}` (fingerprint `{manifest.fingerprint()}`, seed "
@@ -191,6 +199,35 @@ def dataset_card(manifest, stats: Stats, counts: dict[str, int], excluded: Count
             "`virl`/`test` are held out from `sft` by near-duplicate cluster.\n\n"
             f"{_extra_sections(manifest, stats)}"
             f"{excluded_section(excluded or Counter())}\n")
+
+
+HUB_LICENSES = ("apache-2.0", "mit", "cc0-1.0", "cc-by-4.0", "cc-by-sa-4.0", "cc-by-nc-4.0", "cc-by-nc-sa-4.0",
+                "bsd-2-clause", "bsd-3-clause", "gpl-2.0", "gpl-3.0", "lgpl-3.0", "mpl-2.0", "unlicense", "odc-by")
+
+
+def card_license(licenses: list[str]) -> str:
+    """The Hub's ``license:`` of the card: the rows' one licence where its first word is a Hub licence id
+    (``CC0-1.0 (procedurally generated)`` → ``cc0-1.0``), else ``other``: a mix, or a licence the Hub does
+    not name (each row's ``license`` column says which)."""
+    ids = {(text.split() or [""])[0].lower() for text in licenses}
+    return ids.pop() if len(ids) == 1 and next(iter(ids)) in HUB_LICENSES else "other"
+
+
+def use_outside_vinci(splits: list[str]) -> str:
+    """The export section, its snippets naming splits this build has (``virl`` is exported as prompts)."""
+    conversation = next((s for s in splits if s != "virl"), None)
+    text = USE_OUTSIDE_VINCI.replace('split="sft"', f'split="{conversation}"') if conversation else USE_OUTSIDE_VINCI
+    if "virl" in splits:
+        text += VIRL_PROMPTS
+    return text
+
+
+VIRL_PROMPTS = """
+
+The `virl` split is exported as prompt-only rows for trl's `GRPOTrainer`, in a config of its own:
+`load_dataset("OUT", "virl", split="virl")` gives `prompt` (the user turn; trl inserts `image` into it), `image` (the
+target picture a visual reward compares against), `solution` (the reference answer) and `lang`, all passed to the
+reward functions."""
 
 
 USE_OUTSIDE_VINCI = """## Use it outside vinci

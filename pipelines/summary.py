@@ -16,11 +16,39 @@ EXAMPLES = 5
 STAGES = UnitRunner.STEPS + (PerturbRunner.STEP,) + GLOBAL_STEPS
 
 
-def print_summary(out, stats: Stats) -> None:
+def skipped_text(counts: dict[str, int]) -> str:
+    """``3 undecodable, 1 symlink`` from a source's ``skipped:<reason>`` counts; ``none`` when there are none."""
+    skipped = sorted(((k.partition(":")[2], n) for k, n in counts.items() if k.startswith("skipped:") and n),
+                     key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{n:,} {reason}" for reason, n in skipped) or "none"
+
+
+def source_line(index: int, spec: str, counts: dict[str, int]) -> str:
+    return (f"sources.{index} {spec}: {counts.get('harvested', 0):,} rows harvested, "
+            f"files skipped: {skipped_text(counts)}")
+
+
+def empty_source_warnings(manifest, stats: Stats) -> list[str]:
+    """A source that gave no row (an empty folder, a tree of undecodable files) is a warning, never silent."""
+    return [f"{source_line(i, e.source, stats.source_counts(i))}; it gave no rows"
+            for i, e in enumerate(manifest.sources) if stats.sources and not stats.source_counts(i).get("harvested")]
+
+
+def print_sources(manifest, stats: Stats, limit: int | None) -> None:
+    width = max(len("source"), *(len(e.source) for e in manifest.sources))
+    print(f"{'source':<{width}} {'quota':>8} {'harvested':>10}  files skipped")
+    for i, entry in enumerate(manifest.sources):
+        counts = stats.source_counts(i)
+        print(f"{entry.source:<{width}} {entry.quota(limit):>8,} {counts.get('harvested', 0):>10,}  {skipped_text(counts)}")
+
+
+def print_summary(out, stats: Stats, manifest=None, limit: int | None = None) -> None:
     table = stats.table()
     langs = sorted({lang for stage in STAGES for lang in table.get(stage, {})})
     print(f"\nbuild folder: {out}   total {stats.timings.get('total_s', 0):.0f} s   "
           f"peak RSS of the build process {stats.gauges.get('peak_rss_mb', 0):.0f} MB")
+    if manifest is not None:
+        print_sources(manifest, stats, limit)
     print(f"{'stage':<14}" + "".join(f"{lang:>16}" for lang in langs))
     for stage in STAGES:
         if stage not in table:

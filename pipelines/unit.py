@@ -38,6 +38,10 @@ from .source_images import attach_source_images
 T = TypeVar("T")
 
 
+class UnitAborted(RuntimeError):
+    """A unit that was running when the build stopped; it is not committed and runs again on resume."""
+
+
 @dataclass(frozen=True)
 class Unit:
     source_index: int
@@ -110,6 +114,7 @@ class UnitRunner:
         self.excluded_dir = self.units_dir.parent / "excluded"
         self.render_workers = render_workers
         self.service = None
+        self.stopped = False
 
     def setup(self) -> None:
         from filters.render import RenderService
@@ -119,6 +124,13 @@ class UnitRunner:
     def teardown(self) -> None:
         if self.service is not None:
             self.service.close()
+            self.service = None
+
+    def abort(self) -> None:
+        """Stop at once (Ctrl-C): no unit commits from now on, the renderers are killed, not drained."""
+        self.stopped = True
+        if self.service is not None:
+            self.service.abort()
             self.service = None
 
     def __getstate__(self) -> dict:
@@ -144,10 +156,14 @@ class UnitRunner:
 
     def harvest(self, work: UnitWork) -> None:
         entry, unit = self.manifest.sources[work.unit.source_index], work.unit
-        work.samples = list(islice(open_source(entry.source, seed=self.manifest.seed, start=unit.start, options=entry.options),
-                                   unit.stop - unit.start))
+        source = open_source(entry.source, seed=self.manifest.seed, start=unit.start, options=entry.options)
+        work.samples = list(islice(source, unit.stop - unit.start))
         for sample in work.samples:
             work.stats.add("harvest", sample.lang, "out")
+        work.stats.source(unit.source_index, "harvested", len(work.samples))
+        skipped = getattr(source, "skipped_in_slice", None)
+        for reason, n in (skipped() if skipped else {}).items():
+            work.stats.source(unit.source_index, f"skipped:{reason}", n)
 
     def license_filter(self, work: UnitWork) -> None:
         if self.manifest.licenses is not None:
@@ -180,7 +196,10 @@ class UnitRunner:
         work.records += refine_records(work.clean(), work.drafts, self.service, self.manifest.perturb, work.stats)
 
     def commit(self, work: UnitWork) -> int:
-        """Exclusions first, then the unit file, each by rename: the unit file marks the unit done."""
+        """Exclusions first, then the unit file, each by rename: the unit file marks the unit done.
+        A stopped runner commits nothing (its renders may have failed because they were killed)."""
+        if self.stopped:
+            raise UnitAborted(f"{work.unit.name}: the build was stopped")
         for r in work.records:
             r.meta["order"] = [work.unit.source_index, work.unit.index]
         table = pa.Table.from_pylist([to_arrow_row(r) for r in work.records], schema=arrow_schema())

@@ -5,13 +5,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.arguments import positive_int
 from core.outputs import OutputError, check_writable
 
 
 def add_commands(sub) -> None:
     p = sub.add_parser("harvest", help="write the raw samples of one source, unrendered")
     p.add_argument("source", help="synthetic.charts | hub:ID[:CONFIG][@SPLIT] | dir:PATH")
-    p.add_argument("-n", type=int, default=100)
+    p.add_argument("-n", type=positive_int, default=100, help="samples to write (at least 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="source option (repeatable)")
     p.add_argument("-o", "--output", required=True, help="OUT.parquet or OUT.jsonl")

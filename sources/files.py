@@ -422,9 +422,22 @@ class FileSource:
         self.tree = open_tree(path)
         self.start = start
         self.skipped = self.tree.skipped
+        self._before: Counter | None = Counter() if start == 0 else None
 
     def __iter__(self) -> Iterator[RawSample]:
-        return islice(self._all(), self.start, None)
+        return islice(self._counted(), self.start, None)
+
+    def _counted(self) -> Iterator[RawSample]:
+        for index, sample in enumerate(self._all()):
+            yield sample
+            if index == self.start - 1:
+                self._before = Counter(self.skipped)
+
+    def skipped_in_slice(self) -> Counter:
+        """Files skipped while this slice was read: after sample ``start - 1``, up to the last sample
+        taken (or the end of the tree). Slices that follow each other count each skipped file once; a
+        slice that starts past the end of the tree counts none."""
+        return self.skipped - self._before if self._before is not None else Counter()
 
     def _all(self) -> Iterator[RawSample]:
         licenses: dict[str, str] = {}

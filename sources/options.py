@@ -12,6 +12,7 @@ import inspect
 from typing import Any
 
 from core.errors import SourceError
+from core.languages import LANGS
 
 from .base import PREFIXED, SYNTHETIC
 
@@ -44,10 +45,12 @@ def known_options(spec: str) -> list[str]:
 
 
 def check_options(spec: str, options: dict[str, Any]) -> None:
-    """Raise ``SourceError`` naming every option ``spec`` does not take, a close match, and the known ones."""
+    """Raise ``SourceError`` naming every option ``spec`` does not take, a close match, and the known ones,
+    or a ``lang`` that is not a language vinci renders (every row would be dropped later)."""
     known = known_options(spec)
     unknown = [name for name in options if name not in known]
     if not unknown:
+        check_lang(spec, options.get("lang"))
         return
     hints = []
     for name in unknown:
@@ -55,3 +58,11 @@ def check_options(spec: str, options: dict[str, Any]) -> None:
         hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     takes = f"it takes: {', '.join(known)}" if known else "it takes no options"
     raise SourceError(f"source {spec}: unknown option{'s' if len(unknown) > 1 else ''} {', '.join(hints)}; {takes}")
+
+
+def check_lang(spec: str, lang: Any) -> None:
+    if lang is not None and lang not in LANGS:
+        close = difflib.get_close_matches(str(lang), LANGS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise SourceError(f"source {spec}: option lang {lang!r} is not a language vinci renders{hint}; "
+                          f"known: {', '.join(LANGS)}")

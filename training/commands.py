@@ -11,6 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from core.arguments import at_least, positive_int
 from core.languages import LANGS
 
 from .encoders import DEFAULT_ENCODER, TINY_DINOV2
@@ -23,9 +24,16 @@ def add_commands(sub) -> None:
     p.add_argument("stage", choices=["sft", "virl"])
     p.add_argument("--data", required=True, help="build folder or Hub dataset repo id")
     p.add_argument("--model", default=None, help="Hub id or folder (overrides the config)")
-    p.add_argument("--config", default=None, help="training/configs/<name>.yaml")
+    p.add_argument("--config", default=None,
+                   help="a YAML file, or a packaged config by name (tiny-sft, tiny-virl, qwen2.5-vl-7b-sft, ...)")
     p.add_argument("--output", default=None, help="output folder (overrides the config)")
-    p.add_argument("--resume", action="store_true", help="resume from the last checkpoint in the output folder")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a config field (repeatable): a vinci field (max_steps=2, lora.r=8) or any field of "
+                        "trl's SFTConfig/GRPOConfig (weight_decay=0.1)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--resume", action="store_true", help="resume from the last checkpoint in the output folder")
+    what.add_argument("--overwrite", action="store_true", help="train from the start into an output folder that "
+                                                               "holds an earlier run (its checkpoints are removed)")
     p.set_defaults(func=guarded(cmd_train))
 
     p = sub.add_parser("reward", help="score code against a target image with the ViRL reward")
@@ -40,7 +48,7 @@ def add_commands(sub) -> None:
     p.add_argument("--data", required=True)
     p.add_argument("--split", default=None, help="default: the first of test, virl, sft that the data has")
     p.add_argument("--model", required=True)
-    p.add_argument("-n", type=int, default=None, help="rows, drawn evenly across languages (default: all)")
+    p.add_argument("-n", type=positive_int, default=None, help="rows, drawn evenly across languages (default: all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", default="runs/eval")
     add_encoder_options(p)
@@ -54,11 +62,11 @@ def add_commands(sub) -> None:
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="virl")
     p.add_argument("--model", required=True, help="the SFT model (Hub id or folder)")
-    p.add_argument("-k", type=int, default=4, help="samples per prompt")
+    p.add_argument("-k", type=at_least(2), default=4, help="samples per prompt (at least 2: a prompt is kept when its samples disagree)")
     p.add_argument("--band", default="0.2:0.8", help="keep prompts whose mean reward lies in LO:HI")
     p.add_argument("--min-std", type=float, default=1e-6, help="keep prompts whose samples' rewards spread more than this")
-    p.add_argument("--per-lang", type=int, default=None, help="prompts per language (default: the smallest language's count)")
-    p.add_argument("--limit", type=int, default=None, help="score at most this many candidates (drawn evenly across languages)")
+    p.add_argument("--per-lang", type=positive_int, default=None, help="prompts per language (default: the smallest language's count)")
+    p.add_argument("--limit", type=positive_int, default=None, help="score at most this many candidates (drawn evenly across languages)")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--max-new-tokens", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
@@ -79,8 +87,9 @@ def user_errors() -> tuple[type[Exception], ...]:
     from .data import DataError
     from .encoders import EncoderUnavailable
     from .eval import EvalError
+    from .models import ModelUnavailable
 
-    return ConfigError, DataError, EncoderUnavailable, EvalError
+    return ConfigError, DataError, EncoderUnavailable, EvalError, ModelUnavailable
 
 
 def guarded(command):
@@ -103,16 +112,32 @@ def reward_config(args: argparse.Namespace, workers: int = 1):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .config import TrainConfig
-    from .data import check_data
+    from core.interrupts import exit_interrupted
 
-    cfg = TrainConfig.load(args.config, model=args.model, output_dir=args.output)
+    from .config import ConfigError, TrainConfig
+    from .data import check_data
+    from .models import check_model
+    from .resume import clear_checkpoints, earlier_run, run_state
+
+    cfg = TrainConfig.load(args.config, stage=args.stage, sets=args.set, model=args.model, output_dir=args.output)
     check_data(args.data)
+    check_model(cfg.model)
+    earlier = earlier_run(cfg.output_dir)
+    if earlier and not (args.resume or args.overwrite):
+        raise ConfigError(f"{cfg.output_dir} holds an earlier run ({earlier}); pass --resume to go on from it, "
+                          "--overwrite to train from the start there, or choose another --output")
+    if args.overwrite:
+        clear_checkpoints(cfg.output_dir)
     if args.stage == "sft":
         from .sft import train_sft as run
     else:
         from .virl import train_virl as run
-    print(run(args.data, cfg, resume=args.resume).message)
+    try:
+        print(run(args.data, cfg, resume=args.resume).message)
+    except KeyboardInterrupt:
+        last = run_state(cfg.output_dir).checkpoint
+        exit_interrupted(f"checkpoints are kept in {cfg.output_dir} ({last.name if last else 'none yet'}); run the same "
+                         "command with --resume to go on from the last one")
     return 0
 
 
@@ -143,11 +168,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .data import check_data
     from .eval import evaluate, pick_split, print_table
 
+    from .models import check_model
+
     check_data(args.data)
-    pick_split(args.data, args.split)  # a wrong split fails before any model is built, loaded or saved
-    table = evaluate(args.data, args.split, args.model, args.n, args.output, args.max_new_tokens,
+    split = pick_split(args.data, args.split)  # a wrong split fails before any model is built, loaded or saved
+    check_model(args.model)
+    table = evaluate(args.data, split, args.model, args.n, args.output, args.max_new_tokens,
                      reward_config(args, workers=2), seed=args.seed, keep_failures=args.keep_failures)
-    print_table(table)
+    print_table(table, split, args.data)
     print(f"metrics, outputs and contact sheet in {args.output}")
     if args.keep_failures:
         stats = json.loads((Path(args.keep_failures) / "stats.json").read_text())
@@ -163,7 +191,10 @@ def cmd_select(args: argparse.Namespace) -> int:
         band = parse_band(args.band)
     except ValueError as exc:
         raise DataError(str(exc)) from None
+    from .models import check_model
+
     check_data(args.data)
+    check_model(args.model)
     from .rewards import VisualCodeReward
 
     reward = VisualCodeReward(reward_config(args, workers=2))

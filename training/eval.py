@@ -202,7 +202,7 @@ def evaluate(data: str, split: str | None, model_id: str, n: int | None = None, 
     table = per_language(scored)
     (out / "metrics.json").write_text(json.dumps(table, indent=1))
     write_outputs(scored, out / "outputs.jsonl")
-    sheet([as_image(s.row["image"]) for s in scored], [s.png for s in scored], out / "sheet.png")
+    sheet(scored, out / "sheet.png")
     if keep_failures:
         from .refine import write_failures
 
@@ -217,22 +217,42 @@ def write_outputs(scored: list[Scored], path: Path) -> None:
                                  "code": s.answer.code, "error": s.error, **s.parts}) + "\n")
 
 
-def sheet(targets, pngs, path: Path, size: int = 200) -> None:
-    """Target | generated render, one pair per line (grey where nothing rendered)."""
-    from PIL import Image
+def sheet_label(s: Scored) -> str:
+    return f"{s.row['lang']} · visual {s.parts['visual']:.3f} · total {s.parts.get('total', 0.0):.3f}"
 
-    canvas = Image.new("RGB", (2 * size + 10, max(1, len(targets)) * (size + 10)), "white")
-    for i, (target, png) in enumerate(zip(targets, pngs)):
-        t = target.copy()
-        t.thumbnail((size, size))
-        canvas.paste(t, (0, i * (size + 10)))
-        g = Image.open(io.BytesIO(png)).convert("RGB") if png else Image.new("RGB", (size, size), (200, 200, 200))
-        g.thumbnail((size, size))
-        canvas.paste(g, (size + 10, i * (size + 10)))
+
+def sheet(scored: list[Scored], path: Path, size: int = 200, label_px: int = 18) -> None:
+    """Target | generated render, one pair per line under a label (language, reward); where nothing
+    rendered, a grey box that says why (the judge's reason or the renderer's error line)."""
+    import textwrap
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=12)
+    step = size + label_px + 10
+    canvas = Image.new("RGB", (2 * size + 10, max(1, len(scored)) * step), "white")
+    draw = ImageDraw.Draw(canvas)
+    for i, s in enumerate(scored):
+        top = i * step
+        draw.text((2, top + 2), sheet_label(s), fill=(30, 30, 30), font=font)
+        target = as_image(s.row["image"]).copy()
+        target.thumbnail((size, size))
+        canvas.paste(target, (0, top + label_px))
+        if s.png:
+            generated = Image.open(io.BytesIO(s.png)).convert("RGB")
+            generated.thumbnail((size, size))
+            canvas.paste(generated, (size + 10, top + label_px))
+        else:
+            x, y = size + 10, top + label_px
+            draw.rectangle([x, y, x + size - 1, y + size - 1], fill=(225, 225, 225), outline=(170, 170, 170))
+            lines = textwrap.wrap(s.error or "no render", 30)[:12]
+            draw.multiline_text((x + 6, y + 6), "\n".join(lines), fill=(150, 30, 30), font=font)
     canvas.save(path)
 
 
-def print_table(table: dict) -> None:
+def print_table(table: dict, split: str | None = None, data: str | None = None) -> None:
+    if split:
+        print(f"split {split!r} of {data}: {sum(m['n'] for m in table.values())} rows")
     print(f"{'lang':<8} {'n':>4} {'format':>7} {'exec':>6} {'visual':>7} {'coarse':>7} {'fine':>7} {'ssim':>6} {'tanimoto':>9}")
     for lang, m in table.items():
         tani = f"{m['tanimoto']:.3f}" if "tanimoto" in m else "-"

@@ -200,3 +200,44 @@ def build_tiny_dinov2(folder: str | Path, seed: int = 0) -> Path:
         if not (folder / "config.json").exists():
             raise
     return folder
+
+
+class ModelUnavailable(ValueError):
+    """A ``--model`` that cannot be loaded here; the message names it and says what to pass instead."""
+
+
+def check_model(spec: str) -> None:
+    """Fail in one line, before any work, on a model that is not there: a folder without a saved model,
+    a path that does not exist, or a Hub id that is neither cached nor reachable (``from_pretrained``
+    would retry the Hub for minutes, then raise a traceback)."""
+    from .encoders import hub_reachable
+
+    if spec == TINY:
+        return
+    hint = "pass --model with a folder saved by save_pretrained, or --config tiny-sft (a random tiny model, nothing downloaded)"
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if not any((path / name).exists() for name in ("config.json", "adapter_config.json")):
+            raise ModelUnavailable(f"model folder {spec} holds no config.json: not a model saved with save_pretrained")
+        return
+    if path.exists() or spec.startswith((".", "/", "~")) or spec.count("/") != 1:
+        raise ModelUnavailable(f"model {spec}: no such folder" + ("" if path.exists() else " (nor a Hub id: ORG/NAME)"))
+    if hub_reachable():
+        from huggingface_hub import model_info
+        from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+        try:
+            model_info(spec)
+        except RepositoryNotFoundError:
+            raise ModelUnavailable(f"model {spec}: no such folder, and no such model on the Hub (or it is private: "
+                                   f"set HF_TOKEN); {hint}") from None
+        except HfHubHTTPError:
+            pass  # gated or flaky: let from_pretrained say
+        return
+    from huggingface_hub import snapshot_download
+
+    try:
+        snapshot_download(spec, local_files_only=True)
+    except Exception:  # noqa: BLE001 - not cached, or cached incompletely: the same advice either way
+        raise ModelUnavailable(f"model {spec}: no such folder, not in the local Hugging Face cache, and the Hub "
+                               f"cannot be reached; {hint}") from None

@@ -35,14 +35,45 @@ class Outcome:
 
 
 def run_state(output_dir: str | Path) -> RunState:
-    from transformers.trainer_utils import get_last_checkpoint
+    """The last *complete* checkpoint: the Trainer writes ``trainer_state.json`` last, so a checkpoint cut
+    short (Ctrl-C while it was saved) lacks it and is passed over."""
+    checkpoints = []
+    for folder in Path(output_dir).glob("checkpoint-*"):
+        step = folder.name.removeprefix("checkpoint-")
+        if step.isdigit() and (folder / "trainer_state.json").is_file():
+            checkpoints.append((int(step), folder))
+    for _, last in sorted(checkpoints, reverse=True):
+        try:
+            state = json.loads((last / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            continue
+        return RunState(last, int(state.get("global_step", 0)), int(state.get("max_steps", 0)))
+    return RunState(None)
 
+
+MODEL_FILES = ("config.json", "adapter_config.json", "model.safetensors", "adapter_model.safetensors", "trainer_state.json")
+
+
+def earlier_run(output_dir: str | Path) -> str | None:
+    """What an earlier training run left in ``output_dir`` (checkpoints, a saved model), or ``None``."""
     folder = Path(output_dir)
-    last = get_last_checkpoint(str(folder)) if folder.is_dir() else None
-    if last is None:
-        return RunState(None)
-    state = json.loads((Path(last) / "trainer_state.json").read_text())
-    return RunState(Path(last), int(state.get("global_step", 0)), int(state.get("max_steps", 0)))
+    if not folder.is_dir():
+        return None
+    checkpoints = sorted(p.name for p in folder.glob("checkpoint-*") if p.is_dir())
+    saved = [name for name in MODEL_FILES if (folder / name).exists()]
+    parts = ([f"{len(checkpoints)} checkpoint(s) ({checkpoints[-1]} the last)"] if checkpoints else []) + \
+            (["a saved model"] if saved else [])
+    return " and ".join(parts) or None
+
+
+def clear_checkpoints(output_dir: str | Path) -> None:
+    """``--overwrite``: the old checkpoints go (a later ``--resume`` must not pick one up); the model files
+    are saved over at the end."""
+    import shutil
+
+    for checkpoint in Path(output_dir).glob("checkpoint-*"):
+        if checkpoint.is_dir():
+            shutil.rmtree(checkpoint)
 
 
 def load_checkpoint_weights(model, checkpoint: str | Path) -> None:

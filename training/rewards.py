@@ -183,6 +183,12 @@ class VisualCodeReward:
             self._service.close()
             self._service = None
 
+    def abort(self) -> None:
+        """Stop the renderers now (Ctrl-C): renders in flight fail, nothing waits for them."""
+        if self._own_service and self._service is not None:
+            self._service.abort()
+            self._service = None
+
     def format(self, prompts=None, completions=(), lang=(), **kwargs) -> list[float]:
         scores = [1.0 if extract_code(c, l) is not None else 0.0 for c, l in zip(completions, lang)]
         _log(kwargs, "format", lang, scores)

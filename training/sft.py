@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .budget import budget_callbacks
-from .config import TrainConfig
+from .config import TrainConfig, trl_config
 from .data import sft_dataset
 from .models import load_model, load_processor, resolve
 from .resume import Outcome, train
@@ -18,14 +18,21 @@ def peft_config(cfg: TrainConfig):
                       target_modules=cfg.lora.target_modules, task_type="CAUSAL_LM")
 
 
-def build_trainer(data: str, cfg: TrainConfig):
-    from trl import SFTConfig, SFTTrainer
+def sft_args(cfg: TrainConfig):
+    """trl's ``SFTConfig`` for a training config (its ``trl`` fields last: they win)."""
+    from trl import SFTConfig
 
+    return trl_config(SFTConfig, "training config", {**cfg.trainer_args(), "max_length": None, "remove_unused_columns": False,
+                                                      "dataset_kwargs": {"skip_prepare_dataset": False}, **cfg.trl})
+
+
+def build_trainer(data: str, cfg: TrainConfig):
+    from trl import SFTTrainer
+
+    args = sft_args(cfg)
     path = resolve(cfg.model, cfg.output_dir)
     processor = load_processor(path)
     model = load_model(path, bf16=cfg.bf16)
-    args = SFTConfig(**cfg.trainer_args(), max_length=None, remove_unused_columns=False,
-                     dataset_kwargs={"skip_prepare_dataset": False})
     dataset = sft_dataset(data, cfg.split, cfg.streaming, cfg.limit)
     trainer_class = with_length_buckets(SFTTrainer) if cfg.length_buckets else SFTTrainer
     return trainer_class(model=model, args=args, train_dataset=dataset, processing_class=processor, peft_config=peft_config(cfg),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import fields
 
 from .budget import budget_callbacks
-from .config import ConfigError, TrainConfig
+from .config import ConfigError, TrainConfig, trl_config
 from .data import grpo_dataset
 from .encoders import resolve_encoder
 from .models import load_model, load_processor, resolve
@@ -31,11 +31,10 @@ def grpo_args(cfg: TrainConfig, reward_weights: list[float]):
     """trl's ``GRPOConfig`` for a training config (generation through vLLM where ``vllm:`` is set)."""
     from trl import GRPOConfig
 
-    return GRPOConfig(
-        **cfg.trainer_args(), num_generations=cfg.num_generations, max_completion_length=cfg.max_completion_length,
-        temperature=cfg.temperature, beta=cfg.beta, reward_weights=reward_weights,
-        **(cfg.vllm.grpo_args() if cfg.vllm is not None else {}),
-    )
+    return trl_config(GRPOConfig, "training config", {
+        **cfg.trainer_args(), "num_generations": cfg.num_generations, "max_completion_length": cfg.max_completion_length,
+        "temperature": cfg.temperature, "beta": cfg.beta, "reward_weights": reward_weights,
+        **(cfg.vllm.grpo_args() if cfg.vllm is not None else {}), **cfg.trl})
 
 
 def build_trainer(data: str, cfg: TrainConfig, reward: VisualCodeReward | None = None,
@@ -45,10 +44,10 @@ def build_trainer(data: str, cfg: TrainConfig, reward: VisualCodeReward | None =
 
     reward = reward or reward_for(cfg)
     extra_rewards, extra_weights = extra_rewards or [], extra_weights or []
+    args = grpo_args(cfg, [reward.config.visual_weight, reward.config.format_weight, *extra_weights])
     path = resolve(cfg.model, cfg.output_dir)
     processor = load_processor(path)
     model = load_model(path, bf16=cfg.bf16)
-    args = grpo_args(cfg, [reward.config.visual_weight, reward.config.format_weight, *extra_weights])
     dataset = grpo_dataset(data, cfg.split, cfg.streaming, cfg.limit)
     trainer = GRPOTrainer(model=model, reward_funcs=[reward.visual, reward.format, *extra_rewards], args=args, train_dataset=dataset,
                           processing_class=processor, peft_config=peft_config(cfg), callbacks=budget_callbacks(cfg.max_minutes))
@@ -58,6 +57,9 @@ def build_trainer(data: str, cfg: TrainConfig, reward: VisualCodeReward | None =
 def train_virl(data: str, cfg: TrainConfig, resume: bool = False) -> Outcome:
     trainer, reward = build_trainer(data, cfg)
     try:
-        return train(trainer, cfg.output_dir, resume)
-    finally:
-        reward.close()
+        outcome = train(trainer, cfg.output_dir, resume)
+    except BaseException:  # Ctrl-C included: the renderers are killed, not drained
+        reward.abort()
+        raise
+    reward.close()
+    return outcome

@@ -145,6 +145,7 @@ class RenderPool:
         self._idle: queue.Queue[WorkerProcess | None] = queue.Queue()
         self._all: list[WorkerProcess] = []
         self._lock = threading.Lock()
+        self._aborted = False
         # bubblewrap's --die-with-parent follows the *thread* that started it, so every worker is
         # started from this one thread, which lives as long as the pool.
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix=f"spawn-{lang}")
@@ -183,6 +184,8 @@ class RenderPool:
                 try:
                     return worker.request(code, timeout, files)
                 except WorkerGone as gone:
+                    if self._aborted:
+                        return RenderResult.failure("runtime", "the render pool was stopped")
                     log.warning("%s worker %s; replacing it. stderr tail:\n%s", self.lang, gone, worker.stderr_tail(800))
                     worker = self._replace(worker)
                     if str(gone) == "timeout":
@@ -205,6 +208,16 @@ class RenderPool:
         for worker in workers:
             worker.close()
         self._spawner.shutdown(wait=True)
+
+    def abort(self) -> None:
+        """Kill every worker now, waiting for no render (Ctrl-C): renders in flight fail, nothing restarts."""
+        self._aborted = True
+        self._spawner.shutdown(wait=False, cancel_futures=True)
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            workers, self._all = list(self._all), []
+        for worker in workers:
+            worker.kill()
 
     def __enter__(self) -> "RenderPool":
         return self
@@ -256,6 +269,12 @@ class RenderService:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             pool.close()
+
+    def abort(self) -> None:
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.abort()
 
     def __enter__(self) -> "RenderService":
         return self

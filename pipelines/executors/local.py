@@ -13,21 +13,25 @@ def run_units(units: Iterable, runner, workers: int, retries: int) -> Iterator[t
     policy = Retries(retries)
     queue = deque(units)
     runner.setup()
+    pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="unit")
     try:
-        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="unit") as pool:
-            pending: dict = {}
-            while queue or pending:
-                while queue and len(pending) < max(1, workers):
-                    unit = queue.popleft()
-                    pending[pool.submit(runner, unit)] = unit
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    unit = pending.pop(fut)
-                    error = fut.exception()
-                    if error is None:
-                        yield unit, fut.result()
-                    elif policy.again(unit, error):
-                        queue.append(unit)
-    finally:
-        runner.teardown()
+        pending: dict = {}
+        while queue or pending:
+            while queue and len(pending) < max(1, workers):
+                unit = queue.popleft()
+                pending[pool.submit(runner, unit)] = unit
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                unit = pending.pop(fut)
+                error = fut.exception()
+                if error is None:
+                    yield unit, fut.result()
+                elif policy.again(unit, error):
+                    queue.append(unit)
+    except BaseException:  # Ctrl-C (or the consumer gone): stop now, commit nothing more, wait for nothing
+        runner.abort()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    runner.teardown()
     policy.raise_failures()

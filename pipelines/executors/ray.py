@@ -10,6 +10,12 @@ Resources come from the manifest's ``ray`` section (actors, CPUs and memory per 
 workers per language in each actor); CPUs per actor are fractional by default so actors
 never starve the driver's tasks on small machines. ``RAY_ADDRESS`` (``auto``, ``HOST:PORT``) picks
 the cluster; unset, a local one is started.
+
+Token authentication (on by default for clusters of Ray >= 2.59): Ray's client turns it on by itself
+only for a cluster it finds locally, never for an explicit address, so ``--address HOST:PORT`` of such a
+cluster failed with a ``ConnectionError``. Where ``RAY_AUTH_MODE`` is unset and a token is at hand
+(``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH`` or ``~/.ray/auth_token``, Ray's own order), vinci connects
+in token mode; a connection that still fails is one line saying what to set.
 """
 from __future__ import annotations
 
@@ -17,7 +23,15 @@ import copy
 import os
 from typing import Iterable, Iterator
 
+from pathlib import Path
+
+from core.errors import BuildError
+
 from .retries import Retries
+
+TOKEN_HINT = ("a cluster with token authentication (the default of `ray start --head` since Ray 2.59) needs "
+              "RAY_AUTH_MODE=token and its token in RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token "
+              "(`ray get-auth-token` on the head node prints it)")
 
 
 class UnitActor:
@@ -34,13 +48,26 @@ class UnitActor:
         self.runner.teardown()
 
 
+def token_at_hand() -> bool:
+    return bool(os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+                or (Path.home() / ".ray" / "auth_token").is_file())
+
+
 def connect(workers: int):
+    address = os.environ.get("RAY_ADDRESS")
+    if address and "RAY_AUTH_MODE" not in os.environ and token_at_hand():
+        os.environ["RAY_AUTH_MODE"] = "token"  # before Ray is imported: it reads its config once
     import ray
 
     if not ray.is_initialized():
-        address = os.environ.get("RAY_ADDRESS")
         if address:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            try:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ray.exceptions.RayError) as exc:
+                first = (str(exc).strip().splitlines() or [""])[0][:200]
+                mode = os.environ.get("RAY_AUTH_MODE", "unset")
+                raise BuildError(f"cannot connect to the Ray cluster at {address} ({type(exc).__name__}: {first}); "
+                                 f"RAY_AUTH_MODE is {mode}: {TOKEN_HINT}") from None
         else:
             ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False,
                      _node_ip_address="127.0.0.1")
@@ -76,11 +103,14 @@ def run_units(units: Iterable, runner, workers: int, retries: int) -> Iterator[t
             except ray.exceptions.RayError as exc:
                 if policy.again(unit, getattr(exc, "cause", None) or exc):
                     queue.append(unit)
-        policy.raise_failures()
-    finally:
+    except BaseException:  # Ctrl-C: kill the actors now; a unit commits by rename, so none is half-written
         for actor in actors:
-            try:
-                ray.get(actor.close.remote(), timeout=30)
-            except Exception:  # noqa: BLE001 - a dead actor has nothing left to close
-                pass
             ray.kill(actor)
+        raise
+    for actor in actors:
+        try:
+            ray.get(actor.close.remote(), timeout=30)
+        except Exception:  # noqa: BLE001 - a dead actor has nothing left to close
+            pass
+        ray.kill(actor)
+    policy.raise_failures()

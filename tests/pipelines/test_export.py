@@ -41,7 +41,8 @@ def test_trl_rows_feed_the_vision_collator_of_sft_trainer(optimize_build, tmp_pa
     counts = export(optimize_build, "trl", out)
     rows = build_rows(optimize_build)
     ds = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache"))
-    assert counts == {s: ds[s].num_rows for s in ds} and sum(counts.values()) == len(rows)
+    virl = datasets.load_dataset(str(out), "virl", split="virl", cache_dir=str(tmp_path / "cache"))
+    assert counts == {**{s: ds[s].num_rows for s in ds}, "virl": virl.num_rows} and sum(counts.values()) == len(rows)
     assert {"messages", "images"} <= set(ds["sft"].column_names)
     optimize = [r for r in ds["sft"] if r["task"] == "optimize"]
     assert optimize and any(len(r["images"]) == 2 for r in optimize)
@@ -93,3 +94,40 @@ def test_cli_export_is_one_line(optimize_build, tmp_path):
     again = subprocess.run([sys.executable, "-m", "pipelines.cli", "export", str(optimize_build), "--format", "trl",
                             "-o", str(tmp_path / "e")], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 1 and again.stderr.startswith("error: ") and again.stderr.count("\n") == 1
+
+
+def test_trl_virl_rows_are_prompts_that_grpo_trainer_takes(optimize_build, tmp_path):
+    from trl import GRPOConfig, GRPOTrainer
+
+    from training.data import as_image
+    from training.models import build_tiny, load_model, load_processor
+    from training.prompts import generate_prompt
+
+    out = tmp_path / "trl"
+    counts = export(optimize_build, "trl", out)
+    virl = datasets.load_dataset(str(out), "virl", split="virl", cache_dir=str(tmp_path / "cache"))
+    source = {r["id"]: r for r in build_rows(optimize_build)}
+    assert counts["virl"] == len(virl) == 2
+    assert set(virl.column_names) == {"id", "lang", "task", "prompt", "image", "solution"}
+    for example in virl:
+        row = source[example["id"]]
+        assert example["prompt"] == [{"role": "user", "content": generate_prompt("svg")}]
+        assert example["solution"] == f"```svg\n{row['code'].rstrip()}\n```"
+        assert example["image"].size == as_image(row["image"]["bytes"]).size
+    seen = []
+
+    def reward(completions, image, solution, lang, **kwargs):
+        seen.append((len(completions), [i.size for i in image], solution, lang))
+        return [float(len(c) % 3) for c in completions]
+
+    path = str(build_tiny(tmp_path / "tiny"))
+    args = GRPOConfig(output_dir=str(tmp_path / "run"), max_steps=1, per_device_train_batch_size=2, num_generations=2,
+                      max_completion_length=8, use_cpu=True, report_to="none", logging_steps=1, save_strategy="no",
+                      bf16=False)
+    trainer = GRPOTrainer(model=load_model(path), reward_funcs=[reward], args=args, train_dataset=virl,
+                          processing_class=load_processor(path))
+    trainer.train()
+    assert trainer.state.global_step == 1 and seen
+    n, sizes, solutions, langs = seen[0]
+    assert n == 2 and langs == ["svg", "svg"] and all(s.startswith("```svg\n") for s in solutions)
+    assert all(size == virl[0]["image"].size or size == virl[1]["image"].size for size in sizes)

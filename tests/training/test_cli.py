@@ -78,3 +78,55 @@ def test_reward_accepts_the_tiny_encoder_spelling(tmp_path):
                     env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert done.returncode == 0, done.stderr[-1500:]
     assert '"total": 1.0' in done.stdout and (tmp_path / "cache" / "vinci" / "tiny-dinov2" / "config.json").exists()
+
+
+def test_a_missing_model_fails_at_once_naming_it(tmp_path, demo_corpus):
+    done, seconds = vinci("eval", "--data", demo_corpus, "--model", "runs/nonexist", "--encoder", "tiny:dinov2",
+                          "--output", str(tmp_path / "e"), env=OFFLINE)
+    line = one_line_error(done)
+    assert "model runs/nonexist: no such folder" in line and "Hub cannot be reached" in line and seconds < 30, line
+    (tmp_path / "empty").mkdir()
+    done, _ = vinci("eval", "--data", demo_corpus, "--model", str(tmp_path / "empty"), "--output", str(tmp_path / "e"))
+    assert "holds no config.json" in one_line_error(done)
+    done, seconds = vinci("train", "sft", "--data", demo_corpus, "--output", str(tmp_path / "t"), env=OFFLINE)
+    line = one_line_error(done)
+    assert "model Qwen/Qwen2.5-VL-7B-Instruct" in line and "--config tiny-sft" in line and seconds < 30, line
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_train_refuses_an_earlier_run_unless_told_and_takes_config_names_from_any_folder(tmp_path, demo_corpus):
+    output = tmp_path / "run"
+    (output / "checkpoint-3").mkdir(parents=True)
+    done, _ = vinci("train", "sft", "--data", demo_corpus, "--config", "tiny-sft", "--output", str(output))
+    line = one_line_error(done)
+    assert f"{output} holds an earlier run (1 checkpoint(s) (checkpoint-3 the last))" in line and "--overwrite" in line
+    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "train", "sft", "--data", demo_corpus, "--config", "tiny-sft",
+                           "--output", str(output), "--overwrite", "--set", "max_steps=1", "--set", "save_steps=1"],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path, env={**os.environ, "PYTHONPATH": ROOT})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "trained to step 1" in done.stdout and sorted(p.name for p in output.glob("checkpoint-*")) == ["checkpoint-1"]
+
+
+def test_ctrl_c_in_training_stops_at_once_and_says_how_to_resume(tmp_path, demo_corpus):
+    import signal
+
+    output = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "train", "sft", "--data", demo_corpus, "--config", "tiny-sft",
+                             "--output", str(output), "--set", "max_steps=5000", "--set", "save_steps=1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not (output / "checkpoint-2").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    started = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert time.monotonic() - started < 2.5 and proc.returncode == 130 and "Traceback" not in err, err[-2000:]
+    assert f"interrupted: checkpoints are kept in {output} (checkpoint-" in err and "with --resume" in err
+
+
+def test_select_needs_two_samples_per_prompt(demo_corpus):
+    done, _ = vinci("select", "--data", demo_corpus, "--model", "tiny:qwen2-vl", "-k", "1", "-o", "/tmp/never")
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        "error: vinci select: argument -k: 1 is below 2 (see vinci select --help)"], done.stderr

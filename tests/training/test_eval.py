@@ -43,3 +43,31 @@ def test_generation_budget_follows_the_references():
 def test_tanimoto_reads_the_reference_smiles_only():
     assert tanimoto("CCO ethanol", "CCO") == 1.0
     assert 0 < tanimoto("CCO", "CCN") < 1 and tanimoto("CCO", None) == 0.0 and tanimoto("CCO", "C1CC") == 0.0
+
+
+def test_the_contact_sheet_labels_each_pair_and_says_why_nothing_rendered(demo_corpus, tmp_path, capsys):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from training.answers import Answer
+    from training.data import as_image
+    from training.eval import Scored, print_table, sheet
+
+    rows = pick_rows(load_split(demo_corpus, "virl"), 2)
+    parts = {"visual": 0.0, "total": 0.0, "format": 1.0, "executed": 0.0, "coarse": 0.0, "fine": 0.0}
+    png = io.BytesIO()
+    as_image(rows[0]["image"]).save(png, "PNG")
+    scored = [Scored(rows[0], "", Answer(rows[0]["code"]), png.getvalue(), None, {**parts, "visual": 1.0, "total": 1.0}),
+              Scored(rows[1], "", Answer(None, "no fenced block"), None, "runtime: NameError: name 'x' is not defined", parts)]
+    sheet(scored, tmp_path / "sheet.png")
+    pixels = np.asarray(Image.open(tmp_path / "sheet.png").convert("RGB")).astype(int)
+    label_band = pixels[:18]
+    assert (label_band.sum(axis=2) < 200).any(), "the first pair carries a label"
+    second = pixels[18 + 200 + 10:]
+    red = (second[..., 0] > 120) & (second[..., 1] < 80) & (second[..., 2] < 80)
+    assert red[:, 210:].sum() > 50, "the grey box of the failed render carries its error text"
+    print_table({"svg": {"n": 2, "format": 1.0, "execution": 0.5, "visual": 0.5, "coarse": 0.5, "fine": 0.5, "ssim": 0.5}},
+                "virl", demo_corpus)
+    assert f"split 'virl' of {demo_corpus}: 2 rows" in capsys.readouterr().out
