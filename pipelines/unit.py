@@ -102,17 +102,16 @@ class UnitWork:
         return [r for r in self.records if r.task == "generate"]
 
 
-class UnitRunner:
-    """Harvest one slice of one source, filter and render it, commit it as one file.
+class RenderingRunner:
+    """What every pass of a build shares: a warm render service between ``setup`` and ``teardown``,
+    a Ctrl-C that kills rather than drains it, and one all-or-nothing commit per unit.
 
-    Picklable before ``setup`` (a manifest, a folder and the render workers per language), so any
+    Picklable before ``setup`` (a manifest, folders and the render workers per language), so any
     executor can ship it to where the renderers will run.
     """
 
-    def __init__(self, manifest: Manifest, units_dir: Path, render_workers: int | dict[str, int] = 1):
-        self.manifest, self.units_dir = manifest, Path(units_dir)
-        self.excluded_dir = self.units_dir.parent / "excluded"
-        self.render_workers = render_workers
+    def __init__(self, manifest: Manifest, render_workers: int | dict[str, int] = 1):
+        self.manifest, self.render_workers = manifest, render_workers
         self.service = None
         self.stopped = False
 
@@ -135,6 +134,28 @@ class UnitRunner:
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "service": None}
+
+    def commit_unit(self, unit: Unit, records: list[Record], stats: Stats, rows_path: Path, excluded_path: Path) -> int:
+        """Exclusions first, then the rows, each by rename: the rows file marks the unit done. A stopped
+        runner commits nothing (its renders may have failed because they were killed)."""
+        if self.stopped:
+            raise UnitAborted(f"{unit.name}: the build was stopped")
+        for r in records:
+            r.meta["order"] = [unit.source_index, unit.index]
+        table = pa.Table.from_pylist([to_arrow_row(r) for r in records], schema=arrow_schema())
+        table = table.replace_schema_metadata({"vinci_stats": json.dumps(stats.to_dict())})
+        write_unit_exclusions(stats.excluded, excluded_path)
+        write_table(rows_path, table)
+        return len(records)
+
+
+class UnitRunner(RenderingRunner):
+    """Harvest one slice of one source, filter and render it, commit it as one file."""
+
+    def __init__(self, manifest: Manifest, units_dir: Path, render_workers: int | dict[str, int] = 1):
+        super().__init__(manifest, render_workers)
+        self.units_dir = Path(units_dir)
+        self.excluded_dir = self.units_dir.parent / "excluded"
 
     STEPS = ("harvest", "license_filter", "quality_code", "execution", "quality_image", "source_images", "refine")
 
@@ -196,14 +217,6 @@ class UnitRunner:
         work.records += refine_records(work.clean(), work.drafts, self.service, self.manifest.perturb, work.stats)
 
     def commit(self, work: UnitWork) -> int:
-        """Exclusions first, then the unit file, each by rename: the unit file marks the unit done.
-        A stopped runner commits nothing (its renders may have failed because they were killed)."""
-        if self.stopped:
-            raise UnitAborted(f"{work.unit.name}: the build was stopped")
-        for r in work.records:
-            r.meta["order"] = [work.unit.source_index, work.unit.index]
-        table = pa.Table.from_pylist([to_arrow_row(r) for r in work.records], schema=arrow_schema())
-        table = table.replace_schema_metadata({"vinci_stats": json.dumps(work.stats.to_dict())})
-        write_unit_exclusions(work.stats.excluded, self.excluded_dir / f"{work.unit.name}.parquet")
-        write_table(self.units_dir / f"{work.unit.name}.parquet", table)
-        return len(work.records)
+        name = work.unit.name
+        return self.commit_unit(work.unit, work.records, work.stats, self.units_dir / f"{name}.parquet",
+                                self.excluded_dir / f"{name}.parquet")

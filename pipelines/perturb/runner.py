@@ -8,8 +8,8 @@ draws come from ``random.Random(f"perturb:{seed}:{id}")``, so a row gets the sam
 whichever rows share its unit: the rows written are those of a one-pass build, minus the work
 that was dropped.
 
-Like ``UnitRunner`` it is picklable before ``setup``, holds a warm render service between ``setup``
-and ``teardown``, and commits one file per unit by rename (after its exclusion records), so a
+Like ``UnitRunner`` it is a ``RenderingRunner``: picklable before ``setup``, a warm render service
+between ``setup`` and ``teardown``, one file per unit by rename (after its exclusion records), so a
 killed build resumes with the units whose files exist.
 """
 from __future__ import annotations
@@ -19,14 +19,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core.atomic import write_table
-from core.exclusions import write_unit_exclusions
-from core.records import IMAGE_COLUMNS, Record, arrow_schema, to_arrow_row
+from core.records import IMAGE_COLUMNS, Record
 from core.stats import Stats
 
+from ..unit import RenderingRunner
 from .stage import perturb_records
 
 PLAN_SUFFIX = ".json"
@@ -48,31 +46,16 @@ def read_parents(unit_file: Path, ids: set[str]) -> list[Record]:
     return out
 
 
-class PerturbRunner:
+class PerturbRunner(RenderingRunner):
     """Render and verify the perturbations of one unit's ``sft`` parents; commit them as one file."""
 
     STEP = "perturb"
 
     def __init__(self, manifest, units_dir: Path, perturbed_dir: Path, plan_dir: Path, excluded_dir: Path,
                  render_workers: int | dict[str, int] = 1):
-        self.manifest = manifest
+        super().__init__(manifest, render_workers)
         self.units_dir, self.perturbed_dir = Path(units_dir), Path(perturbed_dir)
         self.plan_dir, self.excluded_dir = Path(plan_dir), Path(excluded_dir)
-        self.render_workers = render_workers
-        self.service = None
-
-    def setup(self) -> None:
-        from filters.render import RenderService
-
-        self.service = RenderService(workers=self.render_workers, timeout_s=self.manifest.render.timeout_s)
-
-    def teardown(self) -> None:
-        if self.service is not None:
-            self.service.close()
-            self.service = None
-
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "service": None}
 
     def __call__(self, unit) -> int:
         if self.service is None:
@@ -84,10 +67,5 @@ class PerturbRunner:
         out = perturb_records(records, self.service, self.manifest.perturb, self.manifest.seed, stats)
         stats.time(self.STEP, time.monotonic() - t0)
         stats.spend_shared(self.STEP, Counter(r.lang for r in records), time.thread_time() - cpu0)
-        for r in out:
-            r.meta["order"] = [unit.source_index, unit.index]
-        table = pa.Table.from_pylist([to_arrow_row(r) for r in out], schema=arrow_schema())
-        table = table.replace_schema_metadata({"vinci_stats": json.dumps(stats.to_dict())})
-        write_unit_exclusions(stats.excluded, self.excluded_dir / f"{unit.name}.perturb.parquet")
-        write_table(self.perturbed_dir / f"{unit.name}.parquet", table)
-        return len(out)
+        return self.commit_unit(unit, out, stats, self.perturbed_dir / f"{unit.name}.parquet",
+                                self.excluded_dir / f"{unit.name}.perturb.parquet")
