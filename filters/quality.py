@@ -69,7 +69,8 @@ class CodeCheck:
         if reason is None:
             return KEEP
         if harvest_error:
-            return False, reason, str(harvest_error).splitlines()[0][:300]
+            detail = sample.meta.get("harvest_detail") or harvest_error
+            return False, reason, str(detail).splitlines()[0][:300]
         if reason in ("code_too_long", "code_too_short"):
             return False, reason, f"{len(sample.code):,} characters (quality: {q.min_code_chars}..{q.max_code_chars})"
         if reason == "bad_source_image":

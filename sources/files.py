@@ -21,8 +21,9 @@ from itertools import islice
 from pathlib import PurePosixPath
 from typing import IO, Any, Callable, Iterable, Iterator
 
-from core.errors import SourceError
+from core.errors import Rejected, SourceError
 from core.languages import language_of_path
+from core.paths import TooLarge, confine, read_beneath
 
 from .base import RawSample
 from .imports import needed_helpers
@@ -111,42 +112,21 @@ def _folder_tree(root: str) -> Tree:
     paths.sort()
 
     def read(rel: str) -> bytes:
-        fd = open_beneath(root, rel)
         try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise OSError(f"{rel} is not a regular file")
-            if info.st_size > MAX_FILE_BYTES:
-                raise FileTooLarge(rel)
-            with os.fdopen(fd, "rb", closefd=False) as fh:
-                return fh.read(MAX_FILE_BYTES + 1)
-        finally:
-            os.close(fd)
+            return read_beneath(root, rel, MAX_FILE_BYTES)
+        except TooLarge:
+            raise FileTooLarge(rel) from None
 
     return Tree(root, paths, read, skipped)
 
 
-def open_beneath(root: str, rel: str) -> int:
-    """Open ``root/rel`` one component at a time with ``O_NOFOLLOW``: a folder swapped for a link
-    after the tree was listed fails to open instead of leading outside the tree."""
-    parts = PurePosixPath(rel).parts
-    if not parts or any(part in ("..", "/") for part in parts):
-        raise OSError(f"{rel}: not a path inside the tree")
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for part in parts[:-1]:
-            child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = child
-        return os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
-    finally:
-        os.close(fd)
-
-
 def safe_member_name(name: str) -> bool:
     """A member that would land inside the archive's own folder: relative, no ``..`` part."""
-    posix = PurePosixPath(name.replace("\\", "/"))
-    return bool(name) and not posix.is_absolute() and ".." not in posix.parts and not re.match(r"^[A-Za-z]:", name)
+    try:
+        confine(name)
+    except Rejected:
+        return False
+    return True
 
 
 def _bounded(path: str, count: int, total: int) -> None:
@@ -280,6 +260,9 @@ def text_of(tree: Tree, rel: str) -> str | None:
         data = tree.read(rel)
     except FileTooLarge:
         tree.skipped["too_large"] += 1
+        return None
+    except Rejected as exc:
+        tree.skipped["symlink" if exc.reason == "symlink_in_path" else exc.reason] += 1
         return None
     except OSError:
         tree.skipped["unreadable"] += 1

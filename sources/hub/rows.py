@@ -17,13 +17,19 @@ from core.atomic import atomic_path
 from core.errors import SourceError
 
 BATCH_ROWS = 64
+MAX_CELL_BYTES = 64 << 20
+MAX_CHUNK_BYTES = 256 << 20
+MAX_LINE_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
 class Row:
+    """One row of a data file; ``error`` says why it was not read (its cells are then empty)."""
+
     file: str
     index: int
     data: dict[str, Any]
+    error: str | None = None
 
 
 def local_files(data_files: Any, split: str) -> list[str]:
@@ -87,16 +93,86 @@ def parquet_rows(files: list[str], start: int, filesystem: Any = None) -> Iterat
             groups.append(g)
         index = offset
         try:
-            for batch in pf.iter_batches(batch_size=BATCH_ROWS, row_groups=groups):
-                for data in batch.to_pylist():
-                    if skip:
-                        skip -= 1
-                    else:
-                        yield Row(path, index, data)
-                    index += 1
+            for g in groups:
+                size = pf.metadata.row_group(g).num_rows
+                too_big = oversized_chunk(pf.metadata.row_group(g))
+                if too_big:
+                    for row in range(index, index + size):
+                        if skip:
+                            skip -= 1
+                        else:
+                            yield Row(path, row, {}, f"{path} row {row}: {too_big}")
+                    index += size
+                    continue
+                for batch in pf.iter_batches(batch_size=BATCH_ROWS, row_groups=[g]):
+                    big = oversized_cells(batch)
+                    for k, data in enumerate(batch.to_pylist() if not big else _rows_without(batch, big)):
+                        if skip:
+                            skip -= 1
+                        elif k in big:
+                            yield Row(path, index, {}, f"{path} row {index}: {big[k]}")
+                        else:
+                            yield Row(path, index, data)
+                        index += 1
         except Exception as exc:  # noqa: BLE001 - a corrupt page surfaces while reading
             raise SourceError(f"{path}: cannot read row {index}: {type(exc).__name__}: {exc}") from exc
         offset = index
+
+
+def oversized_chunk(group: Any) -> str | None:
+    """Why a row group is not read (a column chunk that declares more than ``MAX_CHUNK_BYTES``
+    uncompressed: a few KB of zstd can hold a gigabyte cell), from the footer alone; else ``None``."""
+    for c in range(group.num_columns):
+        chunk = group.column(c)
+        if chunk.total_uncompressed_size > MAX_CHUNK_BYTES:
+            return (f"column {chunk.path_in_schema!r} of its row group declares {chunk.total_uncompressed_size:,} bytes "
+                    f"uncompressed, over the {MAX_CHUNK_BYTES:,}-byte cap; the row group is not read")
+    return None
+
+
+def oversized_cells(batch: Any) -> dict[int, str]:
+    """``{row in batch: why}`` for the rows holding a string or binary cell over ``MAX_CELL_BYTES``,
+    measured on the Arrow buffers before any cell becomes a Python object."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    big: dict[int, str] = {}
+    for name, column in zip(batch.schema.names, batch.columns):
+        if not (pa.types.is_string(column.type) or pa.types.is_binary(column.type)
+                or pa.types.is_large_string(column.type) or pa.types.is_large_binary(column.type)):
+            continue
+        lengths = pc.binary_length(column).to_pylist()
+        for k, n in enumerate(lengths):
+            if n is not None and n > MAX_CELL_BYTES and k not in big:
+                big[k] = f"cell {name!r} holds {n:,} bytes, over the {MAX_CELL_BYTES:,}-byte cap"
+    return big
+
+
+def _rows_without(batch: Any, big: dict[int, str]) -> Iterator[dict]:
+    """The batch's rows as dicts, with an empty dict in place of each oversized row (never converted)."""
+    for k in range(batch.num_rows):
+        yield {} if k in big else batch.slice(k, 1).to_pylist()[0]
+
+
+def check_lines(path: str) -> None:
+    """Refuse a JSON Lines file holding a line over ``MAX_LINE_BYTES`` (decompressed), read in bounded
+    pieces before ``datasets`` materialises it."""
+    import gzip
+
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        line, length = 1, 0
+        while chunk := fh.read(1 << 20):
+            *ended, rest = chunk.split(b"\n")
+            for piece in ended:
+                if length + len(piece) > MAX_LINE_BYTES:
+                    break
+                line, length = line + 1, 0
+            else:
+                length += len(rest)
+                if length <= MAX_LINE_BYTES:
+                    continue
+            raise SourceError(f"{path} line {line}: over {MAX_LINE_BYTES:,} bytes; refusing the file before parsing it")
 
 
 def indexed_rows(files: list[str], start: int) -> Iterator[Row]:
@@ -107,6 +183,9 @@ def indexed_rows(files: list[str], start: int) -> Iterator[Row]:
     builder = "json" if first.endswith((".json", ".jsonl", ".json.gz", ".jsonl.gz")) else "csv" if first.endswith(".csv") else None
     if builder is None:
         raise SourceError(f"{first}: cannot tell the format (use .parquet, .json, .jsonl or .csv)")
+    for path in files:
+        if path.endswith((".jsonl", ".jsonl.gz")):
+            check_lines(path)
     try:
         ds = datasets.load_dataset(builder, data_files=files, split="train")
     except Exception as exc:  # noqa: BLE001 - datasets raises many types for unreadable input
