@@ -24,15 +24,15 @@ def confine(name: str) -> str:
     dropped), or ``Rejected("unsafe_path")`` when it is empty, absolute, has a drive letter, a NUL or
     a ``..`` part."""
     if not isinstance(name, str) or not name:
-        raise Rejected("unsafe_path", f"{name!r}: not a path")
+        raise Rejected("unsafe_path", "not a path")
     posix = name.replace("\\", "/")
     if "\x00" in posix or posix.startswith("/") or DRIVE.match(posix):
-        raise Rejected("unsafe_path", f"{name!r}: an absolute path, not one inside the root")
+        raise Rejected("unsafe_path", "an absolute path, not one inside the root")
     parts = [part for part in posix.split("/") if part not in ("", ".")]
     if ".." in parts:
-        raise Rejected("unsafe_path", f"{name!r}: a '..' part leads out of the root")
+        raise Rejected("unsafe_path", "a '..' part leads out of the root")
     if not parts:
-        raise Rejected("unsafe_path", f"{name!r}: names the root itself")
+        raise Rejected("unsafe_path", "names the root itself")
     return "/".join(parts)
 
 
@@ -44,20 +44,20 @@ def open_beneath(root: str | os.PathLike, name: str) -> int:
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for part in parts[:-1]:
-            child = _open_component(fd, part, os.O_RDONLY | os.O_DIRECTORY, name)
+            child = _open_component(fd, part, os.O_RDONLY | os.O_DIRECTORY)
             os.close(fd)
             fd = child
-        return _open_component(fd, parts[-1], os.O_RDONLY | os.O_NONBLOCK, name)
+        return _open_component(fd, parts[-1], os.O_RDONLY | os.O_NONBLOCK)
     finally:
         os.close(fd)
 
 
-def _open_component(dir_fd: int, part: str, flags: int, name: str) -> int:
+def _open_component(dir_fd: int, part: str, flags: int) -> int:
     try:
         return os.open(part, flags | os.O_NOFOLLOW, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ELOOP or (exc.errno == errno.ENOTDIR and _is_link(dir_fd, part)):
-            raise Rejected("symlink_in_path", f"{name!r}: {part!r} is a symbolic link; links are never followed") from None
+            raise Rejected("symlink_in_path", f"{part!r} on the way is a symbolic link; links are never followed") from None
         raise
 
 
@@ -71,8 +71,8 @@ def _is_link(dir_fd: int, part: str) -> bool:
 class TooLarge(Rejected):
     """A file declares more bytes than its cap; nothing of it was read."""
 
-    def __init__(self, name: str, size: int, cap: int):
-        super().__init__("too_large", f"{name!r}: {size:,} bytes, over the {cap:,}-byte cap")
+    def __init__(self, size: int, cap: int):
+        super().__init__("too_large", f"{size:,} bytes, over the {cap:,}-byte cap")
 
 
 def read_beneath(root: str | os.PathLike, name: str, max_bytes: int) -> bytes:
@@ -83,13 +83,13 @@ def read_beneath(root: str | os.PathLike, name: str, max_bytes: int) -> bytes:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise Rejected("not_a_file", f"{name!r} is not a regular file")
+            raise Rejected("not_a_file", "not a regular file")
         if info.st_size > max_bytes:
-            raise TooLarge(name, info.st_size, max_bytes)
+            raise TooLarge(info.st_size, max_bytes)
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read(max_bytes + 1)
     finally:
         os.close(fd)
     if len(data) > max_bytes:
-        raise TooLarge(name, len(data), max_bytes)
+        raise TooLarge(len(data), max_bytes)
     return data

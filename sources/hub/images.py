@@ -76,12 +76,18 @@ class ImageRoot:
     def read(self, name: str) -> bytes | None:
         """The bytes at ``name`` inside the root, ``None`` where no candidate exists; ``Rejected`` for
         a path that leaves the root, a symbolic link on the way, or a file over ``MAX_IMAGE_BYTES``."""
+        try:
+            return self._read(name)
+        except Rejected as exc:
+            raise Rejected(exc.reason, f"image path {name!r}: {exc}") from None
+
+    def _read(self, name: str) -> bytes | None:
         for candidate in self.candidates(name):
             if self._zip is not None:
                 info = self._members.get(candidate)
                 if info is not None:
                     if info.file_size > MAX_IMAGE_BYTES:
-                        raise TooLarge(candidate, info.file_size, MAX_IMAGE_BYTES)
+                        raise TooLarge(info.file_size, MAX_IMAGE_BYTES)
                     with self._zip.open(info) as fh:
                         return fh.read(MAX_IMAGE_BYTES + 1)[:MAX_IMAGE_BYTES]
             else:

@@ -16,7 +16,7 @@ from sources.hub import DATASETS, chat_code, describe, parse_spec
 from sources.hub.code import reply_code
 from sources.hub.esmiles import plain_smiles
 
-from .hub_fixtures import FIXTURES, HTML, SVG
+from .hub_fixtures import FIXTURES, HTML, SVG, png
 
 
 def harvest(tmp_path, dataset_id: str, options: dict) -> list[dict]:
@@ -143,3 +143,89 @@ def test_describe_names_config_split_layout_and_licence():
     assert (d["config"], d["split"], d["benchmark"]) == ("chartmimic", "test", True)
     assert "chartmimic/*test/*.parquet" in d["files"]
     assert describe("MBZUAI/Web2Code", data_files="/x/Web2Code.json")["files"] == "/x/Web2Code.json"
+
+
+def test_an_image_path_out_of_the_image_folder_is_never_read(tmp_path):
+    """Rows whose image path leaves ``images/`` (``..``, absolute, a symlink on the way) point at a file
+    standing for the operator's Hub token (a decodable PNG, so a build would keep it as the row's
+    picture): each row is dropped with a reason naming row and path, and the bytes appear nowhere."""
+    data = tmp_path / "repo"
+    data.mkdir()
+    fixture = FIXTURES["xxxllz/Chart2Code-160k"](data)
+    token = data / "token"
+    token.write_bytes(png(99) + b"hf_SECRETTOKEN")
+    (data / "images" / "cached.png").symlink_to(token)
+    (data / "images" / "cache").symlink_to(data)
+    rows = json.loads((data / "chart2code_160k.json").read_text())
+    reply = rows[0]["conversations"]
+    escapes = {"../token": "unsafe_path", "images/../../token": "unsafe_path", str(token): "unsafe_path",
+               "..\\token": "unsafe_path", "images/cached.png": "symlink_in_path", "cache/token": "symlink_in_path"}
+    rows += [{"id": f"evil_{i}", "image": path, "conversations": reply} for i, path in enumerate(escapes)]
+    (data / "chart2code_160k.json").write_text(json.dumps(rows))
+    harvested = harvest(tmp_path, "xxxllz/Chart2Code-160k", fixture.options)
+    assert [base64.b64decode(r["image"]) for r in harvested[:2]] == [e.image for e in fixture.expected]
+    evil = harvested[2:]
+    assert [r["meta"]["harvest_error"] for r in evil] == list(escapes.values())
+    assert all(r["image"] is None and r["code"] == "" for r in evil)
+    for i, (row, path) in enumerate(zip(evil, escapes)):
+        assert f"row {2 + i}" in row["meta"]["harvest_detail"] and repr(path) in row["meta"]["harvest_detail"]
+    assert b"SECRETTOKEN" not in (tmp_path / "out.jsonl").read_bytes()
+    from filters.quality import CodeCheck
+    from pipelines.manifest import QualityConfig
+
+    samples = list(open_source("hub:xxxllz/Chart2Code-160k", options=fixture.options))
+    verdicts = [CodeCheck(QualityConfig())(s) for s in samples[2:]]
+    assert [v[:2] for v in verdicts] == [(False, reason) for reason in escapes.values()]
+    assert all("row" in v[2] and "image" not in v[1] for v in verdicts)
+
+
+def test_a_path_inside_the_image_folder_still_reads(tmp_path):
+    """Confinement keeps every legitimate spelling: ``./``, doubled slashes, backslashes, the root's own name."""
+    data = tmp_path / "repo"
+    data.mkdir()
+    fixture = FIXTURES["xxxllz/Chart2Code-160k"](data)
+    rows = json.loads((data / "chart2code_160k.json").read_text())
+    rows[0]["image"], rows[1]["image"] = "./images//chart_0.png", "images\\chart_1.png"
+    (data / "chart2code_160k.json").write_text(json.dumps(rows))
+    found = harvest(tmp_path, "xxxllz/Chart2Code-160k", fixture.options)
+    assert [base64.b64decode(r["image"]) for r in found] == [e.image for e in fixture.expected]
+
+
+GIANT_CELL_PROBE = """
+import json, sys
+import pyarrow as pa
+from sources.base import open_source
+from sources.hub import rows
+rows.MAX_CELL_BYTES, rows.MAX_CHUNK_BYTES = 1 << 20, int(sys.argv[2])
+samples = list(open_source("hub:starvector/svg-stack", options={"data_files": sys.argv[1]}))
+print(json.dumps({"peak": pa.default_memory_pool().max_memory(),
+                  "rows": [[s.code, s.meta.get("harvest_error"), s.meta.get("harvest_detail")] for s in samples]}))
+"""
+
+
+@pytest.mark.parametrize("chunk_cap,group_rows,dropped", [(4 << 20, 1, [1]), (4 << 20, 3, [0, 1, 2]), (128 << 20, 3, [1])])
+def test_a_giant_cell_is_dropped_before_it_is_materialised(tmp_path, chunk_cap, group_rows, dropped):
+    """A few KB of zstd holding a 48 MiB cell, with a 1 MiB cell cap. Under a 4 MiB chunk cap its row
+    group is refused from the footer alone, each of its rows dropped with a reason naming file and
+    row, the other row groups read, and Arrow's peak allocation stays far below the cell; under a
+    128 MiB chunk cap the row group is read and the cell refused from the Arrow lengths, before any
+    cell becomes a Python object."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "giant.parquet"
+    pq.write_table(pa.table({"Svg": [SVG, "<svg>" + "x" * (48 << 20), SVG], "Filename": ["a", "b", "c"]}), path,
+                   compression="zstd", row_group_size=group_rows)
+    assert path.stat().st_size < 64 << 10
+    probe = subprocess.run([sys.executable, "-c", GIANT_CELL_PROBE, str(path), str(chunk_cap)], capture_output=True, text=True,
+                           timeout=120)
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    report = json.loads(probe.stdout)
+    assert [(code, error) for code, error, _ in report["rows"]] == [
+        ("", "row_too_large") if i in dropped else (SVG, None) for i in range(3)]
+    for i in dropped:
+        assert report["rows"][i][2].startswith(f"{path} row {i}: ")
+    if chunk_cap < 48 << 20:
+        assert report["peak"] < 16 << 20 and report["rows"][1][2].endswith("; the row group is not read")
+    else:
+        assert report["rows"][1][2].endswith("cell 'Svg' holds 50,331,653 bytes, over the 1,048,576-byte cap")
