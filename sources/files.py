@@ -29,12 +29,12 @@ from .base import RawSample
 from .imports import needed_helpers
 
 MAX_FILE_BYTES = 2 << 20
+MAX_PREAMBLE_CHARS = 64 << 10
 LICENSE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE", "COPYING", "COPYING.txt")
-MATPLOTLIB = re.compile(r"^\s*(import matplotlib|from matplotlib|import pylab|from pylab)", re.M)
-RDKIT_DRAW = re.compile(r"^\s*from rdkit\.Chem import .*Draw|^\s*from rdkit\.Chem\.Draw import", re.M)
+MATPLOTLIB = re.compile(r"^[^\S\n]*(import matplotlib|from matplotlib|import pylab|from pylab)", re.M)
+RDKIT_DRAW = re.compile(r"^[^\S\n]*from rdkit\.Chem import .*Draw|^[^\S\n]*from rdkit\.Chem\.Draw import", re.M)
 REMOTE_ASSET = re.compile(r"""(?:src|href)\s*=\s*["']?(https?:)?//""", re.I)
-TIKZ_BLOCK = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.S)
-PREAMBLE_KEEP = re.compile(r"^\s*\\(usepackage|usetikzlibrary|usepgfplotslibrary|pgfplotsset|tikzset|definecolor|colorlet|"
+PREAMBLE_KEEP = re.compile(r"^[^\S\n]*\\(usepackage|usetikzlibrary|usepgfplotslibrary|pgfplotsset|tikzset|definecolor|colorlet|"
                            r"newcommand|renewcommand|DeclareMathOperator|def\\)", re.M)
 SPDX_HINTS = {"MIT License": "MIT", "Apache License": "Apache-2.0", "BSD 3-Clause": "BSD-3-Clause", "BSD 2-Clause": "BSD-2-Clause",
               "GNU GENERAL PUBLIC LICENSE": "GPL", "GNU LESSER GENERAL PUBLIC": "LGPL", "Creative Commons": "CC",
@@ -366,19 +366,55 @@ def code_of_file(path: str | os.PathLike, lang: str) -> str:
     return text
 
 
+def spans(text: str, begin: str, end: str) -> Iterator[tuple[int, int]]:
+    """(start, stop) of each ``begin ... end`` stretch, the shortest from each ``begin``, left to right,
+    found with ``str.find`` (linear, where a lazy ``.*?`` regex rescans to the end from every unclosed
+    ``begin``)."""
+    pos = 0
+    while (start := text.find(begin, pos)) >= 0:
+        stop = text.find(end, start + len(begin))
+        if stop < 0:
+            return
+        pos = stop + len(end)
+        yield start, pos
+
+
+def is_standalone(text: str) -> bool:
+    """``\\documentclass[...]{standalone}`` or ``\\documentclass{standalone}``, in one pass."""
+    mark, bracket = "\\documentclass", -1
+    pos = 0
+    while (i := text.find(mark, pos)) >= 0:
+        pos = i + len(mark)
+        if text.startswith("[", pos):
+            if bracket < pos:
+                bracket = text.find("]", pos)
+                if bracket < 0:
+                    return False
+            after = bracket + 1
+        else:
+            after = pos
+        if text.startswith("{standalone}", after):
+            return True
+    return False
+
+
 def tikz_units(text: str, rel: str) -> Iterator[tuple[str, str, str, dict]]:
     has_class = "\\documentclass" in text
-    pictures = list(TIKZ_BLOCK.finditer(text))
-    if not has_class or re.search(r"\\documentclass(\[[^\]]*\])?\{standalone\}", text):
+    pictures = list(spans(text, "\\begin{tikzpicture}", "\\end{tikzpicture}"))
+    if not has_class or is_standalone(text):
         if pictures or "\\tikz" in text or "\\begin{axis}" in text:
             yield "latex", text, rel, {"unit": "document" if has_class else "snippet"}
         return
-    head = text.split("\\begin{document}")[0]
+    head = text.partition("\\begin{document}")[0]
     preamble = "\n".join(m.group(0).strip() + line_rest(head, m.end()) for m in PREAMBLE_KEEP.finditer(head))
-    for picture in pictures:
-        first = text.count("\n", 0, picture.start()) + 1
-        last = text.count("\n", 0, picture.end()) + 1
-        doc = ("\\documentclass[border=4pt]{standalone}\n" + preamble + "\n\\begin{document}\n" + picture.group(0) + "\n\\end{document}\n")
+    if len(preamble) > MAX_PREAMBLE_CHARS:  # every picture carries the preamble: N pictures would cost N copies
+        raise Rejected("preamble_too_large", f"{rel}: a {len(preamble):,}-character preamble (cap {MAX_PREAMBLE_CHARS:,})")
+    line, counted = 1, 0
+    for start, stop in pictures:
+        first = line + text.count("\n", counted, start)
+        last = first + text.count("\n", start, stop)
+        line, counted = last, stop
+        doc = ("\\documentclass[border=4pt]{standalone}\n" + preamble + "\n\\begin{document}\n" + text[start:stop] + "\n\\end{document}\n")
         yield "latex", doc, f"{rel}:{first}-{last}", {"unit": "extracted"}
 
 
@@ -417,9 +453,12 @@ class FileSource:
             text = text_of(self.tree, rel)
             if text is None:
                 continue
-            for lang, code, ref, meta in units(self.tree, rel, text):
-                yield RawSample(lang=lang, code=code, source=f"dir:{self.tree.name}", source_ref=ref,
-                                license=license_for(self.tree, rel, licenses), meta=meta)
+            try:
+                for lang, code, ref, meta in units(self.tree, rel, text):
+                    yield RawSample(lang=lang, code=code, source=f"dir:{self.tree.name}", source_ref=ref,
+                                    license=license_for(self.tree, rel, licenses), meta=meta)
+            except Rejected as exc:  # the rest of this file only: its units so far are kept
+                self.tree.skipped[exc.reason] += 1
 
 
 def stream(rest: str, seed: int = 0, start: int = 0, **_options) -> FileSource:

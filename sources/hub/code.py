@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.fences import FENCE, fence_language
+from core.fences import fence_language, fences
 from core.languages import LANGUAGES
 
 CHAT_ROLE_KEYS = ("role", "from")
@@ -34,11 +34,10 @@ def reply_code(text: str | None, lang_hint: str | None = None) -> tuple[str | No
     """
     if not text:
         return None, None
-    blocks = FENCE.findall(text)
+    blocks = fences(text)
     if blocks:
-        tag, body = blocks[-1]
-        body = body.strip("\n")
-        return fence_language(tag) or lang_hint or bare_language(body), body
+        body = blocks[-1].body.strip("\n")
+        return fence_language(blocks[-1].tag) or lang_hint or bare_language(body), body
     lang = bare_language(text)
     if lang is None:
         return None, None
