@@ -320,7 +320,7 @@ def units(tree: Tree, rel: str, text: str) -> Iterator[tuple[str, str, str, dict
     if ext == ".csv":
         yield from csv_units(text, rel)
     elif ext == ".sdf":
-        yield from sdf_units(text, rel)
+        yield from sdf_units(text, rel, tree.skipped)
     elif lang == "python":
         if MATPLOTLIB.search(text) or RDKIT_DRAW.search(text):
             folder = str(PurePosixPath(rel).parent)
@@ -423,13 +423,58 @@ def line_rest(text: str, pos: int) -> str:
     return text[pos:] if end == -1 else text[pos:end]
 
 
-def sdf_units(text: str, rel: str) -> Iterator[tuple[str, str, str, dict]]:
+MAX_MOL_ATOMS, MAX_MOL_BONDS, MAX_MOL_BYTES = 500, 600, 256 << 10
+
+
+def sdf_records(text: str) -> Iterator[str]:
+    """The records of an SD file (each ends at a line starting ``$$$$``), in one pass."""
+    record: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("$$$$"):
+            yield "".join(record)
+            record = []
+        else:
+            record.append(line)
+    if "".join(record).strip():
+        yield "".join(record)
+
+
+def molblock_size(block: str) -> tuple[int, int] | None:
+    """(atoms, bonds) a molfile declares (V2000 counts line or V3000 ``COUNTS``), read before RDKit
+    sees it; ``None`` when it declares nothing readable."""
+    lines = block.splitlines()
+    if len(lines) < 4:
+        return None
+    counts = lines[3]
+    try:
+        if "V3000" in counts:
+            line = next((ln for ln in lines[4:] if ln.startswith("M  V30 COUNTS")), None)
+            if line is None:
+                return None
+            atoms, bonds = line.split()[3:5]
+            return int(atoms), int(bonds)
+        return int(counts[0:3]), int(counts[3:6])
+    except ValueError:
+        return None
+
+
+def sdf_units(text: str, rel: str, skipped: Counter | None = None) -> Iterator[tuple[str, str, str, dict]]:
+    """A SMILES per molecule of an SD file. RDKit parses and sanitises on the host (ring perception
+    grows fast with bonds: 1,860 bonds take 9 s), so a record is parsed only when its size, atom and
+    bond counts are within ``MAX_MOL_*``; larger ones are counted in ``skipped`` and left out."""
     from rdkit import Chem, RDLogger
 
     RDLogger.DisableLog("rdApp.*")
-    supplier = Chem.SDMolSupplier()
-    supplier.SetData(text)
-    for n, mol in enumerate(supplier, start=1):
+    skipped = skipped if skipped is not None else Counter()
+    for n, block in enumerate(sdf_records(text), start=1):
+        size = molblock_size(block)
+        if size is None:
+            skipped["unreadable_molecule"] += 1
+            continue
+        if len(block) > MAX_MOL_BYTES or size[0] > MAX_MOL_ATOMS or size[1] > MAX_MOL_BONDS:
+            skipped["molecule_too_large"] += 1
+            continue
+        mol = Chem.MolFromMolBlock(block)
         if mol is not None:
             yield "smiles", Chem.MolToSmiles(mol), f"{rel}#mol{n}", {}
 

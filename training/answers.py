@@ -23,6 +23,7 @@ from core.fences import MARK, fence_language, fences
 from core.languages import LANGUAGES
 
 SMILES_CHARS = re.compile(r"[A-Za-z0-9\[\]()=#$:/\\.+\-@%*~]+")
+MAX_SMILES_PROBE = 256
 SYMBOLS = set("{}[]()<>=;#\\/*&|^$@~%")
 
 
@@ -99,6 +100,8 @@ def _is_smiles_like(token: str) -> bool:
     token = token.strip(".,;:!?\"'`()")
     if len(token) < 3 or not SMILES_CHARS.fullmatch(token):
         return False
+    if len(token) > MAX_SMILES_PROBE:  # no prose word is this long; RDKit is not asked about it
+        return True
     from rdkit import Chem, RDLogger
 
     RDLogger.DisableLog("rdApp.*")

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from core.markup import LINE_BREAKS, front_matter, md_code, md_fence, md_text
-from tests.fuzzing import fuzz
+from tests.hostile import fuzz
 
 MD = MarkdownIt("commonmark").enable("table")
 MARKUP = st.text(alphabet=st.sampled_from(list("#[]()<>!`*_|&;\\-=~:/ \nabc\u2028\t")) | st.characters(), max_size=80)

@@ -8,13 +8,17 @@ from itertools import islice
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.errors import SourceError
+from core.languages import LANGUAGES
 from pipelines.cli import main
 from sources.base import open_source
 from sources.hub import DATASETS, chat_code, describe, parse_spec
 from sources.hub.code import reply_code
-from sources.hub.esmiles import plain_smiles
+from sources.hub.esmiles import atom_tags, plain_smiles
+from tests.hostile import finishes, fuzz
 
 from .hub_fixtures import FIXTURES, HTML, SVG, png
 
@@ -229,3 +233,61 @@ def test_a_giant_cell_is_dropped_before_it_is_materialised(tmp_path, chunk_cap, 
         assert report["peak"] < 16 << 20 and report["rows"][1][2].endswith("; the row group is not read")
     else:
         assert report["rows"][1][2].endswith("cell 'Svg' holds 50,331,653 bytes, over the 1,048,576-byte cap")
+
+
+# Replies that held a harvest for minutes to hours while bare-reply detection backtracked (the old
+# SVG sign tried every way to group 40 comments: 281 bytes, > 150 s on the old code), and E-SMILES
+# labels whose tag pattern rescanned to the end from every unclosed ``<a>``.
+SLOW_REPLIES = [
+    ('reply_code("<!---->" * 40 + "x")', "(None, None)"),
+    ('reply_code("<!---->" * 40 + "<svg/>")', "('svg', '" + "<!---->" * 40 + "<svg/>')"),
+    ('reply_code("<?xml " + "?" * 80_000)', "(None, None)"),
+    ('plain_smiles("C*<sep>" + "<a>1:" * 20_000)', "(None, 'esmiles_too_long')"),
+    ('len(atom_tags("<a>1:" * 20_000 + "</a>")[0]), len(atom_tags("<a>1:x\\ny" * 10_000 + "</a>")[0])', "1 0"),
+]
+
+
+@pytest.mark.parametrize("expression,expected", SLOW_REPLIES)
+def test_adversarial_replies_are_read_in_linear_time(expression, expected):
+    out = finishes("from sources.hub.code import reply_code\nfrom sources.hub.esmiles import atom_tags, plain_smiles\n"
+                   f"print({expression})")
+    assert out.strip() == expected
+
+
+HUB_TEXT = st.lists(st.sampled_from(["```", "```svg\n", "\n", " ", "<", ">", "<!--", "-->", "<svg", "<html", "<?xml", "?>",
+                                     "import matplotlib", "\\documentclass", "<a>", "</a>", "1:", "R", "<sep>", "*", "C"]),
+                    max_size=30).map("".join) | st.text(max_size=200)
+
+
+@fuzz
+@given(HUB_TEXT)
+def test_reply_code_and_esmiles_answer_anything(text):
+    lang, code = reply_code(text)
+    assert (lang is None or lang in LANGUAGES) and (code is None or code in text or code == text.strip())
+    smiles, reason = plain_smiles(text)
+    assert (smiles is None) != (reason is None)
+
+
+@fuzz
+@given(HUB_TEXT)
+def test_atom_tags_match_the_pattern_they_replace(text):
+    import re
+
+    old = re.compile(r"<a>\s*(\d+)\s*:\s*(.*?)\s*</a>")
+    assert atom_tags(text) == (old.findall(text), old.sub("", text))
+
+
+@fuzz
+@given(st.text(max_size=60) | st.sampled_from(["../x", "/etc/passwd", "a/../../b", "C:\\x", "a\\..\\..\\b", ".", "", "a\x00b"]))
+def test_an_image_path_is_read_inside_the_root_or_refused(tmp_path_factory, name):
+    from core.errors import Rejected
+    from sources.hub.images import ImageRoot
+
+    root = tmp_path_factory.getbasetemp() / "fuzz-images"
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    try:
+        data = ImageRoot(str(root / "images")).read(name)
+    except Rejected as exc:
+        assert exc.reason in ("unsafe_path", "symlink_in_path", "too_large", "not_a_file")
+    else:
+        assert data is None
