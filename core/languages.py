@@ -10,10 +10,10 @@ Modules are named, not imported: a worker serving SVG never imports Chromium's d
 module stays at the bottom of the import graph.
 
 Every pattern here runs on untrusted text (harvested code, model answers), so none may backtrack
-more than linearly: no two adjacent quantifiers that can take the same characters (``^\s*`` under
-``re.M`` spans blank lines, so leading space is ``[^\S\n]*``), no nested quantifiers (a comment
+more than linearly: no two adjacent quantifiers that can take the same characters (``^\\s*`` under
+``re.M`` spans blank lines, so leading space is ``[^\\S\\n]*``), no nested quantifiers (a comment
 ends at its first ``-->``), and a scan to a closing character stops at the next opener
-(``[^<>]*>``). ``tests/core/test_linear.py`` holds each to that on adversarial input.
+(``[^<>]*>``). The tests of answers, replies and files hold them to that on adversarial input.
 """
 from __future__ import annotations
 

@@ -339,13 +339,18 @@ def units(tree: Tree, rel: str, text: str) -> Iterator[tuple[str, str, str, dict
 
 
 def csv_units(text: str, rel: str) -> Iterator[tuple[str, str, str, dict]]:
+    """A SMILES per row of the file's ``smiles`` column; a row ``csv`` cannot read (a field over its
+    128 KiB limit, a NUL) ends the file as ``Rejected`` (its rows so far are kept)."""
     rows = csv.reader(io.StringIO(text))
-    header = next(rows, [])
-    column = next((i for i, h in enumerate(header) if h.strip().lower() in ("smiles", "canonical_smiles", "smi")), None)
-    if column is not None:
-        for n, row in enumerate(rows, start=2):
-            if len(row) > column and row[column].strip():
-                yield "smiles", row[column].strip(), f"{rel}:{n}", {}
+    try:
+        header = next(rows, [])
+        column = next((i for i, h in enumerate(header) if h.strip().lower() in ("smiles", "canonical_smiles", "smi")), None)
+        if column is not None:
+            for n, row in enumerate(rows, start=2):
+                if len(row) > column and row[column].strip():
+                    yield "smiles", row[column].strip(), f"{rel}:{n}", {}
+    except csv.Error as exc:
+        raise Rejected("unreadable_csv", f"{rel} line {rows.line_num}: {exc}") from None
 
 
 def smi_molecules(text: str) -> Iterator[tuple[int, str]]:
@@ -474,8 +479,13 @@ def sdf_units(text: str, rel: str, skipped: Counter | None = None) -> Iterator[t
         if len(block) > MAX_MOL_BYTES or size[0] > MAX_MOL_ATOMS or size[1] > MAX_MOL_BONDS:
             skipped["molecule_too_large"] += 1
             continue
-        mol = Chem.MolFromMolBlock(block)
-        if mol is not None:
+        try:
+            mol = Chem.MolFromMolBlock(block)
+        except Exception:  # noqa: BLE001 - RDKit raises a few types for malformed blocks; most give None
+            mol = None
+        if mol is None:
+            skipped["unreadable_molecule"] += 1
+        else:
             yield "smiles", Chem.MolToSmiles(mol), f"{rel}#mol{n}", {}
 
 

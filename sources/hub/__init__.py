@@ -166,6 +166,10 @@ def _samples(rows: Iterator[Row], plan: HubPlan, images: ImageRoot | None) -> It
         except Rejected as exc:  # an image path out of its root, a cell over its cap: this row only
             where = f"{row.file or 'data'} row {row.index}"
             harvest = Harvest(plan.spec.lang, None, None, {"harvest_error": exc.reason, "harvest_detail": f"{where}: {exc}"})
+        except (RecursionError, MemoryError) as exc:  # a cell nested past a parser's stack
+            where = f"{row.file or 'data'} row {row.index}"
+            harvest = Harvest(plan.spec.lang, None, None, {"harvest_error": "row_unreadable",
+                                                           "harvest_detail": f"{where}: {type(exc).__name__} while reading it"})
         yield _raw_sample(harvest, row.index, plan)
 
 

@@ -49,7 +49,7 @@ def chat_turns(turns: Any) -> list[tuple[str | None, str]]:
     if isinstance(turns, str):
         try:
             turns = json.loads(turns)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # "[" * 100_000 nests past the decoder's stack
             return [("assistant", turns)]
     out = []
     for turn in turns or []:

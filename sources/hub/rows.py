@@ -131,21 +131,36 @@ def oversized_chunk(group: Any) -> str | None:
 
 
 def oversized_cells(batch: Any) -> dict[int, str]:
-    """``{row in batch: why}`` for the rows holding a string or binary cell over ``MAX_CELL_BYTES``,
-    measured on the Arrow buffers before any cell becomes a Python object."""
+    """``{row in batch: why}`` for the rows holding a cell over ``MAX_CELL_BYTES`` of strings and bytes
+    (nested ones too: a list of image structs), measured on the Arrow buffers before any cell becomes
+    a Python object."""
+    big: dict[int, str] = {}
+    for name, column in zip(batch.schema.names, batch.columns):
+        sizes = cell_bytes(column)
+        for k in (sizes > MAX_CELL_BYTES).nonzero()[0]:
+            big.setdefault(int(k), f"cell {name!r} holds {int(sizes[k]):,} bytes, over the {MAX_CELL_BYTES:,}-byte cap")
+    return big
+
+
+def cell_bytes(array: Any):
+    """Bytes of strings and binaries in each cell of an Arrow array, through structs and lists."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    big: dict[int, str] = {}
-    for name, column in zip(batch.schema.names, batch.columns):
-        if not (pa.types.is_string(column.type) or pa.types.is_binary(column.type)
-                or pa.types.is_large_string(column.type) or pa.types.is_large_binary(column.type)):
-            continue
-        lengths = pc.binary_length(column).to_pylist()
-        for k, n in enumerate(lengths):
-            if n is not None and n > MAX_CELL_BYTES and k not in big:
-                big[k] = f"cell {name!r} holds {n:,} bytes, over the {MAX_CELL_BYTES:,}-byte cap"
-    return big
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_string(kind) or pa.types.is_large_binary(kind):
+        return pc.binary_length(array).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    if pa.types.is_struct(kind):
+        total = np.zeros(len(array), dtype=np.int64)
+        for child in array.flatten():
+            total += cell_bytes(child)
+        return total
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        values = cell_bytes(array.flatten())
+        parents = pc.list_parent_indices(array).to_numpy(zero_copy_only=False)
+        return np.bincount(parents, weights=values, minlength=len(array)).astype(np.int64)
+    return np.zeros(len(array), dtype=np.int64)
 
 
 def _rows_without(batch: Any, big: dict[int, str]) -> Iterator[dict]:

@@ -364,3 +364,11 @@ def test_tikz_spans_and_standalone_match_the_patterns_they_replace(text):
     block = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.S)
     assert list(spans(text, "\\begin{tikzpicture}", "\\end{tikzpicture}")) == [m.span() for m in block.finditer(text)]
     assert is_standalone(text) == bool(re.search(r"\\documentclass(\[[^\]]*\])?\{standalone\}", text))
+
+
+def test_a_csv_row_csv_cannot_read_ends_that_file_only(tmp_path):
+    """A field over ``csv``'s 128 KiB limit raised ``csv.Error`` out of the harvest."""
+    (tmp_path / "a.csv").write_text("smiles\nCCO\n" + "C" * 200_000 + "\nCCN\n")
+    (tmp_path / "b.smi").write_text("c1ccccc1\n")
+    source = FileSource(str(tmp_path))
+    assert [s.code for s in source] == ["CCO", "c1ccccc1"] and source.skipped["unreadable_csv"] == 1

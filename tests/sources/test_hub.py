@@ -291,3 +291,32 @@ def test_an_image_path_is_read_inside_the_root_or_refused(tmp_path_factory, name
         assert exc.reason in ("unsafe_path", "symlink_in_path", "too_large", "not_a_file")
     else:
         assert data is None
+
+
+def test_a_giant_picture_in_a_list_of_images_is_measured_too(tmp_path, monkeypatch):
+    """EasyR1 rows keep pictures in a list of Image structs: a cell's size counts the bytes nested in it."""
+    from sources.hub import rows
+
+    monkeypatch.setattr(rows, "MAX_CELL_BYTES", 1 << 20)
+    data = tmp_path / "repo"
+    data.mkdir()
+    fixture = FIXTURES["DocTron-Hub/VinciCoder-42k-RL"](data)
+    path = data / "train-00000-of-00001.parquet"
+    table = pq.read_table(path).to_pylist()
+    table[1]["images"] = [{"bytes": b"\x89PNG" + b"\x00" * (2 << 20), "path": None}]
+    pq.write_table(pa.Table.from_pylist(table, schema=pq.read_schema(path)), path)
+    samples = list(open_source("hub:DocTron-Hub/VinciCoder-42k-RL", options=fixture.options))
+    assert [s.meta.get("harvest_error") for s in samples] == [None, "row_too_large", None]
+    assert "cell 'images' holds 2,097," in samples[1].meta["harvest_detail"]
+
+
+def test_a_chat_cell_nested_past_the_json_decoder_is_one_dropped_row(tmp_path):
+    """``json.loads`` of ``"[" * 100_000`` raises RecursionError: the LLaVA reader let it stop the harvest."""
+    data = tmp_path / "repo"
+    data.mkdir()
+    fixture = FIXTURES["xxxllz/Chart2Code-160k"](data)
+    rows = json.loads((data / "chart2code_160k.json").read_text())
+    rows[1]["conversations"] = "[" * 100_000
+    (data / "chart2code_160k.json").write_text(json.dumps(rows))
+    samples = list(open_source("hub:xxxllz/Chart2Code-160k", options=fixture.options))
+    assert samples[0].meta.get("harvest_error") is None and samples[1].meta["harvest_error"] == "no_code_in_reply"
