@@ -31,8 +31,10 @@ class Fence:
 
 
 def fences(text: str | None) -> list[Fence]:
-    """Every closed fenced block of ``text``, in order; an unclosed one ends the scan."""
-    text = text or ""
+    """Every closed fenced block of ``text``, in order; an unclosed one ends the scan (a cell that is
+    not text holds none)."""
+    if not isinstance(text, str):
+        return []
     found, pos = [], 0
     while (start := text.find(MARK, pos)) >= 0:
         newline = text.find("\n", start + 3)

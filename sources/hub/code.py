@@ -32,7 +32,7 @@ def reply_code(text: str | None, lang_hint: str | None = None) -> tuple[str | No
 
     The fence's own tag wins; an untagged fence takes ``lang_hint`` or what the body looks like.
     """
-    if not text:
+    if not isinstance(text, str) or not text:
         return None, None
     blocks = fences(text)
     if blocks:
@@ -51,14 +51,16 @@ def chat_turns(turns: Any) -> list[tuple[str | None, str]]:
             turns = json.loads(turns)
         except (json.JSONDecodeError, RecursionError):  # "[" * 100_000 nests past the decoder's stack
             return [("assistant", turns)]
+    if not isinstance(turns, list):
+        return []
     out = []
-    for turn in turns or []:
+    for turn in turns:
         if not isinstance(turn, dict):
             continue
         role = next((turn[k] for k in CHAT_ROLE_KEYS if k in turn), None)
         text = next((turn[k] for k in CHAT_TEXT_KEYS if k in turn), None)
         if isinstance(text, list):
-            text = "\n".join(part.get("text") or "" for part in text if isinstance(part, dict))
+            text = "\n".join(part["text"] for part in text if isinstance(part, dict) and isinstance(part.get("text"), str))
         if isinstance(text, str):
             out.append((role, text))
     return out

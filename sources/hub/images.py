@@ -26,10 +26,11 @@ def image_bytes(value: Any, root: "ImageRoot | None" = None) -> bytes | None:
         return None
     if isinstance(value, list):
         return image_bytes(value[0], root) if value else None
-    if isinstance(value, dict):
-        if value.get("bytes"):
-            return bytes(value["bytes"])
-        return image_bytes(value.get("path"), root) if value.get("path") else None
+    if isinstance(value, dict):  # only bytes are bytes: ``bytes(25_275_973_576)`` would allocate 25 GB of zeros
+        data, path = value.get("bytes"), value.get("path")
+        if isinstance(data, (bytes, bytearray, memoryview)) and data:
+            return bytes(data)
+        return image_bytes(path, root) if isinstance(path, str) and path else None
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     if isinstance(value, str):

