@@ -54,3 +54,22 @@ def test_perturbations_return_code_or_none_on_anything(lang):
             assert out is None or isinstance(out, str)
 
     check()
+
+
+@fuzz
+@given(CODE["html"] | CODE["latex"], st.integers(0, 4), st.integers(0, 4))
+def test_css_rules_and_node_text_match_the_patterns_they_replace(text, lo, hi):
+    """On inputs small enough for them, the linear replacements find what the former regexes found."""
+    import re
+
+    from pipelines.perturb.html import DECL, css_rules
+    from pipelines.perturb.latex import NODE_TEXT
+
+    a, b = min(lo, len(text)), max(len(text) - hi, min(lo, len(text)))
+    rule = re.compile(r"(?P<selector>[^{}]+)\{(?P<body>[^{}]*)\}")
+    node = re.compile(r"node\s*(?:\[[^\]]*\])?\s*(?:\([^)]*\))?\s*(?:at\s*\([^)]*\))?\s*\{")
+    decl = re.compile(r"(?P<prop>[a-z-]+)\s*:\s*(?P<value>[^;{}\"']+)")
+    assert css_rules(text, a, b) == [(m.group("selector"), m.start("body"), m.end("body")) for m in rule.finditer(text, a, b)]
+    assert [m.span() for m in NODE_TEXT.finditer(text, a, b)] == [m.span() for m in node.finditer(text, a, b)]
+    braced = "{" + text
+    assert [m.span() for m in DECL.finditer(braced, 1)] == [m.span() for m in decl.finditer(braced, 1)]
