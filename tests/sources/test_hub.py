@@ -365,3 +365,23 @@ def test_a_cell_of_the_wrong_type_is_a_row_without_code_or_picture(dataset_id, r
     spec = DATASETS[dataset_id]
     harvest = LAYOUTS[spec.layout](row, RowContext(spec.columns, spec.lang, "x.parquet", None))
     assert harvest.image is None and (harvest.code is None or not isinstance(harvest.code, str))
+
+
+def test_a_json_lines_file_with_a_giant_line_is_refused_before_parsing(tmp_path, monkeypatch):
+    """A few KB of gzip can hold a line of gigabytes: lines are measured, decompressed, in 1 MiB pieces
+    before ``datasets`` parses any of them, and the refusal names the file and line."""
+    import gzip
+
+    from sources.hub import rows
+
+    monkeypatch.setattr(rows, "MAX_LINE_BYTES", 1 << 20)
+    fine = json.dumps({"Svg": "<svg/>", "pad": "x" * ((1 << 20) - 40)})
+    path = tmp_path / "rows.jsonl.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write(fine + "\n" + fine + "\n" + json.dumps({"Svg": "<svg>" + "x" * (3 << 20) + "</svg>"}) + "\n")
+    assert path.stat().st_size < 64 << 10 and len(fine) <= 1 << 20
+    with pytest.raises(SourceError, match=r"rows\.jsonl\.gz line 3: over 1,048,576 bytes"):
+        list(open_source("hub:starvector/svg-stack", options={"data_files": str(path)}))
+    with gzip.open(path, "wt") as fh:
+        fh.write(fine + "\n" + fine + "\n")
+    assert [s.code for s in open_source("hub:starvector/svg-stack", options={"data_files": str(path)})] == ["<svg/>"] * 2
