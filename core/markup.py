@@ -38,13 +38,14 @@ def md_text(value: Any) -> str:
 
 def md_code(value: Any, table: bool = False) -> str:
     """``value`` as an inline code span on one line; ``table``: it sits in a table cell, where GFM splits
-    on ``|`` even inside code, so ``|`` is escaped there (the cell shows it as ``|``)."""
+    rows on ``|`` even inside code, and renderers disagree on ``\\|`` there, so a value holding ``|``
+    is written as escaped text instead."""
     text = _one_line(value)
+    if table and "|" in text:
+        return md_text(value)
     fence = "`" * (max((len(run) for run in BACKTICKS.findall(text)), default=0) + 1)
     if not text.strip(" ") or text[0] in "` " or text[-1] in "` ":
         text = f" {text} "
-    if table:
-        text = text.replace("|", "\\|")
     return f"{fence}{text}{fence}"
 
 

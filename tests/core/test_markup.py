@@ -24,6 +24,10 @@ def test_each_kind_of_markup_is_written_as_text():
     assert [(t.type, t.content) for t in inline("x " + md_code(hostile))] == [("text", "x "), ("code_inline", hostile)]
     table = MD.render(f"| a |\n|---|\n| {md_code(hostile, table=True)} |\n")
     assert table.count("<td>") == 1 and "<img" not in table
+    # a backslash before a pipe: some GFM renderers read "\\|" as an escaped backslash and a cell break
+    breakout = md_code("x\\| [l](http://e) `", table=True)
+    assert breakout == md_text("x\\| [l](http://e) `") and "\\\\\\|" in breakout  # each "\\" and "|" escaped
+    assert [(t.type, t.content) for t in inline(breakout)] == [("text", "x\\| [l](http://e) `")]
 
 
 @fuzz
