@@ -8,28 +8,36 @@ modules expose what the pipeline calls.
 
 Modules are named, not imported: a worker serving SVG never imports Chromium's driver, and this
 module stays at the bottom of the import graph.
+
+Every pattern here runs on untrusted text (harvested code, model answers), so none may backtrack
+more than linearly: no two adjacent quantifiers that can take the same characters (``^\\s*`` under
+``re.M`` spans blank lines, so leading space is ``[^\\S\\n]*``), no nested quantifiers (a comment
+ends at its first ``-->``), and a scan to a closing character stops at the next opener
+(``[^<>]*>``). The tests of answers, replies and files hold them to that on adversarial input.
 """
 from __future__ import annotations
 
-import ast
 import importlib
 import os
 import re
 from dataclasses import dataclass
 from typing import Callable
 
+from .bounded import parse_python
+from .errors import Rejected
+
 SMILES_TOKENS = re.compile(r"(?:\[[^\]]+\]|Br|Cl|[BCNOPSFI]|[bcnops]|\*|%\d\d|\d|[=#$:/\\.()+\-@~])+")
 HTML_SIGN = re.compile(r"<\s*(html|body|div|p|h[1-6]|span|table|section|main|!doctype)\b", re.I)
 SVG_SIGN = re.compile(r"<\s*svg\b", re.I)
 LATEX_SIGN = re.compile(r"\\(begin\{tikzpicture\}|tikz\b|draw\b|begin\{axis\}|documentclass|node\b|path\b|fill\b|begin\{document\})")
-PYTHON_SHAPE = re.compile(r"^\s*(import |from \w+ import|def |plt\.)", re.M)
+PYTHON_SHAPE = re.compile(r"^[^\S\n]*(import |from \w+ import|def |plt\.)", re.M)
 
 
 def _python_sign(code: str) -> bool:
     """Parsable Python, or broken Python that still looks like Python (the renderer names its error)."""
     try:
-        ast.parse(code)
-    except (SyntaxError, ValueError):
+        parse_python(code)
+    except Rejected:
         return bool(PYTHON_SHAPE.search(code))
     return True
 
@@ -97,11 +105,11 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
              code_line=re.compile(r"^\s*(import \w|from \w[\w.]* import|def \w|class \w|plt\.|ax\.|fig\.|np\.|\w+\s*=[^=]|\w+(\.\w+)*\(.*\)\s*$)")),
     Language("html", "HTML with inline CSS", (".html", ".htm"), ("html", "htm"), _html_sign,
              "filters.render.html", "sources.synthetic.html", "pipelines.perturb.html",
-             bare_reply=re.compile(r"^\s*(<!DOCTYPE\s+html|<html\b)", re.I), code_line=re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>")),
+             bare_reply=re.compile(r"^\s*(<!DOCTYPE\s+html|<html\b)", re.I), code_line=re.compile(r"<\s*(?:/\s*)?[A-Za-z!][^<>]*>")),
     Language("svg", "SVG", (".svg",), ("svg", "xml"), _svg_sign,
              "filters.render.svg", "sources.synthetic.svg", "pipelines.perturb.svg",
-             bare_reply=re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!--.*?-->\s*)*<svg\b", re.I | re.S),
-             code_line=re.compile(r"<\s*/?\s*[A-Za-z!?][^>]*>")),
+             bare_reply=re.compile(r"^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--(?:(?!-->).)*-->\s*)*<svg\b", re.I | re.S),
+             code_line=re.compile(r"<\s*(?:/\s*)?[A-Za-z!?][^<>]*>")),
     Language("latex", "LaTeX (TikZ/pgfplots)", (".tex", ".tikz"), ("latex", "tex", "tikz"), _latex_sign,
              "filters.render.latex", "sources.synthetic.latex", "pipelines.perturb.latex",
              bare_reply=re.compile(r"^\s*(\\documentclass|\\begin\{tikzpicture\}|\\usetikzlibrary|\\usepackage)"),

@@ -16,6 +16,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from core.markup import md_code
+
 from .dedup import near_pairs, normalize_code
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
@@ -130,7 +132,7 @@ def card_section(targets: Sequence[tuple[str, dict]], stats) -> str:
     """The dataset card's account of decontamination, from the build's counters."""
     if not targets:
         return ""
-    held = ", ".join(f"`{t}` ({stats.count('decontaminate', 'all', f'reference:{t}'):,} items)" for t, _ in targets)
+    held = ", ".join(f"{md_code(t)} ({stats.count('decontaminate', 'all', f'reference:{t}'):,} items)" for t, _ in targets)
     dropped = stats.drops()[("decontaminate", "contaminated")]
     return (f"## Decontamination\n\nHeld out: {held}. {dropped:,} rows were dropped as `contaminated` (a render within the "
             "pHash radius of a held-out picture, or the same normalised code).\n\n")

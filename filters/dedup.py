@@ -38,13 +38,32 @@ def normalize_code(lang: str, code: str) -> str:
     if lang == "python":
         return _normalize_python(code)
     if lang in ("html", "svg"):
-        code = re.sub(r"<!--.*?-->", "", code, flags=re.S)
-        code = re.sub(r">\s+", ">", re.sub(r"\s+<", "<", code))
+        code = WHITESPACE.sub(lambda m: "" if _beside_tag(m) else m.group(0), _without_comments(code))
     elif lang == "latex":
         code = re.sub(r"(?<!\\)%.*", "", code)
     elif lang == "smiles":
         return _canonical_smiles(code)
     return re.sub(r"\s+", " ", code).strip()
+
+
+WHITESPACE = re.compile(r"\s+")
+
+
+def _without_comments(code: str) -> str:
+    """``code`` less its ``<!-- -->`` comments, by ``str.find`` (a lazy regex rescans to the end from
+    every unclosed ``<!--``: quadratic on untrusted code)."""
+    kept, pos = [], 0
+    while (start := code.find("<!--", pos)) >= 0 and (stop := code.find("-->", start + 4)) >= 0:
+        kept.append(code[pos:start])
+        pos = stop + 3
+    kept.append(code[pos:])
+    return "".join(kept)
+
+
+def _beside_tag(run: re.Match) -> bool:
+    """A whitespace run right after ``>`` or right before ``<`` (layout between tags)."""
+    text, start, end = run.string, run.start(), run.end()
+    return (start > 0 and text[start - 1] == ">") or (end < len(text) and text[end] == "<")
 
 
 def _normalize_python(code: str) -> str:

@@ -12,12 +12,12 @@ from core.languages import LANGUAGES
 from core.verdicts import KEEP, Verdict
 
 def code_reason(lang: str, code: str, min_chars: int, max_chars: int, harvest_error: str | None = None) -> str | None:
+    if harvest_error and re.fullmatch(r"[a-z0-9_]+", harvest_error):
+        return harvest_error  # the harvester's own reason (an unsafe image path, a row over its cap...) first
     if not code or not code.strip():
         return "empty_code"
     if harvest_error:
-        if "UTF-8" in harvest_error:
-            return "undecodable_code"
-        return harvest_error if re.fullmatch(r"[a-z0-9_]+", harvest_error) else "harvest_error"
+        return "undecodable_code" if "UTF-8" in harvest_error else "harvest_error"
     if len(code) > max_chars:
         return "code_too_long"
     if len(code.strip()) < min_chars and not (lang in LANGUAGES and LANGUAGES[lang].short_code_ok):
@@ -69,7 +69,8 @@ class CodeCheck:
         if reason is None:
             return KEEP
         if harvest_error:
-            return False, reason, str(harvest_error).splitlines()[0][:300]
+            detail = sample.meta.get("harvest_detail") or harvest_error
+            return False, reason, str(detail).splitlines()[0][:300]
         if reason in ("code_too_long", "code_too_short"):
             return False, reason, f"{len(sample.code):,} characters (quality: {q.min_code_chars}..{q.max_code_chars})"
         if reason == "bad_source_image":

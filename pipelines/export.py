@@ -26,10 +26,9 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
-
 from core.atomic import write_text
 from core.checksums import content_id
+from core.markup import front_matter
 from core.fences import fenced
 from training.prompts import generate_prompt, optimize_prompt
 
@@ -130,7 +129,7 @@ def export_trl(splits: dict[str, list[Path]], out: Path) -> dict[str, int]:
     configs += [{"config_name": s, "description": f"{described}: prompts", "data_files": [{"split": s, "path": f"data/{s}-*"}]}
                 for s in PROMPT_SPLITS if counts.get(s)]
     header = {"configs": configs}
-    write_text(out / "README.md", "---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n\n" + TRL_README)
+    write_text(out / "README.md", front_matter(header) + "\n" + TRL_README)
     return counts
 
 

@@ -10,12 +10,12 @@ from typing import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 
 from core.atomic import write_json, write_text, write_yaml
 from core.checksums import content_id, sha256_file
 from core.exclusions import Exclusion, read_unit_exclusions
 from core.exclusions import schema as excluded_schema
+from core.markup import front_matter, md_code, md_text
 from core.records import Record, arrow_schema, hf_features, to_arrow_row
 from core.stats import Stats
 
@@ -172,13 +172,15 @@ def dataset_card(manifest, stats: Stats, counts: dict[str, int], excluded: Count
         if count.stage == "write":
             split, task = count.key.split(":")
             by[(split, count.lang, task)] += n
-    rows = "\n".join(f"| {s} | {l} | {t} | {n:,} |" for (s, l, t), n in sorted(by.items()))
-    sources = "\n".join(f"| `{e.source}` | {e.quota(limit):,} | {stats.source_counts(i).get('harvested', 0):,} | "
-                        f"{skipped_text(stats.source_counts(i))} | {e.why or ''} |" for i, e in enumerate(manifest.sources))
+    rows = "\n".join(f"| {md_text(s)} | {md_text(l)} | {md_text(t)} | {n:,} |" for (s, l, t), n in sorted(by.items()))
+    sources = "\n".join(f"| {md_code(e.source, table=True)} | {e.quota(limit):,} | {stats.source_counts(i).get('harvested', 0):,} | "
+                        f"{md_text(skipped_text(stats.source_counts(i)))} | {md_text(e.why or '')} |"
+                        for i, e in enumerate(manifest.sources))
     first = next((s for s in SPLIT_ORDER if counts.get(s)), "sft")
     limited = f" (quotas capped by `--limit {limit}`)" if limit else ""
-    return ("---\n" + yaml.safe_dump(header, sort_keys=False, allow_unicode=True) + "---\n\n"
-            f"# {manifest.name}\n\n{manifest.description or 'An image–code corpus built with vinci.'}\n\n"
+    licenses_text = ", ".join(md_code(name) for name in licenses)
+    return (front_matter(header) + "\n"
+            f"# {md_text(manifest.name)}\n\n{manifest.description or 'An image–code corpus built with vinci.'}\n\n"
             "Each row pairs a picture with the code that renders it (`task: generate`), or a target picture, flawed code and "
             "its render with the corrected code (`task: optimize`). Every image is the render of its code by vinci's "
             "sandboxed renderers; rows that failed to render, rendered blank or degenerate, or duplicated another row "
@@ -191,9 +193,9 @@ def dataset_card(manifest, stats: Stats, counts: dict[str, int], excluded: Count
             f"{use_outside_vinci([s for s in SPLIT_ORDER if counts.get(s)])}\n\n"
             f"## Sources\n\n| source | quota | rows harvested | files skipped | why |\n|---|---|---|---|---|\n{sources}\n\n"
             f"Quotas are the rows asked of each source{limited}.\n\n"
-            f"Licences of the rows: {', '.join(licenses) or 'see the `license` column'}. Each row's `license` and "
+            f"Licences of the rows: {licenses_text or 'see the `license` column'}. Each row's `license` and "
             "`source_ref` say exactly where it came from.\n\n"
-            f"## How it was built\n\n`vinci build` with manifest `{manifest.name}` (fingerprint `{manifest.fingerprint()}`, seed "
+            f"## How it was built\n\n`vinci build` with manifest {md_code(manifest.name)} (fingerprint `{manifest.fingerprint()}`, seed "
             f"{manifest.seed}); the resolved manifest, package versions and shard checksums are in `manifest.lock.yaml`, "
             f"per-stage counts in `stats.json`. Perceptual dedup radius: {manifest.dedup.phash_radius} bits of a 64-bit pHash; "
             "`virl`/`test` are held out from `sft` by near-duplicate cluster.\n\n"
@@ -249,7 +251,7 @@ SFTTrainer(model="Qwen/Qwen2.5-VL-3B-Instruct", train_dataset=train, args=SFTCon
 
 def excluded_section(by_reason: Counter) -> str:
     total = sum(by_reason.values())
-    table = "\n".join(f"| {reason} | {n:,} |" for reason, n in sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0])))
+    table = "\n".join(f"| {md_text(reason)} | {n:,} |" for reason, n in sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0])))
     return (f"## Excluded samples\n\n{total:,} samples and perturbations were dropped. Each one is recorded in "
             "the build folder's `excluded/excluded-*.parquet` (id, stage, reason, the error line, source, source_ref, the "
             "code, and its render where one exists; kept out of `vinci push`, as decontamination drops hold benchmark "

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, TypeVar
 import pyarrow as pa
 
 from core.atomic import write_table
+from core.errors import Rejected
 from core.exclusions import write_unit_exclusions
 from core.records import Record, arrow_schema, to_arrow_row
 from core.stats import Stats
@@ -68,12 +69,19 @@ def keep_where(stage: str, items: Iterable[T], check: Callable[[T], Verdict], st
     """The items ``check`` keeps; the one place a filter's ``in``, ``out`` and drops are counted.
 
     ``what`` gives the thing an exclusion record is made of (a raw sample), ``image`` the render it shows.
+    A check that raises ``Rejected`` (a bounded host-side parser refusing untrusted input), or runs out of
+    stack or memory on one item, drops that item with the reason; the unit goes on.
     """
     kept = []
     for item in items:
         lang = item.lang
         stats.add(stage, lang, "in")
-        keep, reason, error = parts(check(item))
+        try:
+            keep, reason, error = parts(check(item))
+        except Rejected as exc:  # a bounded parser refused this item: it alone is dropped
+            keep, reason, error = False, exc.reason, str(exc)
+        except (RecursionError, MemoryError) as exc:  # the safety net under a parser that is not bounded yet
+            keep, reason, error = False, "check_failed", f"{type(exc).__name__} while checking this sample"
         if keep:
             stats.add(stage, lang, "out")
             kept.append(item)

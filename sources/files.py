@@ -21,19 +21,20 @@ from itertools import islice
 from pathlib import PurePosixPath
 from typing import IO, Any, Callable, Iterable, Iterator
 
-from core.errors import SourceError
+from core.errors import Rejected, SourceError
 from core.languages import language_of_path
+from core.paths import TooLarge, confine, read_beneath
 
 from .base import RawSample
 from .imports import needed_helpers
 
 MAX_FILE_BYTES = 2 << 20
+MAX_PREAMBLE_CHARS = 64 << 10
 LICENSE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE", "COPYING", "COPYING.txt")
-MATPLOTLIB = re.compile(r"^\s*(import matplotlib|from matplotlib|import pylab|from pylab)", re.M)
-RDKIT_DRAW = re.compile(r"^\s*from rdkit\.Chem import .*Draw|^\s*from rdkit\.Chem\.Draw import", re.M)
+MATPLOTLIB = re.compile(r"^[^\S\n]*(import matplotlib|from matplotlib|import pylab|from pylab)", re.M)
+RDKIT_DRAW = re.compile(r"^[^\S\n]*from rdkit\.Chem import .*Draw|^[^\S\n]*from rdkit\.Chem\.Draw import", re.M)
 REMOTE_ASSET = re.compile(r"""(?:src|href)\s*=\s*["']?(https?:)?//""", re.I)
-TIKZ_BLOCK = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.S)
-PREAMBLE_KEEP = re.compile(r"^\s*\\(usepackage|usetikzlibrary|usepgfplotslibrary|pgfplotsset|tikzset|definecolor|colorlet|"
+PREAMBLE_KEEP = re.compile(r"^[^\S\n]*\\(usepackage|usetikzlibrary|usepgfplotslibrary|pgfplotsset|tikzset|definecolor|colorlet|"
                            r"newcommand|renewcommand|DeclareMathOperator|def\\)", re.M)
 SPDX_HINTS = {"MIT License": "MIT", "Apache License": "Apache-2.0", "BSD 3-Clause": "BSD-3-Clause", "BSD 2-Clause": "BSD-2-Clause",
               "GNU GENERAL PUBLIC LICENSE": "GPL", "GNU LESSER GENERAL PUBLIC": "LGPL", "Creative Commons": "CC",
@@ -111,42 +112,21 @@ def _folder_tree(root: str) -> Tree:
     paths.sort()
 
     def read(rel: str) -> bytes:
-        fd = open_beneath(root, rel)
         try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise OSError(f"{rel} is not a regular file")
-            if info.st_size > MAX_FILE_BYTES:
-                raise FileTooLarge(rel)
-            with os.fdopen(fd, "rb", closefd=False) as fh:
-                return fh.read(MAX_FILE_BYTES + 1)
-        finally:
-            os.close(fd)
+            return read_beneath(root, rel, MAX_FILE_BYTES)
+        except TooLarge:
+            raise FileTooLarge(rel) from None
 
     return Tree(root, paths, read, skipped)
 
 
-def open_beneath(root: str, rel: str) -> int:
-    """Open ``root/rel`` one component at a time with ``O_NOFOLLOW``: a folder swapped for a link
-    after the tree was listed fails to open instead of leading outside the tree."""
-    parts = PurePosixPath(rel).parts
-    if not parts or any(part in ("..", "/") for part in parts):
-        raise OSError(f"{rel}: not a path inside the tree")
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for part in parts[:-1]:
-            child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = child
-        return os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
-    finally:
-        os.close(fd)
-
-
 def safe_member_name(name: str) -> bool:
     """A member that would land inside the archive's own folder: relative, no ``..`` part."""
-    posix = PurePosixPath(name.replace("\\", "/"))
-    return bool(name) and not posix.is_absolute() and ".." not in posix.parts and not re.match(r"^[A-Za-z]:", name)
+    try:
+        confine(name)
+    except Rejected:
+        return False
+    return True
 
 
 def _bounded(path: str, count: int, total: int) -> None:
@@ -281,6 +261,9 @@ def text_of(tree: Tree, rel: str) -> str | None:
     except FileTooLarge:
         tree.skipped["too_large"] += 1
         return None
+    except Rejected as exc:
+        tree.skipped["symlink" if exc.reason == "symlink_in_path" else exc.reason] += 1
+        return None
     except OSError:
         tree.skipped["unreadable"] += 1
         return None
@@ -337,7 +320,7 @@ def units(tree: Tree, rel: str, text: str) -> Iterator[tuple[str, str, str, dict
     if ext == ".csv":
         yield from csv_units(text, rel)
     elif ext == ".sdf":
-        yield from sdf_units(text, rel)
+        yield from sdf_units(text, rel, tree.skipped)
     elif lang == "python":
         if MATPLOTLIB.search(text) or RDKIT_DRAW.search(text):
             folder = str(PurePosixPath(rel).parent)
@@ -356,13 +339,18 @@ def units(tree: Tree, rel: str, text: str) -> Iterator[tuple[str, str, str, dict
 
 
 def csv_units(text: str, rel: str) -> Iterator[tuple[str, str, str, dict]]:
+    """A SMILES per row of the file's ``smiles`` column; a row ``csv`` cannot read (a field over its
+    128 KiB limit, a NUL) ends the file as ``Rejected`` (its rows so far are kept)."""
     rows = csv.reader(io.StringIO(text))
-    header = next(rows, [])
-    column = next((i for i, h in enumerate(header) if h.strip().lower() in ("smiles", "canonical_smiles", "smi")), None)
-    if column is not None:
-        for n, row in enumerate(rows, start=2):
-            if len(row) > column and row[column].strip():
-                yield "smiles", row[column].strip(), f"{rel}:{n}", {}
+    try:
+        header = next(rows, [])
+        column = next((i for i, h in enumerate(header) if h.strip().lower() in ("smiles", "canonical_smiles", "smi")), None)
+        if column is not None:
+            for n, row in enumerate(rows, start=2):
+                if len(row) > column and row[column].strip():
+                    yield "smiles", row[column].strip(), f"{rel}:{n}", {}
+    except csv.Error as exc:
+        raise Rejected("unreadable_csv", f"{rel} line {rows.line_num}: {exc}") from None
 
 
 def smi_molecules(text: str) -> Iterator[tuple[int, str]]:
@@ -383,19 +371,55 @@ def code_of_file(path: str | os.PathLike, lang: str) -> str:
     return text
 
 
+def spans(text: str, begin: str, end: str) -> Iterator[tuple[int, int]]:
+    """(start, stop) of each ``begin ... end`` stretch, the shortest from each ``begin``, left to right,
+    found with ``str.find`` (linear, where a lazy ``.*?`` regex rescans to the end from every unclosed
+    ``begin``)."""
+    pos = 0
+    while (start := text.find(begin, pos)) >= 0:
+        stop = text.find(end, start + len(begin))
+        if stop < 0:
+            return
+        pos = stop + len(end)
+        yield start, pos
+
+
+def is_standalone(text: str) -> bool:
+    """``\\documentclass[...]{standalone}`` or ``\\documentclass{standalone}``, in one pass."""
+    mark, bracket = "\\documentclass", -1
+    pos = 0
+    while (i := text.find(mark, pos)) >= 0:
+        pos = i + len(mark)
+        if text.startswith("[", pos):
+            if bracket < pos:
+                bracket = text.find("]", pos)
+                if bracket < 0:
+                    return False
+            after = bracket + 1
+        else:
+            after = pos
+        if text.startswith("{standalone}", after):
+            return True
+    return False
+
+
 def tikz_units(text: str, rel: str) -> Iterator[tuple[str, str, str, dict]]:
     has_class = "\\documentclass" in text
-    pictures = list(TIKZ_BLOCK.finditer(text))
-    if not has_class or re.search(r"\\documentclass(\[[^\]]*\])?\{standalone\}", text):
+    pictures = list(spans(text, "\\begin{tikzpicture}", "\\end{tikzpicture}"))
+    if not has_class or is_standalone(text):
         if pictures or "\\tikz" in text or "\\begin{axis}" in text:
             yield "latex", text, rel, {"unit": "document" if has_class else "snippet"}
         return
-    head = text.split("\\begin{document}")[0]
+    head = text.partition("\\begin{document}")[0]
     preamble = "\n".join(m.group(0).strip() + line_rest(head, m.end()) for m in PREAMBLE_KEEP.finditer(head))
-    for picture in pictures:
-        first = text.count("\n", 0, picture.start()) + 1
-        last = text.count("\n", 0, picture.end()) + 1
-        doc = ("\\documentclass[border=4pt]{standalone}\n" + preamble + "\n\\begin{document}\n" + picture.group(0) + "\n\\end{document}\n")
+    if len(preamble) > MAX_PREAMBLE_CHARS:  # every picture carries the preamble: N pictures would cost N copies
+        raise Rejected("preamble_too_large", f"{rel}: a {len(preamble):,}-character preamble (cap {MAX_PREAMBLE_CHARS:,})")
+    line, counted = 1, 0
+    for start, stop in pictures:
+        first = line + text.count("\n", counted, start)
+        last = first + text.count("\n", start, stop)
+        line, counted = last, stop
+        doc = ("\\documentclass[border=4pt]{standalone}\n" + preamble + "\n\\begin{document}\n" + text[start:stop] + "\n\\end{document}\n")
         yield "latex", doc, f"{rel}:{first}-{last}", {"unit": "extracted"}
 
 
@@ -404,14 +428,64 @@ def line_rest(text: str, pos: int) -> str:
     return text[pos:] if end == -1 else text[pos:end]
 
 
-def sdf_units(text: str, rel: str) -> Iterator[tuple[str, str, str, dict]]:
+MAX_MOL_ATOMS, MAX_MOL_BONDS, MAX_MOL_BYTES = 500, 600, 256 << 10
+
+
+def sdf_records(text: str) -> Iterator[str]:
+    """The records of an SD file (each ends at a line starting ``$$$$``), in one pass."""
+    record: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("$$$$"):
+            yield "".join(record)
+            record = []
+        else:
+            record.append(line)
+    if "".join(record).strip():
+        yield "".join(record)
+
+
+def molblock_size(block: str) -> tuple[int, int] | None:
+    """(atoms, bonds) a molfile declares (V2000 counts line or V3000 ``COUNTS``), read before RDKit
+    sees it; ``None`` when it declares nothing readable."""
+    lines = block.splitlines()
+    if len(lines) < 4:
+        return None
+    counts = lines[3]
+    try:
+        if "V3000" in counts:
+            line = next((ln for ln in lines[4:] if ln.startswith("M  V30 COUNTS")), None)
+            if line is None:
+                return None
+            atoms, bonds = line.split()[3:5]
+            return int(atoms), int(bonds)
+        return int(counts[0:3]), int(counts[3:6])
+    except ValueError:
+        return None
+
+
+def sdf_units(text: str, rel: str, skipped: Counter | None = None) -> Iterator[tuple[str, str, str, dict]]:
+    """A SMILES per molecule of an SD file. RDKit parses and sanitises on the host (ring perception
+    grows fast with bonds: 1,860 bonds take 9 s), so a record is parsed only when its size, atom and
+    bond counts are within ``MAX_MOL_*``; larger ones are counted in ``skipped`` and left out."""
     from rdkit import Chem, RDLogger
 
     RDLogger.DisableLog("rdApp.*")
-    supplier = Chem.SDMolSupplier()
-    supplier.SetData(text)
-    for n, mol in enumerate(supplier, start=1):
-        if mol is not None:
+    skipped = skipped if skipped is not None else Counter()
+    for n, block in enumerate(sdf_records(text), start=1):
+        size = molblock_size(block)
+        if size is None:
+            skipped["unreadable_molecule"] += 1
+            continue
+        if len(block) > MAX_MOL_BYTES or size[0] > MAX_MOL_ATOMS or size[1] > MAX_MOL_BONDS:
+            skipped["molecule_too_large"] += 1
+            continue
+        try:
+            mol = Chem.MolFromMolBlock(block)
+        except Exception:  # noqa: BLE001 - RDKit raises a few types for malformed blocks; most give None
+            mol = None
+        if mol is None:
+            skipped["unreadable_molecule"] += 1
+        else:
             yield "smiles", Chem.MolToSmiles(mol), f"{rel}#mol{n}", {}
 
 
@@ -447,9 +521,12 @@ class FileSource:
             text = text_of(self.tree, rel)
             if text is None:
                 continue
-            for lang, code, ref, meta in units(self.tree, rel, text):
-                yield RawSample(lang=lang, code=code, source=f"dir:{self.tree.name}", source_ref=ref,
-                                license=license_for(self.tree, rel, licenses), meta=meta)
+            try:
+                for lang, code, ref, meta in units(self.tree, rel, text):
+                    yield RawSample(lang=lang, code=code, source=f"dir:{self.tree.name}", source_ref=ref,
+                                    license=license_for(self.tree, rel, licenses), meta=meta)
+            except Rejected as exc:  # the rest of this file only: its units so far are kept
+                self.tree.skipped[exc.reason] += 1
 
 
 def stream(rest: str, seed: int = 0, start: int = 0, **_options) -> FileSource:

@@ -12,14 +12,17 @@ import re
 from pathlib import PurePosixPath
 from typing import Callable, Mapping
 
-IMPORT_LINE = re.compile(r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+([\w \t,().*]+)|import[ \t]+([\w. \t,]+))", re.M)
+from core.bounded import parse_python
+from core.errors import Rejected
+
+IMPORT_LINE = re.compile(r"^[ \t]*(?:from[ \t]+(\.*)(\w[\w.]*|(?<=\.))[ \t]+import[ \t]+([\w \t,().*]+)|import[ \t]+([\w. \t,]+))", re.M)
 
 
 def imported_names(code: str) -> set[str]:
     """Top-level module names a script imports; ``from . import x`` and ``from .x import y`` name ``x``."""
     try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+        tree = parse_python(code)
+    except Rejected:
         return _imported_names_by_regex(code)
     names: set[str] = set()
     for node in ast.walk(tree):

@@ -19,11 +19,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from core.fences import FENCE, fence_language
+from core.fences import MARK, fence_language, fences
 from core.languages import LANGUAGES
 
-FENCE_MARK = re.compile(r"```")
 SMILES_CHARS = re.compile(r"[A-Za-z0-9\[\]()=#$:/\\.+\-@%*~]+")
+MAX_SMILES_PROBE = 256
 SYMBOLS = set("{}[]()<>=;#\\/*&|^$@~%")
 
 
@@ -53,20 +53,20 @@ def completion_text(completion: Any) -> str:
 def judge(completion: Any, lang: str) -> Answer:
     """The code of a completion that answers in ``lang`` as asked, else the reason it does not."""
     text = completion_text(completion)
-    blocks = list(FENCE.finditer(text))
+    blocks = fences(text)
     if not blocks:
         return Answer(None, "no_block")
     if len(blocks) > 1:
         return Answer(None, "several_blocks")
     block = blocks[0]
-    if fence_language(block.group(1)) != lang:
+    if fence_language(block.tag) != lang:
         return Answer(None, "wrong_language")
-    outside = text[:block.start()] + "\n" + text[block.end():]
-    if FENCE_MARK.search(outside):
+    outside = text[:block.start] + "\n" + text[block.end:]
+    if MARK in outside:
         return Answer(None, "unclosed_fence")
     if any(looks_like_code(line, lang) for line in outside.splitlines()):
         return Answer(None, "code_outside_block")
-    code = block.group(2).strip("\n")
+    code = block.body.strip("\n")
     if not code.strip():
         return Answer(None, "empty_block")
     if lang == "smiles":
@@ -100,6 +100,8 @@ def _is_smiles_like(token: str) -> bool:
     token = token.strip(".,;:!?\"'`()")
     if len(token) < 3 or not SMILES_CHARS.fullmatch(token):
         return False
+    if len(token) > MAX_SMILES_PROBE:  # no prose word is this long; RDKit is not asked about it
+        return True
     from rdkit import Chem, RDLogger
 
     RDLogger.DisableLog("rdApp.*")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from core.markup import front_matter, md_fence, md_text
+
 
 @dataclass(frozen=True)
 class ExtraColumn:
@@ -122,14 +124,14 @@ def _card(spec: FolderSpec, counts: dict[str, int], by: Counter, build_id: str) 
                            "data_files": [{"split": s, "path": f"data/{s}-*"} for s in counts]}],
               "task_categories": ["image-to-text"], "tags": ["code", "multimodal", "image-to-code", "vinci"],
               "pretty_name": f"vinci · {spec.title}"}
-    rows = "\n".join(f"| {s} | {l} | {t} | {n:,} |" for (s, l, t), n in sorted(by.items()))
+    rows = "\n".join(f"| {md_text(s)} | {md_text(l)} | {md_text(t)} | {n:,} |" for (s, l, t), n in sorted(by.items()))
     extra = "".join(f"\n* `{c.name}`: {c.description}" for c in spec.extra_columns)
-    return ("---\n" + yaml.safe_dump(header, sort_keys=False, allow_unicode=True) + "---\n\n"
-            f"# {spec.title}\n\n{spec.description}\n\n"
+    return (front_matter(header) + "\n"
+            f"# {md_text(spec.title)}\n\n{spec.description}\n\n"
             "```python\nfrom datasets import load_dataset\nds = load_dataset(\"PATH_OR_REPO\")\n```\n\n"
             f"## Rows\n\n| split | lang | task | rows |\n|---|---|---|---|\n{rows}\n"
             + (f"\n## Extra columns\n{extra}\n" if extra else "")
-            + "\n## Provenance\n\n```yaml\n" + yaml.safe_dump(spec.provenance, sort_keys=False) + "```\n")
+            + "\n## Provenance\n\n" + md_fence(yaml.safe_dump(spec.provenance, sort_keys=False), "yaml") + "\n")
 
 
 def _swap_in(staging: Path, out: Path) -> None:

@@ -14,10 +14,9 @@ from .base import far_color, perturbation
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 SKIP = {"html", "head", "body", "style", "script", "title", "meta"}
-DECL = re.compile(r"(?P<prop>[a-z-]+)\s*:\s*(?P<value>[^;{}\"']+)")
+DECL = re.compile(r"(?<![a-z-])(?P<prop>[a-z-]+)\s*:\s*(?P<value>[^;{}\"']+)")  # a name starts a run: linear
 COLOR_PROPS = {"color", "background", "background-color", "border-color", "fill"}
 SPACING_PROPS = {"padding", "margin", "gap", "padding-left", "padding-top", "margin-top", "margin-bottom"}
-RULE = re.compile(r"(?P<selector>[^{}]+)\{(?P<body>[^{}]*)\}")
 NUMBER = re.compile(r"(\d+(?:\.\d+)?)(px|em|rem|%)")
 HEX = re.compile(r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b")
 
@@ -94,11 +93,30 @@ class Locator(HTMLParser):
         if "{" not in self.code[a:b]:
             return [(a, b)]
         blocks = []
-        for rule in RULE.finditer(self.code, a, b):
-            classes = re.findall(r"\.([\w-]+)", rule.group("selector"))
+        for selector, body_start, body_end in css_rules(self.code, a, b):
+            classes = re.findall(r"\.([\w-]+)", selector)
             if all(re.search(r"""class\s*=\s*["'][^"']*\b""" + re.escape(c) + r"\b", self.code) for c in classes):
-                blocks.append((rule.start("body"), rule.end("body")))
+                blocks.append((body_start, body_end))
         return blocks
+
+
+BRACE = re.compile(r"[{}]")
+
+
+def css_rules(code: str, a: int, b: int) -> list[tuple[str, int, int]]:
+    """(selector, body start, body end) of each ``selector { body }`` in ``code[a:b]`` whose body holds no
+    brace, as ``([^{}]+)\\{([^{}]*)\\}`` finds them left to right, in one pass over the braces (that
+    regex rescans a run from each of its characters when no rule follows it: quadratic)."""
+    braces = [m.start() for m in BRACE.finditer(code, a, b)]
+    rules, run, k = [], a, 0
+    while k < len(braces):
+        at = braces[k]
+        if at > run and code[at] == "{" and k + 1 < len(braces) and code[braces[k + 1]] == "}":
+            rules.append((code[run:at], at + 1, braces[k + 1]))
+            run, k = braces[k + 1] + 1, k + 2
+        else:
+            run, k = at + 1, k + 1
+    return rules
 
 
 def splice(code: str, a: int, b: int, text: str) -> str:

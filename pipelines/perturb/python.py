@@ -9,6 +9,9 @@ import ast
 import random
 import re
 
+from core.bounded import parse_python
+from core.errors import Rejected
+
 from .base import far_color, perturbation, scale_number
 
 COLOR_KEYS = {"color", "c", "facecolor", "edgecolor", "colors", "ecolor", "markerfacecolor", "markeredgecolor", "fc", "ec"}
@@ -63,8 +66,8 @@ class CodeText:
 
 def parse(code: str):
     try:
-        return ast.parse(code)
-    except (SyntaxError, ValueError):
+        return parse_python(code)
+    except Rejected:
         return None
 
 

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from core.errors import SourceError
+from core.errors import Rejected, SourceError
 
 from ..base import RawSample
 from .code import chat_code
@@ -105,8 +105,13 @@ def pictures(rest: str, data_files: Any = None, image_root: str | None = None, o
     plan, rows, images = _open_rows(rest, offset, data_files, image_root, options)
     columns = [c for role, c in plan.spec.columns.items() if role == "image" or role.startswith("also_image")]
     for row in rows:
+        if row.error is not None:
+            continue
         for column in columns:
-            data = image_bytes(row.data.get(column), images)
+            try:
+                data = image_bytes(row.data.get(column), images)
+            except Rejected:
+                continue
             if data:
                 yield data
 
@@ -146,13 +151,26 @@ def _samples(rows: Iterator[Row], plan: HubPlan, images: ImageRoot | None) -> It
     reader = LAYOUTS[plan.layout]
     required = list(plan.spec.columns.values())
     for row in rows:
+        if row.error is not None:
+            harvest = Harvest(plan.spec.lang, None, None, {"harvest_error": "row_too_large", "harvest_detail": row.error})
+            yield _raw_sample(harvest, row.index, plan)
+            continue
         missing = [c for c in required if c not in row.data]
         if missing:
             raise SourceError(f"hub:{plan.dataset_id}@{plan.split}: {row.file or 'data'} row {row.index}: column(s) "
                               f"{missing} not found; the row has columns {sorted(row.data)}. Fix its entry in "
                               "sources/hub/registry.py or pass code_column/image_column.")
         ctx = RowContext(plan.spec.columns, plan.spec.lang, row.file, images)
-        yield _raw_sample(reader(row.data, ctx), row.index, plan)
+        try:
+            harvest = reader(row.data, ctx)
+        except Rejected as exc:  # an image path out of its root, a cell over its cap: this row only
+            where = f"{row.file or 'data'} row {row.index}"
+            harvest = Harvest(plan.spec.lang, None, None, {"harvest_error": exc.reason, "harvest_detail": f"{where}: {exc}"})
+        except (RecursionError, MemoryError) as exc:  # a cell nested past a parser's stack
+            where = f"{row.file or 'data'} row {row.index}"
+            harvest = Harvest(plan.spec.lang, None, None, {"harvest_error": "row_unreadable",
+                                                           "harvest_detail": f"{where}: {type(exc).__name__} while reading it"})
+        yield _raw_sample(harvest, row.index, plan)
 
 
 def _raw_sample(harvest: Harvest, index: int, plan: HubPlan) -> RawSample:

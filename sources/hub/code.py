@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.fences import FENCE, fence_language
+from core.fences import fence_language, fences
 from core.languages import LANGUAGES
 
 CHAT_ROLE_KEYS = ("role", "from")
@@ -32,13 +32,12 @@ def reply_code(text: str | None, lang_hint: str | None = None) -> tuple[str | No
 
     The fence's own tag wins; an untagged fence takes ``lang_hint`` or what the body looks like.
     """
-    if not text:
+    if not isinstance(text, str) or not text:
         return None, None
-    blocks = FENCE.findall(text)
+    blocks = fences(text)
     if blocks:
-        tag, body = blocks[-1]
-        body = body.strip("\n")
-        return fence_language(tag) or lang_hint or bare_language(body), body
+        body = blocks[-1].body.strip("\n")
+        return fence_language(blocks[-1].tag) or lang_hint or bare_language(body), body
     lang = bare_language(text)
     if lang is None:
         return None, None
@@ -50,16 +49,18 @@ def chat_turns(turns: Any) -> list[tuple[str | None, str]]:
     if isinstance(turns, str):
         try:
             turns = json.loads(turns)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # "[" * 100_000 nests past the decoder's stack
             return [("assistant", turns)]
+    if not isinstance(turns, list):
+        return []
     out = []
-    for turn in turns or []:
+    for turn in turns:
         if not isinstance(turn, dict):
             continue
         role = next((turn[k] for k in CHAT_ROLE_KEYS if k in turn), None)
         text = next((turn[k] for k in CHAT_TEXT_KEYS if k in turn), None)
         if isinstance(text, list):
-            text = "\n".join(part.get("text") or "" for part in text if isinstance(part, dict))
+            text = "\n".join(part["text"] for part in text if isinstance(part, dict) and isinstance(part.get("text"), str))
         if isinstance(text, str):
             out.append((role, text))
     return out

@@ -13,8 +13,43 @@ from __future__ import annotations
 import re
 
 SEP = "<sep>"
-ATOM_TAG = re.compile(r"<a>\s*(\d+)\s*:\s*(.*?)\s*</a>")
+TAG_HEAD = re.compile(r"\s*(\d+)\s*:")
 R_LABEL = re.compile(r"^R\[?(\d*)\]?'*$")
+MAX_LABEL_CHARS = 4096
+
+
+def atom_tags(extension: str) -> tuple[list[tuple[str, str]], str]:
+    """(index, label) of each ``<a>IDX:LABEL</a>`` tag and the text outside the tags, as the pattern
+    ``<a>\\s*(\\d+)\\s*:\\s*(.*?)\\s*</a>`` finds them (a label on one line, up to the first ``</a>``),
+    in one forward pass: the next ``</a>``, the end of its label and the next line break are found
+    once and reused, where the regex rescans to the end from every unclosed ``<a>``."""
+    tags, outside, pos = [], [], 0
+    close = body_end = newline = -1
+    while (start := extension.find("<a>", pos)) >= 0:
+        if close < start + 3:
+            close = extension.find("</a>", start + 3)
+            if close < 0:
+                break
+            body_end = close
+            while body_end > start + 3 and extension[body_end - 1].isspace():
+                body_end -= 1
+        head = TAG_HEAD.match(extension, start + 3, close)
+        if head is not None:
+            body_start = head.end()
+            while body_start < body_end and extension[body_start].isspace():
+                body_start += 1
+            if newline < body_start:
+                newline = extension.find("\n", body_start)
+                newline = len(extension) if newline < 0 else newline
+            if newline >= body_end:
+                outside.append(extension[pos:start])
+                tags.append((head.group(1), extension[body_start:body_end]))
+                pos = close + 4
+                continue
+        outside.append(extension[pos:start + 1])
+        pos = start + 1
+    outside.append(extension[pos:])
+    return tags, "".join(outside)
 
 
 def plain_smiles(label: str) -> tuple[str | None, str | None]:
@@ -25,8 +60,10 @@ def plain_smiles(label: str) -> tuple[str | None, str | None]:
     backbone, extension = (part.strip() for part in label.split(SEP, 1))
     if not extension:
         return backbone, None
-    atoms = ATOM_TAG.findall(extension)
-    if ATOM_TAG.sub("", extension).strip():
+    if len(label) > MAX_LABEL_CHARS:
+        return None, "esmiles_too_long"
+    atoms, outside = atom_tags(extension)
+    if outside.strip():
         return None, "esmiles_structure_tag"
     wanted: dict[int, int] = {}
     for index, name in atoms:

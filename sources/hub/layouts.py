@@ -97,7 +97,8 @@ def read_vinci_sft(row: dict, ctx: RowContext) -> Harvest:
 @layout("easyr1")
 def read_easyr1(row: dict, ctx: RowContext) -> Harvest:
     """EasyR1 RL rows: ``problem`` (with ``<image>``), ``answer`` (the reference code), ``images`` (a list)."""
-    hint = prompt_language(row.get(ctx.column("prompt")) or "")
+    prompt = row.get(ctx.column("prompt"))
+    hint = prompt_language(prompt if isinstance(prompt, str) else "")
     lang, code = reply_code(row.get(ctx.column("reply")), hint)
     if code is None and isinstance(row.get(ctx.column("reply")), str) and hint:
         lang, code = hint, row[ctx.column("reply")].strip()

@@ -17,13 +17,19 @@ from core.atomic import atomic_path, exclusive
 from core.errors import SourceError
 
 BATCH_ROWS = 64
+MAX_CELL_BYTES = 64 << 20
+MAX_CHUNK_BYTES = 256 << 20
+MAX_LINE_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
 class Row:
+    """One row of a data file; ``error`` says why it was not read (its cells are then empty)."""
+
     file: str
     index: int
     data: dict[str, Any]
+    error: str | None = None
 
 
 def local_files(data_files: Any, split: str) -> list[str]:
@@ -87,16 +93,101 @@ def parquet_rows(files: list[str], start: int, filesystem: Any = None) -> Iterat
             groups.append(g)
         index = offset
         try:
-            for batch in pf.iter_batches(batch_size=BATCH_ROWS, row_groups=groups):
-                for data in batch.to_pylist():
-                    if skip:
-                        skip -= 1
-                    else:
-                        yield Row(path, index, data)
-                    index += 1
+            for g in groups:
+                size = pf.metadata.row_group(g).num_rows
+                too_big = oversized_chunk(pf.metadata.row_group(g))
+                if too_big:
+                    for row in range(index, index + size):
+                        if skip:
+                            skip -= 1
+                        else:
+                            yield Row(path, row, {}, f"{path} row {row}: {too_big}")
+                    index += size
+                    continue
+                for batch in pf.iter_batches(batch_size=BATCH_ROWS, row_groups=[g]):
+                    big = oversized_cells(batch)
+                    for k, data in enumerate(batch.to_pylist() if not big else _rows_without(batch, big)):
+                        if skip:
+                            skip -= 1
+                        elif k in big:
+                            yield Row(path, index, {}, f"{path} row {index}: {big[k]}")
+                        else:
+                            yield Row(path, index, data)
+                        index += 1
         except Exception as exc:  # noqa: BLE001 - a corrupt page surfaces while reading
             raise SourceError(f"{path}: cannot read row {index}: {type(exc).__name__}: {exc}") from exc
         offset = index
+
+
+def oversized_chunk(group: Any) -> str | None:
+    """Why a row group is not read (a column chunk that declares more than ``MAX_CHUNK_BYTES``
+    uncompressed: a few KB of zstd can hold a gigabyte cell), from the footer alone; else ``None``."""
+    for c in range(group.num_columns):
+        chunk = group.column(c)
+        if chunk.total_uncompressed_size > MAX_CHUNK_BYTES:
+            return (f"column {chunk.path_in_schema!r} of its row group declares {chunk.total_uncompressed_size:,} bytes "
+                    f"uncompressed, over the {MAX_CHUNK_BYTES:,}-byte cap; the row group is not read")
+    return None
+
+
+def oversized_cells(batch: Any) -> dict[int, str]:
+    """``{row in batch: why}`` for the rows holding a cell over ``MAX_CELL_BYTES`` of strings and bytes
+    (nested ones too: a list of image structs), measured on the Arrow buffers before any cell becomes
+    a Python object."""
+    big: dict[int, str] = {}
+    for name, column in zip(batch.schema.names, batch.columns):
+        sizes = cell_bytes(column)
+        for k in (sizes > MAX_CELL_BYTES).nonzero()[0]:
+            big.setdefault(int(k), f"cell {name!r} holds {int(sizes[k]):,} bytes, over the {MAX_CELL_BYTES:,}-byte cap")
+    return big
+
+
+def cell_bytes(array: Any):
+    """Bytes of strings and binaries in each cell of an Arrow array, through structs and lists."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_string(kind) or pa.types.is_large_binary(kind):
+        return pc.binary_length(array).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    if pa.types.is_struct(kind):
+        total = np.zeros(len(array), dtype=np.int64)
+        for child in array.flatten():
+            total += cell_bytes(child)
+        return total
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        values = cell_bytes(array.flatten())
+        parents = pc.list_parent_indices(array).to_numpy(zero_copy_only=False)
+        return np.bincount(parents, weights=values, minlength=len(array)).astype(np.int64)
+    return np.zeros(len(array), dtype=np.int64)
+
+
+def _rows_without(batch: Any, big: dict[int, str]) -> Iterator[dict]:
+    """The batch's rows as dicts, with an empty dict in place of each oversized row (never converted)."""
+    for k in range(batch.num_rows):
+        yield {} if k in big else batch.slice(k, 1).to_pylist()[0]
+
+
+def check_lines(path: str) -> None:
+    """Refuse a JSON Lines file holding a line over ``MAX_LINE_BYTES`` (decompressed), read in bounded
+    pieces before ``datasets`` materialises it."""
+    import gzip
+
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        line, length = 1, 0
+        while chunk := fh.read(1 << 20):
+            *ended, rest = chunk.split(b"\n")
+            for piece in ended:
+                if length + len(piece) > MAX_LINE_BYTES:
+                    break
+                line, length = line + 1, 0
+            else:
+                length += len(rest)
+                if length <= MAX_LINE_BYTES:
+                    continue
+            raise SourceError(f"{path} line {line}: over {MAX_LINE_BYTES:,} bytes; refusing the file before parsing it")
 
 
 def indexed_rows(files: list[str], start: int) -> Iterator[Row]:
@@ -107,6 +198,9 @@ def indexed_rows(files: list[str], start: int) -> Iterator[Row]:
     builder = "json" if first.endswith((".json", ".jsonl", ".json.gz", ".jsonl.gz")) else "csv" if first.endswith(".csv") else None
     if builder is None:
         raise SourceError(f"{first}: cannot tell the format (use .parquet, .json, .jsonl or .csv)")
+    for path in files:
+        if path.endswith((".jsonl", ".jsonl.gz")):
+            check_lines(path)
     try:
         ds = datasets.load_dataset(builder, data_files=files, split="train")
     except Exception as exc:  # noqa: BLE001 - datasets raises many types for unreadable input

@@ -25,6 +25,29 @@ def test_keep_where_counts_in_out_and_drops_with_their_records():
     assert [(e.reason, e.error, e.code) for e in stats.excluded] == [("unclosed_ring", "ring 1 is never closed", "C1CC")]
 
 
+def test_a_check_that_a_parser_refuses_drops_that_sample_only():
+    """A bounded parser's ``Rejected``, or a parser's RecursionError/MemoryError on one crafted sample,
+    is that sample's drop with a reason; the others go on (it stopped the whole build)."""
+    import ast
+
+    from core.bounded import parse_python
+    from filters.quality import CodeCheck
+    from pipelines.manifest import QualityConfig
+
+    def crafted(s: RawSample):
+        if s.code == "deep":
+            ast.parse("-" * 15_000 + "1")  # MemoryError, as the quality check once let it through
+        return True if s.code != "CC" else parse_python("f" + "()" * 7_000) and True
+
+    stats = Stats()
+    kept = keep_where("quality_code", [sample("CCO"), sample("deep"), sample("CC"), sample("N")], crafted, stats)
+    assert [s.code for s in kept] == ["CCO", "N"]
+    assert [(e.reason, e.code) for e in stats.excluded] == [("check_failed", "deep"), ("python_too_deep", "CC")]
+    assert stats.excluded[0].error == "MemoryError while checking this sample"
+    script = RawSample("python", "import matplotlib\n" + "-" * 15_000 + "1", "s", "s/1", "cc0")
+    assert keep_where("quality_code", [script], CodeCheck(QualityConfig(max_code_chars=50_000)), Stats()) == [script]
+
+
 def test_a_filter_must_give_a_reason():
     with pytest.raises(TypeError, match="True or \\(False, reason"):
         keep_where("quality_code", [sample("CCO")], lambda s: False, Stats())

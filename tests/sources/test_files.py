@@ -5,11 +5,14 @@ import os
 import tarfile
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.errors import SourceError
 from sources.base import open_source
 from sources.files import FileSource
 from tests.conftest import render_one
+from tests.hostile import finishes, fuzz
 
 ARTICLE = r"""\documentclass{article}
 \usepackage{tikz}
@@ -252,7 +255,7 @@ def test_a_folder_swapped_for_a_link_after_listing_is_not_followed(tmp_path):
     (root / "a").rmdir()
     (root / "a").symlink_to(secret)
     rows = list(source)
-    assert rows == [] and source.skipped["unreadable"] == 1
+    assert rows == [] and source.skipped["symlink"] == 1
 
 
 def test_a_tar_with_a_huge_long_name_record_is_refused_without_reading_it(tmp_path):
@@ -278,3 +281,94 @@ def test_a_tar_with_a_huge_long_name_record_is_refused_without_reading_it(tmp_pa
     with pytest.raises(SourceError, match="archive bomb"):
         FileSource(str(bomb))
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024
+
+
+def test_an_oversized_molecule_is_counted_not_sanitised(tmp_path):
+    """RDKit sanitises SD records on the host, and ring perception grows fast with bonds (a 961-atom
+    grid of 1,860 bonds takes 9 s): a record declaring more than the caps is skipped before RDKit
+    sees it, the molecules around it are read."""
+    from rdkit import Chem
+
+    grid = Chem.RWMol()
+    for _ in range(30 * 30):
+        grid.AddAtom(Chem.Atom(6))
+    for i in range(30 * 30):
+        if i % 30 < 29:
+            grid.AddBond(i, i + 1, Chem.BondType.SINGLE)
+        if i < 30 * 29:
+            grid.AddBond(i, i + 30, Chem.BondType.SINGLE)
+    writer = Chem.SDWriter(str(tmp_path / "m.sdf"))
+    writer.SetForceV3000(True)
+    for mol in (Chem.MolFromSmiles("CCO"), grid.GetMol(), Chem.MolFromSmiles("c1ccncc1")):
+        writer.write(mol)
+    writer.close()
+    source = FileSource(str(tmp_path))
+    assert [s.code for s in source] == ["CCO", "c1ccncc1"] and source.skipped["molecule_too_large"] == 1
+
+
+def test_a_crafted_script_beside_the_chart_is_a_skipped_import_not_a_crash(tmp_path):
+    """``ast.parse`` of 15 KB of nested unary minus raises MemoryError: the helper finder read it bare,
+    and the whole harvest stopped. Now the imports of that script are read line by line."""
+    (tmp_path / "chart.py").write_text("import matplotlib.pyplot as plt\nfrom style import C\n" + "-" * 15_000 + "1\n")
+    (tmp_path / "style.py").write_text("C = 'red'\n")
+    (rows,) = list(FileSource(str(tmp_path)))
+    assert rows.meta == {"files": {"style.py": "C = 'red'\n"}}
+
+
+# Files that held a harvest for minutes while it split them with backtracking regexes, on the old
+# code (2 shared cores): 80k newlines in a script > 150 s (``^\s*`` under re.M rescans every run of
+# blank lines), in a preamble 109 s, 40k unclosed ``\documentclass[`` 105 s. Each is one pass now:
+# written and harvested in a fresh interpreter under a 10 s bound.
+SLOW_FILES = [
+    ("a.py", '"\\n" * 80_000 + "x = 1\\n"', 0),
+    ("a.py", '"import matplotlib.pyplot as plt\\n(\\nfrom" + " " * 80_000', 1),
+    ("a.py", '"import matplotlib\\n(\\nfrom " + "." * 80_000', 1),
+    ("a.tex", '"\\\\documentclass{article}\\n" + "\\n" * 80_000 + "\\\\begin{document}\\n" + "\\\\begin{tikzpicture}" * 4_000', 0),
+    ("a.tex", '"\\\\documentclass[" * 40_000 + "\\\\begin{tikzpicture}x\\\\end{tikzpicture}"', 1),
+    ("a.html", '"<p>" + "<!--" * 20_000', 1),
+    ("a.svg", '"<svg>" + " " * 80_000 + "x</svg>"', 1),
+]
+
+
+@pytest.mark.parametrize("name,expression,units", SLOW_FILES)
+def test_adversarial_files_are_split_in_linear_time(tmp_path, name, expression, units):
+    out = finishes("from sources.files import FileSource\nfrom filters.dedup import normalize_code\n"
+                   f"(open({str(tmp_path / name)!r}, 'w')).write({expression})\n"
+                   f"rows = list(FileSource({str(tmp_path)!r}))\n"
+                   "print(len(rows), *[len(normalize_code(r.lang, r.code)) for r in rows])")
+    assert int(out.split()[0]) == units
+
+
+TREE_TEXT = st.lists(st.sampled_from(["\n", " ", "\\documentclass", "[", "]", "{standalone}", "{article}", "\\begin{document}",
+                                      "\\begin{tikzpicture}", "\\end{tikzpicture}", "\\usepackage{x}", "import matplotlib",
+                                      "from . import a", "<!--", "-->", "<", ">", "%", "$$$$\n", "x"]), max_size=30).map("".join)
+
+
+@fuzz
+@given(TREE_TEXT, st.sampled_from(["a.py", "a.tex", "a.html", "a.svg", "a.smi", "a.csv", "a.sdf"]))
+def test_file_splitting_answers_anything(tmp_path_factory, text, name):
+    from sources.files import Tree, units
+
+    tree = Tree("t", [name], lambda rel: text.encode())
+    for lang, code, ref, meta in units(tree, name, text):
+        assert lang in ("python", "html", "svg", "latex", "smiles") and ref.startswith(name)
+
+
+@fuzz
+@given(TREE_TEXT)
+def test_tikz_spans_and_standalone_match_the_patterns_they_replace(text):
+    import re
+
+    from sources.files import is_standalone, spans
+
+    block = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.S)
+    assert list(spans(text, "\\begin{tikzpicture}", "\\end{tikzpicture}")) == [m.span() for m in block.finditer(text)]
+    assert is_standalone(text) == bool(re.search(r"\\documentclass(\[[^\]]*\])?\{standalone\}", text))
+
+
+def test_a_csv_row_csv_cannot_read_ends_that_file_only(tmp_path):
+    """A field over ``csv``'s 128 KiB limit raised ``csv.Error`` out of the harvest."""
+    (tmp_path / "a.csv").write_text("smiles\nCCO\n" + "C" * 200_000 + "\nCCN\n")
+    (tmp_path / "b.smi").write_text("c1ccccc1\n")
+    source = FileSource(str(tmp_path))
+    assert [s.code for s in source] == ["CCO", "c1ccccc1"] and source.skipped["unreadable_csv"] == 1

@@ -8,15 +8,19 @@ from itertools import islice
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.errors import SourceError
+from core.languages import LANGUAGES
 from pipelines.cli import main
 from sources.base import open_source
 from sources.hub import DATASETS, chat_code, describe, parse_spec
 from sources.hub.code import reply_code
-from sources.hub.esmiles import plain_smiles
+from sources.hub.esmiles import atom_tags, plain_smiles
+from tests.hostile import finishes, fuzz
 
-from .hub_fixtures import FIXTURES, HTML, SVG
+from .hub_fixtures import FIXTURES, HTML, SVG, png
 
 
 def harvest(tmp_path, dataset_id: str, options: dict) -> list[dict]:
@@ -76,7 +80,7 @@ def test_a_unit_reads_only_its_own_slice(tmp_path, monkeypatch):
                                       options={"data_files": str(tmp_path / "part-*.parquet")}), 3))
     assert [s.code for s in samples] == ["<svg id='2-5'/>", "<svg id='2-6'/>", "<svg id='2-7'/>"]
     assert [s.source_ref for s in samples] == [f"starvector/svg-stack@train#{i}" for i in (25, 26, 27)]
-    assert read == [[1, 2]]
+    assert read == [[1]]  # row groups are read one by one (each checked against its footer first), from the one holding row 25
 
 
 def test_slices_join_up_to_the_whole_stream(tmp_path):
@@ -179,3 +183,241 @@ def test_a_hub_file_is_downloaded_once_by_concurrent_units(tmp_path, monkeypatch
         t.join()
     assert fs.fetches == 1 and len(set(paths)) == 1 and len(paths) == 6
     assert open(paths[0], "rb").read() == b"x" * 20000
+
+
+def test_an_image_path_out_of_the_image_folder_is_never_read(tmp_path):
+    """Rows whose image path leaves ``images/`` (``..``, absolute, a symlink on the way) point at a file
+    standing for the operator's Hub token (a decodable PNG, so a build would keep it as the row's
+    picture): each row is dropped with a reason naming row and path, and the bytes appear nowhere."""
+    data = tmp_path / "repo"
+    data.mkdir()
+    fixture = FIXTURES["xxxllz/Chart2Code-160k"](data)
+    token = data / "token"
+    token.write_bytes(png(99) + b"hf_SECRETTOKEN")
+    (data / "images" / "cached.png").symlink_to(token)
+    (data / "images" / "cache").symlink_to(data)
+    rows = json.loads((data / "chart2code_160k.json").read_text())
+    reply = rows[0]["conversations"]
+    escapes = {"../token": "unsafe_path", "images/../../token": "unsafe_path", str(token): "unsafe_path",
+               "..\\token": "unsafe_path", "images/cached.png": "symlink_in_path", "cache/token": "symlink_in_path"}
+    rows += [{"id": f"evil_{i}", "image": path, "conversations": reply} for i, path in enumerate(escapes)]
+    (data / "chart2code_160k.json").write_text(json.dumps(rows))
+    harvested = harvest(tmp_path, "xxxllz/Chart2Code-160k", fixture.options)
+    assert [base64.b64decode(r["image"]) for r in harvested[:2]] == [e.image for e in fixture.expected]
+    evil = harvested[2:]
+    assert [r["meta"]["harvest_error"] for r in evil] == list(escapes.values())
+    assert all(r["image"] is None and r["code"] == "" for r in evil)
+    for i, (row, path) in enumerate(zip(evil, escapes)):
+        assert f"row {2 + i}" in row["meta"]["harvest_detail"] and repr(path) in row["meta"]["harvest_detail"]
+    assert b"SECRETTOKEN" not in (tmp_path / "out.jsonl").read_bytes()
+    from filters.quality import CodeCheck
+    from pipelines.manifest import QualityConfig
+
+    samples = list(open_source("hub:xxxllz/Chart2Code-160k", options=fixture.options))
+    verdicts = [CodeCheck(QualityConfig())(s) for s in samples[2:]]
+    assert [v[:2] for v in verdicts] == [(False, reason) for reason in escapes.values()]
+    assert all("row" in v[2] and "image" not in v[1] for v in verdicts)
+
+
+def test_a_path_inside_the_image_folder_still_reads(tmp_path):
+    """Confinement keeps every legitimate spelling: ``./``, doubled slashes, backslashes, the root's own name."""
+    data = tmp_path / "repo"
+    data.mkdir()
+    fixture = FIXTURES["xxxllz/Chart2Code-160k"](data)
+    rows = json.loads((data / "chart2code_160k.json").read_text())
+    rows[0]["image"], rows[1]["image"] = "./images//chart_0.png", "images\\chart_1.png"
+    (data / "chart2code_160k.json").write_text(json.dumps(rows))
+    found = harvest(tmp_path, "xxxllz/Chart2Code-160k", fixture.options)
+    assert [base64.b64decode(r["image"]) for r in found] == [e.image for e in fixture.expected]
+
+
+GIANT_CELL_PROBE = """
+import json, sys
+import pyarrow as pa
+from sources.base import open_source
+from sources.hub import rows
+rows.MAX_CELL_BYTES, rows.MAX_CHUNK_BYTES = 1 << 20, int(sys.argv[2])
+samples = list(open_source("hub:starvector/svg-stack", options={"data_files": sys.argv[1]}))
+print(json.dumps({"peak": pa.default_memory_pool().max_memory(),
+                  "rows": [[s.code, s.meta.get("harvest_error"), s.meta.get("harvest_detail")] for s in samples]}))
+"""
+
+
+@pytest.mark.parametrize("chunk_cap,group_rows,dropped", [(4 << 20, 1, [1]), (4 << 20, 3, [0, 1, 2]), (128 << 20, 3, [1])])
+def test_a_giant_cell_is_dropped_before_it_is_materialised(tmp_path, chunk_cap, group_rows, dropped):
+    """A few KB of zstd holding a 48 MiB cell, with a 1 MiB cell cap. Under a 4 MiB chunk cap its row
+    group is refused from the footer alone, each of its rows dropped with a reason naming file and
+    row, the other row groups read, and Arrow's peak allocation stays far below the cell; under a
+    128 MiB chunk cap the row group is read and the cell refused from the Arrow lengths, before any
+    cell becomes a Python object."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "giant.parquet"
+    pq.write_table(pa.table({"Svg": [SVG, "<svg>" + "x" * (48 << 20), SVG], "Filename": ["a", "b", "c"]}), path,
+                   compression="zstd", row_group_size=group_rows)
+    assert path.stat().st_size < 64 << 10
+    probe = subprocess.run([sys.executable, "-c", GIANT_CELL_PROBE, str(path), str(chunk_cap)], capture_output=True, text=True,
+                           timeout=120)
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    report = json.loads(probe.stdout)
+    assert [(code, error) for code, error, _ in report["rows"]] == [
+        ("", "row_too_large") if i in dropped else (SVG, None) for i in range(3)]
+    for i in dropped:
+        assert report["rows"][i][2].startswith(f"{path} row {i}: ")
+    if chunk_cap < 48 << 20:
+        assert report["peak"] < 16 << 20 and report["rows"][1][2].endswith("; the row group is not read")
+    else:
+        assert report["rows"][1][2].endswith("cell 'Svg' holds 50,331,653 bytes, over the 1,048,576-byte cap")
+
+
+# Replies that held a harvest for minutes to hours while bare-reply detection backtracked (the old
+# SVG sign tried every way to group 40 comments: 281 bytes, > 150 s on the old code), and E-SMILES
+# labels whose tag pattern rescanned to the end from every unclosed ``<a>``.
+SLOW_REPLIES = [
+    ('reply_code("<!---->" * 40 + "x")', "(None, None)"),
+    ('reply_code("<!---->" * 40 + "<svg/>")', "('svg', '" + "<!---->" * 40 + "<svg/>')"),
+    ('reply_code("<?xml " + "?" * 80_000)', "(None, None)"),
+    ('plain_smiles("C*<sep>" + "<a>1:" * 20_000)', "(None, 'esmiles_too_long')"),
+    ('len(atom_tags("<a>1:" * 20_000 + "</a>")[0]), len(atom_tags("<a>1:x\\ny" * 10_000 + "</a>")[0])', "1 0"),
+]
+
+
+@pytest.mark.parametrize("expression,expected", SLOW_REPLIES)
+def test_adversarial_replies_are_read_in_linear_time(expression, expected):
+    out = finishes("from sources.hub.code import reply_code\nfrom sources.hub.esmiles import atom_tags, plain_smiles\n"
+                   f"print({expression})")
+    assert out.strip() == expected
+
+
+HUB_TEXT = st.lists(st.sampled_from(["```", "```svg\n", "\n", " ", "<", ">", "<!--", "-->", "<svg", "<html", "<?xml", "?>",
+                                     "import matplotlib", "\\documentclass", "<a>", "</a>", "1:", "R", "<sep>", "*", "C"]),
+                    max_size=30).map("".join) | st.text(max_size=200)
+
+
+@fuzz
+@given(HUB_TEXT)
+def test_reply_code_and_esmiles_answer_anything(text):
+    lang, code = reply_code(text)
+    assert (lang is None or lang in LANGUAGES) and (code is None or code in text or code == text.strip())
+    smiles, reason = plain_smiles(text)
+    assert (smiles is None) != (reason is None)
+
+
+@fuzz
+@given(HUB_TEXT)
+def test_atom_tags_match_the_pattern_they_replace(text):
+    import re
+
+    old = re.compile(r"<a>\s*(\d+)\s*:\s*(.*?)\s*</a>")
+    assert atom_tags(text) == (old.findall(text), old.sub("", text))
+
+
+@fuzz
+@given(st.text(max_size=60) | st.sampled_from(["../x", "/etc/passwd", "a/../../b", "C:\\x", "a\\..\\..\\b", ".", "", "a\x00b"]))
+def test_an_image_path_is_read_inside_the_root_or_refused(tmp_path_factory, name):
+    from core.errors import Rejected
+    from sources.hub.images import ImageRoot
+
+    root = tmp_path_factory.getbasetemp() / "fuzz-images"
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    try:
+        data = ImageRoot(str(root / "images")).read(name)
+    except Rejected as exc:
+        assert exc.reason in ("unsafe_path", "symlink_in_path", "too_large", "not_a_file")
+    else:
+        assert data is None
+
+
+def test_a_giant_picture_in_a_list_of_images_is_measured_too(tmp_path, monkeypatch):
+    """EasyR1 rows keep pictures in a list of Image structs: a cell's size counts the bytes nested in it."""
+    from sources.hub import rows
+
+    monkeypatch.setattr(rows, "MAX_CELL_BYTES", 1 << 20)
+    data = tmp_path / "repo"
+    data.mkdir()
+    fixture = FIXTURES["DocTron-Hub/VinciCoder-42k-RL"](data)
+    path = data / "train-00000-of-00001.parquet"
+    table = pq.read_table(path).to_pylist()
+    table[1]["images"] = [{"bytes": b"\x89PNG" + b"\x00" * (2 << 20), "path": None}]
+    pq.write_table(pa.Table.from_pylist(table, schema=pq.read_schema(path)), path)
+    samples = list(open_source("hub:DocTron-Hub/VinciCoder-42k-RL", options=fixture.options))
+    assert [s.meta.get("harvest_error") for s in samples] == [None, "row_too_large", None]
+    assert "cell 'images' holds 2,097," in samples[1].meta["harvest_detail"]
+
+
+def test_a_chat_cell_nested_past_the_json_decoder_is_one_dropped_row(tmp_path):
+    """``json.loads`` of ``"[" * 100_000`` raises RecursionError: the LLaVA reader let it stop the harvest."""
+    data = tmp_path / "repo"
+    data.mkdir()
+    fixture = FIXTURES["xxxllz/Chart2Code-160k"](data)
+    rows = json.loads((data / "chart2code_160k.json").read_text())
+    rows[1]["conversations"] = "[" * 100_000
+    (data / "chart2code_160k.json").write_text(json.dumps(rows))
+    samples = list(open_source("hub:xxxllz/Chart2Code-160k", options=fixture.options))
+    assert samples[0].meta.get("harvest_error") is None and samples[1].meta["harvest_error"] == "no_code_in_reply"
+
+
+CELL = st.recursive(st.none() | st.text(max_size=40) | st.binary(max_size=20) | st.integers() | HUB_TEXT,
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                        st.sampled_from(["from", "role", "value", "content", "text", "bytes", "path"]), inner, max_size=3),
+                    max_leaves=8)
+
+
+@fuzz
+@given(st.sampled_from(sorted(DATASETS)), st.dictionaries(st.text(max_size=8), CELL, max_size=3), st.data())
+def test_every_layout_decodes_any_row_or_names_its_reason(dataset_id, extra, data):
+    """Any cell in any column a layout reads: a ``Harvest`` or a ``Rejected`` (the row's drop), nothing else."""
+    from core.errors import Rejected
+    from sources.hub.layouts import LAYOUTS, RowContext
+
+    spec = DATASETS[dataset_id]
+    row = {**extra, **{column: data.draw(CELL) for column in spec.columns.values()}}
+    try:
+        harvest = LAYOUTS[spec.layout](row, RowContext(spec.columns, spec.lang, "chart2code_x.parquet", None))
+    except Rejected:
+        return
+    assert harvest.code is None or isinstance(harvest.code, (str, bytes)) or "harvest_error" in harvest.meta or True
+    assert harvest.image is None or isinstance(harvest.image, bytes)
+
+
+# Crashers the layout fuzzer found, kept: a cell of the wrong type stopped the harvest, and an integer
+# ``bytes`` made it allocate that many zero bytes (30 bytes of JSON, 25 GB of memory).
+CRASHERS = [
+    ("xxxllz/Chart2Code-160k", {"conversations": None, "image": {"bytes": 25_275_973_576}}),
+    ("xxxllz/Chart2Code-160k", {"conversations": None, "image": {"bytes": -1}}),
+    ("xxxllz/Chart2Code-160k", {"conversations": None, "image": {"bytes": "0"}}),
+    ("xxxllz/Chart2Code-160k", {"conversations": 1, "image": None}),
+    ("xxxllz/Chart2Code-160k", {"conversations": [{"from": "gpt", "value": [{"text": 3}]}], "image": None}),
+    ("DocTron-Hub/VinciCoder-1.6M-SFT", {"user_content": ["x"], "assistant_content": 1, "image": None}),
+    ("DocTron-Hub/VinciCoder-42k-RL", {"problem": ["svg"], "answer": None, "images": None}),
+]
+
+
+@pytest.mark.parametrize("dataset_id,row", CRASHERS)
+def test_a_cell_of_the_wrong_type_is_a_row_without_code_or_picture(dataset_id, row):
+    from sources.hub.layouts import LAYOUTS, RowContext
+
+    spec = DATASETS[dataset_id]
+    harvest = LAYOUTS[spec.layout](row, RowContext(spec.columns, spec.lang, "x.parquet", None))
+    assert harvest.image is None and (harvest.code is None or not isinstance(harvest.code, str))
+
+
+def test_a_json_lines_file_with_a_giant_line_is_refused_before_parsing(tmp_path, monkeypatch):
+    """A few KB of gzip can hold a line of gigabytes: lines are measured, decompressed, in 1 MiB pieces
+    before ``datasets`` parses any of them, and the refusal names the file and line."""
+    import gzip
+
+    from sources.hub import rows
+
+    monkeypatch.setattr(rows, "MAX_LINE_BYTES", 1 << 20)
+    fine = json.dumps({"Svg": "<svg/>", "pad": "x" * ((1 << 20) - 40)})
+    path = tmp_path / "rows.jsonl.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write(fine + "\n" + fine + "\n" + json.dumps({"Svg": "<svg>" + "x" * (3 << 20) + "</svg>"}) + "\n")
+    assert path.stat().st_size < 64 << 10 and len(fine) <= 1 << 20
+    with pytest.raises(SourceError, match=r"rows\.jsonl\.gz line 3: over 1,048,576 bytes"):
+        list(open_source("hub:starvector/svg-stack", options={"data_files": str(path)}))
+    with gzip.open(path, "wt") as fh:
+        fh.write(fine + "\n" + fine + "\n")
+    assert [s.code for s in open_source("hub:starvector/svg-stack", options={"data_files": str(path)})] == ["<svg/>"] * 2

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from tests.hostile import finishes, fuzz
 from training.answers import judge, looks_like_code
 
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><circle cx="32" cy="32" r="20" fill="red"/></svg>'
@@ -69,3 +72,46 @@ def test_conversational_completions_are_judged_like_text():
 ])
 def test_prose_and_code_lines(line, lang, expected):
     assert looks_like_code(line, lang) is expected
+
+
+# Answers that held the judge for minutes while it matched with backtracking regexes (seconds on the
+# old code, 2 cores: "```" + 80k spaces > 150 s; a line "<" + 80k spaces + "x" > 150 s); each is one
+# forward scan now. Run in a fresh interpreter under a 10 s bound.
+SLOW_ANSWERS = [
+    ("python", '"```" + " " * 80_000', "no_block"),
+    ("html", '"```html\\n<p>x</p>\\n```\\n<" + " " * 80_000 + "x"', None),  # no ">": prose, the answer is taken
+    ("html", '"```html\\n<p>x</p>\\n```\\n" + "<a" * 40_000', "code_outside_block"),
+    ("svg", '"```x" * 20_000 + "\\n"', "no_block"),
+    ("smiles", '"```smiles\\nCCO\\n```\\n" + "C" * 80_000', "code_outside_block"),
+]
+
+
+@pytest.mark.parametrize("lang,expression,reason", SLOW_ANSWERS)
+def test_adversarial_answers_are_judged_in_linear_time(lang, expression, reason):
+    out = finishes(f"from training.answers import judge\nprint(judge({expression}, {lang!r}).reason)")
+    assert out.strip() == str(reason)
+
+
+ANSWER_TEXT = st.lists(st.sampled_from(["```", "```python\n", "```svg\n", "\n", " ", "<", ">", "a", "<!--", "-->", "(", ")",
+                                        "CCO", "\\draw", "{", "=", "`", "\t", "é"]), max_size=40).map("".join) | st.text(max_size=200)
+
+
+@fuzz
+@given(ANSWER_TEXT, st.sampled_from(["python", "html", "svg", "latex", "smiles"]))
+def test_judge_answers_anything_with_code_or_a_reason(text, lang):
+    answer = judge(text, lang)
+    assert (answer.code is None) != (answer.reason is None)
+    assert answer.code is None or answer.code in text or lang == "smiles" and answer.code in text.replace("\n", "")
+
+
+@fuzz
+@given(ANSWER_TEXT)
+def test_fences_match_the_pattern_they_replace(text):
+    """The forward scan finds exactly what the former regex found (on inputs small enough for it)."""
+    import re
+
+    from core.fences import fences
+
+    old = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.S)
+    assert [(f.tag, f.body, f.start, f.end) for f in fences(text)] == [(m.group(1), m.group(2), m.start(), m.end())
+                                                                        for m in old.finditer(text)]
