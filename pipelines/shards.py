@@ -174,7 +174,7 @@ def dataset_card(manifest, stats: Stats, counts: dict[str, int], excluded: Count
             by[(split, count.lang, task)] += n
     rows = "\n".join(f"| {md_text(s)} | {md_text(l)} | {md_text(t)} | {n:,} |" for (s, l, t), n in sorted(by.items()))
     sources = "\n".join(f"| {md_code(e.source, table=True)} | {e.quota(limit):,} | {stats.source_counts(i).get('harvested', 0):,} | "
-                        f"{md_text(skipped_text(stats.source_counts(i)))} | {md_text(e.why or '')} |"
+                        f"{skipped_text(stats.source_counts(i))} | {md_text(e.why or '')} |"  # skip reasons are vinci's own slugs
                         for i, e in enumerate(manifest.sources))
     first = next((s for s in SPLIT_ORDER if counts.get(s)), "sft")
     limited = f" (quotas capped by `--limit {limit}`)" if limit else ""
