@@ -24,7 +24,7 @@ from core.exclusions import write_unit_exclusions
 from core.records import Record, arrow_schema, to_arrow_row
 from core.stats import Stats
 from core.verdicts import Verdict, parts
-from filters.execution import Rendered, render_samples, rendered_ok, to_record
+from filters.execution import Rendered, count_missing_modules, render_samples, rendered_ok, to_record
 from filters.licenses import LicenseFilter
 from filters.quality import CodeCheck, ImageCheck
 from sources.base import RawSample, open_source
@@ -140,6 +140,9 @@ class UnitRunner:
         work.samples = list(islice(open_source(entry.source, seed=self.manifest.seed, start=unit.start, options=entry.options),
                                    unit.stop - unit.start))
         for sample in work.samples:
+            conventions = entry.conventions_for(sample.lang, sample.meta.get("render"))
+            if conventions:
+                sample.meta["render"] = conventions
             work.stats.add("harvest", sample.lang, "out")
 
     def license_filter(self, work: UnitWork) -> None:
@@ -152,6 +155,7 @@ class UnitRunner:
 
     def execution(self, work: UnitWork) -> None:
         rendered = render_samples(work.samples, self.service)
+        count_missing_modules(rendered, work.stats)
         work.rendered = keep_where("execution", rendered, rendered_ok, work.stats, what=lambda r: r.sample)
         for r in work.rendered:
             work.stats.observe("render_ms", r.lang, round(r.result.elapsed_s * 1000, 1))

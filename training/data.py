@@ -9,7 +9,7 @@ from typing import Any
 
 from core.fences import fenced
 
-from .prompts import generate_prompt, optimize_prompt
+from .prompts import generate_prompt, optimize_prompt, row_conventions
 
 
 def as_image(value: Any):
@@ -77,10 +77,10 @@ def user_turn(row: dict) -> tuple[list[dict], list]:
     if row["task"] == "optimize":
         flawed = as_image(row.get("flawed_image"))
         images = [target] + ([flawed] if flawed is not None else [])
-        text = optimize_prompt(lang, row["flawed_code"], flawed is not None)
+        text = optimize_prompt(lang, row["flawed_code"], flawed is not None, row_conventions(row))
     else:
         images = [target]
-        text = generate_prompt(lang)
+        text = generate_prompt(lang, row_conventions(row))
     content = [{"type": "image"} for _ in images] + [{"type": "text", "text": text}]
     return [{"role": "user", "content": content}], images
 

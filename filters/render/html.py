@@ -164,6 +164,13 @@ class HtmlRenderer:
     keeps_processes: ClassVar[bool] = True
     jailed: bool = False
 
+    @classmethod
+    def canvas_prompt(cls, conventions: dict[str, Any] | None) -> str:
+        settings = resolve_conventions(cls, conventions)
+        shown = "" if settings["full_page"] else f", of which the first {settings['viewport_height']} px are shown"
+        return (f"It is rendered in a {settings['viewport_width']} px wide browser viewport{shown}; only inline CSS, "
+                "data: resources and files beside the page load.")
+
     def setup(self) -> None:
         from playwright.sync_api import sync_playwright
 

@@ -20,9 +20,9 @@ import shutil
 import signal
 import tempfile
 from collections import Counter, OrderedDict
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from .base import Canvas, RenderError
+from .base import Canvas, Convention, RenderError, resolve_conventions
 from .jail import JailSpec
 from .sandbox import run_limited
 
@@ -42,8 +42,9 @@ TIKZ_LIBRARIES = (
 LATE_LIBRARIES = {"fadings": re.compile(r"fading"), "shadows": re.compile(r"shadow|glow")}
 PRELOADED_PACKAGES = frozenset({"tikz", "pgfplots", "xcolor", "amsmath", "amssymb", "amsfonts", "graphicx",
                                 "pgf", "tikz-cd", "pgfplotstable", "standalone", "inputenc", "fontenc"})
+DEFAULT_BORDER = "4pt"
 PREAMBLE = (
-    "\\documentclass[border=4pt]{standalone}\n"
+    f"\\documentclass[border={DEFAULT_BORDER}]{{standalone}}\n"
     "\\usepackage[T1]{fontenc}\n\\usepackage{amsmath,amssymb,amsfonts,graphicx,xcolor}\n"
     "\\usepackage{tikz}\n\\usepackage{pgfplots}\n\\usepackage{pgfplotstable}\n\\usepackage{tikz-cd}\n"
     "\\pgfplotsset{compat=1.18}\n\\usepgfplotslibrary{groupplots,fillbetween,polar}\n"
@@ -113,6 +114,10 @@ class LatexRenderer:
         f"the standalone page (4 pt border) at {DPI} DPI, white background",
         prompt=f"It is compiled with pdflatex as a standalone picture (TikZ and pgfplots are available) at {DPI} DPI.",
     )
+    conventions: ClassVar[dict[str, Convention]] = {
+        "border": Convention(DEFAULT_BORDER, "standalone's border around a snippet (a document keeps its own class options)",
+                             pattern=r"\d{1,3}(\.\d{1,2})?(pt|bp|mm|cm|in)"),
+    }
     mode: ClassVar[str] = "own"
     pids_max: ClassVar[int] = 32
     memory_max: ClassVar[int | None] = None  # per-process RLIMIT_AS bounds it; a memory cgroup costs ~9 ms a sample in page-fault charging
@@ -178,7 +183,8 @@ class LatexRenderer:
                 os.unlink(old)
         return self._formats[key]
 
-    def render(self, code: str, workdir: str, timeout_s: float) -> bytes:
+    def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None) -> bytes:
+        border = resolve_conventions(type(self), conventions)["border"]
         if "\\documentclass" in code:
             preamble, marker, body = code.partition("\\begin{document}")
             # A document with files beside it compiles the plain way: a format dumped without them
@@ -194,6 +200,8 @@ class LatexRenderer:
                 source, fmt = PREAMBLE + uses + "\\begin{document}\n" + late_libraries(body) + body + "\n\\end{document}\n", None
             else:
                 source, fmt = "\\begin{document}\n" + late_libraries(body) + body + "\n\\end{document}\n", self._format
+            if border != DEFAULT_BORDER:
+                source = f"\\standaloneconfig{{border={border}}}\n" + source
         return self._compile(source, fmt, workdir, timeout_s)
 
     def _compile(self, source: str, fmt: str | None, workdir: str, timeout_s: float) -> bytes:

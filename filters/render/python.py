@@ -53,6 +53,12 @@ class PythonRenderer:
     keeps_processes: ClassVar[bool] = False
     jailed: bool = False
 
+    @classmethod
+    def canvas_prompt(cls, conventions: dict[str, Any] | None) -> str:
+        if resolve_conventions(cls, conventions)["savefig"] == "figure":
+            return f"It is rendered with matplotlib's Agg backend at {DPI} DPI; the figure size sets the picture size."
+        return cls.canvas.prompt
+
     def setup(self) -> None:
         import matplotlib
 

@@ -6,12 +6,26 @@ the dataset repo, and its licence. Facts were checked against the public cards a
 projects' loaders where possible (README "Sources" lists which); the rest is the issue's table.
 A wrong column fails on the first row with the columns that were found, so this file is the one
 place to fix.
+
+``render`` names, per language, the dataset's render conventions where they differ from vinci's
+defaults (the names and defaults are the renderers' ``conventions``: ``filters/render/*.py``), so
+that vinci draws its code the way the dataset drew its pictures; a manifest's ``render:`` of the
+source overrides them. What is known, and from where (README "Render conventions"):
+
+* ChartMimic: every ground-truth script saves with ``bbox_inches="tight"`` and the benchmark's
+  picture is that crop (``dataset/ori_500`` of github.com/ChartMimic/ChartMimic at 7ee16fb) --
+  vinci's default ``savefig: script`` honours it.
+* Design2Code: screenshots by Playwright's ``page.screenshot(full_page=True)`` on a default page,
+  i.e. a 1280x720 viewport (``Pix2Code/data_utils/screenshot.py`` of github.com/NoviScl/Design2Code);
+  the pages' pictures are one placeholder, ``rick.jpg``, beside them (its dataset card).
+* The others: no public statement of their render settings was found; vinci's defaults stand.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 PARQUET_CONVERSION = "refs%2Fconvert%2Fparquet"
+DESIGN2CODE_SCREENSHOT = {"viewport_width": 1280, "viewport_height": 720, "full_page": True}  # Playwright's defaults
 
 
 @dataclass(frozen=True)
@@ -26,6 +40,7 @@ class DatasetSpec:
     image_root: str | None = None
     labels: str | None = None
     benchmark: bool = False
+    render: dict[str, dict] = field(default_factory=dict)
 
     def hub_files(self, dataset_id: str, config: str | None, split: str) -> str:
         """An ``hf://`` glob of the data files: the repo's own files, or the Hub's Parquet conversion
@@ -46,7 +61,10 @@ DATASETS: dict[str, DatasetSpec] = {
     "ChartMimic/ChartMimic": DatasetSpec(
         "columns", "python", "see the dataset card",
         {"code": "GroundTruthFigureCode", "image": "GroundTruthFigurePreview", "also_image": "InputFigurePreview"},
-        config="chartmimic", split="test", benchmark=True),
+        config="chartmimic", split="test", benchmark=True, render={"python": {"savefig": "script"}}),
+    "SALT-NLP/Design2Code-hf": DatasetSpec(
+        "columns", "html", "odc-by", {"code": "text", "image": "image"}, benchmark=True,
+        render={"html": DESIGN2CODE_SCREENSHOT}),
     "HuggingFaceM4/WebSight": DatasetSpec(
         "columns", "html", "cc-by-4.0", {"code": "text", "image": "image"}, config="v0.2"),
     "MBZUAI/Web2Code": DatasetSpec(
