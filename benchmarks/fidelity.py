@@ -8,8 +8,14 @@ rasterised at vinci's 100 DPI with poppler's ``pdftoppm``. Printed per language:
 reasons, the pHash distance to the reference (bits of 64; the build's ``source_phash_distance``) and
 SSIM; ``--sheet`` draws the worst pairs side by side (reference | vinci).
 
-    python benchmarks/fidelity.py /data/chartmimic/ori_500 [-n 100] [--workers 2] [--sheet worst.png]
-    python benchmarks/fidelity.py /data/design2code --conventions design2code --json d2c.json
+Render conventions: a Hub source's samples carry their dataset's (``sources/hub/registry.py``); a
+folder takes a registry entry's with ``--like DATASET_ID`` and single ones with ``--render
+LANG.NAME=VALUE``; ``--vinci-defaults`` renders as vinci did before conventions existed (no files
+beside, no conventions: the way to measure an older checkout, ``PYTHONPATH=/that/checkout``).
+
+    python benchmarks/fidelity.py /data/chartmimic/ori_500 --like ChartMimic/ChartMimic [-n 100] [--sheet worst.png]
+    python benchmarks/fidelity.py /data/design2code/testset_final --like SALT-NLP/Design2Code-hf --json d2c.json
+    python benchmarks/fidelity.py hub:SALT-NLP/Design2Code-hf -n 100
 """
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # after PYTHONPATH: another checkout can be measured
 
 from core.languages import language_of_path  # noqa: E402
+from filters.distance import flat_rgb, phash_distance  # noqa: E402
 
 PICTURES = (".png", ".jpg", ".jpeg", ".pdf")
 PDF_DPI = 100
@@ -43,6 +50,7 @@ class Pair:
     code: str
     picture: bytes
     files: dict[str, bytes] = field(default_factory=dict)
+    conventions: dict | None = None
 
 
 def rasterise_pdf(path: Path, cache: Path) -> bytes:
@@ -85,26 +93,9 @@ def source_pairs(spec: str, n: int) -> list[Pair]:
 
     pairs = []
     for sample in islice((s for s in open_source(spec) if s.image), n):
-        pairs.append(Pair(sample.source_ref, sample.lang, sample.code, sample.image, dict(sample.meta.get("files") or {})))
+        pairs.append(Pair(sample.source_ref, sample.lang, sample.code, sample.image, dict(sample.meta.get("files") or {}),
+                          sample.meta.get("render")))
     return pairs
-
-
-def flat_rgb(png: bytes):
-    """A picture as RGB on white: a transparent reference compares as it is seen."""
-    from PIL import Image
-
-    image = Image.open(io.BytesIO(png))
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, rgba)
-    return image.convert("RGB")
-
-
-def phash_distance(a: bytes, b: bytes) -> int:
-    import imagehash
-
-    return int(imagehash.phash(flat_rgb(a)) - imagehash.phash(flat_rgb(b)))
 
 
 def ssim(reference: bytes, render: bytes) -> float:
@@ -137,7 +128,8 @@ def render_pairs(pairs: list[Pair], workers: int, timeout_s: float, conventions:
                 got = pool.render_many([pairs[i].code for i in idx])
             else:
                 got = pool.render_many([pairs[i].code for i in idx], files=[pairs[i].files for i in idx],
-                                       conventions=[conventions.get(lang)] * len(idx))
+                                       conventions=[{**(pairs[i].conventions or {}), **conventions.get(lang, {})} or None
+                                                    for i in idx])
             for i, result in zip(idx, got):
                 results[i] = result
     return results
@@ -199,6 +191,24 @@ def worst_sheet(pairs: list[Pair], results: list, rows: list[dict], k: int, path
     sheet.save(path)
 
 
+def chosen_conventions(like: str | None, pairs: list[str]) -> dict[str, dict]:
+    """lang → conventions: a registry entry's, then ``LANG.NAME=VALUE`` overrides."""
+    import yaml
+
+    from sources.hub.registry import DATASETS
+
+    if like and like not in DATASETS:
+        raise SystemExit(f"error: --like {like}: no such registry entry; known: {', '.join(DATASETS)}")
+    chosen = {lang: dict(c) for lang, c in (DATASETS[like].render if like else {}).items()}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        lang, dot, name = key.partition(".")
+        if not sep or not dot:
+            raise SystemExit(f"error: --render {pair!r} is not LANG.NAME=VALUE")
+        chosen.setdefault(lang, {})[name] = yaml.safe_load(value)
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data", help="a folder of code + picture pairs, or a source spec (hub:ID)")
@@ -207,6 +217,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=20.0)
     parser.add_argument("--vinci-defaults", action="store_true",
                         help="render with vinci's own defaults: no conventions, no files beside (the version before them)")
+    parser.add_argument("--like", help="render with the conventions of this Hub registry entry (a dataset id)")
+    parser.add_argument("--render", action="append", default=[], metavar="LANG.NAME=VALUE",
+                        help="one render convention (repeatable; YAML value), over --like's")
     parser.add_argument("--json", help="write every pair's figures here")
     parser.add_argument("--sheet", help="draw the worst pairs side by side into this PNG")
     parser.add_argument("--worst", type=int, default=8)
@@ -222,7 +235,7 @@ def main() -> None:
     if args.n:
         pairs = pairs[:args.n]
     start = time.monotonic()
-    conventions = None if args.vinci_defaults else {}
+    conventions = None if args.vinci_defaults else chosen_conventions(args.like, args.render)
     results = render_pairs(pairs, args.workers, args.timeout, conventions)
     rows = measure(pairs, results)
     print(f"{len(pairs)} pairs from {args.data} in {time.monotonic() - start:.0f} s")

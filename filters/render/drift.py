@@ -66,4 +66,20 @@ def _dataframe_applymap() -> None:
 
 
 def _float_of_one_element_array() -> None:
-    """Placeholder replaced below once measured."""
+    """numpy 2 refuses ``float()`` of an array with ``ndim > 0``; matplotlib calls it on a text's position
+    (``text.py``: ``float(self.convert_xunits(x))``), so ``ax.annotate(s, (x, arr[mask]))`` with a
+    1-element selection -- which numpy 1.x accepted -- fails at draw time. A text's unit conversion
+    gives the element instead, the value numpy 1.x's ``float()`` took."""
+    import numpy as np
+    from matplotlib.text import Text
+
+    def scalar_units(original):
+        @functools.wraps(original)
+        def convert(self, value):
+            out = original(self, value)
+            return out.item() if isinstance(out, np.ndarray) and out.ndim > 0 and out.size == 1 else out
+
+        return convert
+
+    for name in ("convert_xunits", "convert_yunits"):
+        setattr(Text, name, scalar_units(getattr(Text, name)))

@@ -156,6 +156,8 @@ class HtmlRenderer:
         "viewport_width": Convention(VIEWPORT["width"], "CSS px", bounds=(200, 4096)),
         "viewport_height": Convention(VIEWPORT["height"], "CSS px; the shortest picture", bounds=(200, 4096)),
         "full_page": Convention(True, "capture the whole page (up to MAX_HEIGHT), not only the viewport"),
+        "files_beside": Convention(True, "serve the page the files harvested beside it (else they are blocked, "
+                                         "as a screenshot taken without them shows)"),
     }
     mode: ClassVar[str] = "own"
     pids_max: ClassVar[int] = 1024
@@ -168,8 +170,8 @@ class HtmlRenderer:
     def canvas_prompt(cls, conventions: dict[str, Any] | None) -> str:
         settings = resolve_conventions(cls, conventions)
         shown = "" if settings["full_page"] else f", of which the first {settings['viewport_height']} px are shown"
-        return (f"It is rendered in a {settings['viewport_width']} px wide browser viewport{shown}; only inline CSS, "
-                "data: resources and files beside the page load.")
+        loads = "inline CSS, data: resources and files beside the page" if settings["files_beside"] else "inline CSS and data: resources"
+        return f"It is rendered in a {settings['viewport_width']} px wide browser viewport{shown}; only {loads} load."
 
     def setup(self) -> None:
         from playwright.sync_api import sync_playwright
@@ -239,7 +241,7 @@ class HtmlRenderer:
 
         settings = resolve_conventions(type(self), conventions)
         viewport = {"width": settings["viewport_width"], "height": settings["viewport_height"]}
-        files = files_beside(workdir)
+        files = files_beside(workdir) if settings["files_beside"] else {}
         failure = ""
         for _ in range(2):
             try:
