@@ -200,8 +200,10 @@ class LatexRenderer:
                 source, fmt = PREAMBLE + uses + "\\begin{document}\n" + late_libraries(body) + body + "\n\\end{document}\n", None
             else:
                 source, fmt = "\\begin{document}\n" + late_libraries(body) + body + "\n\\end{document}\n", self._format
-            if border != DEFAULT_BORDER:
-                source = f"\\standaloneconfig{{border={border}}}\n" + source
+            if border != DEFAULT_BORDER:  # another class option than the format's: compiled with the preamble in full
+                preamble = PREAMBLE.replace(f"[border={DEFAULT_BORDER}]", f"[border={border}]", 1)
+                source = preamble + source if fmt else source.replace(PREAMBLE, preamble, 1)
+                fmt = None
         return self._compile(source, fmt, workdir, timeout_s)
 
     def _compile(self, source: str, fmt: str | None, workdir: str, timeout_s: float) -> bytes:
