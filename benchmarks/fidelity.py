@@ -56,6 +56,7 @@ class Pair:
 def rasterise_pdf(path: Path, cache: Path) -> bytes:
     out = cache / (path.stem + ".png")
     if not out.exists():
+        cache.mkdir(parents=True, exist_ok=True)
         subprocess.run(["pdftoppm", "-r", str(PDF_DPI), "-png", "-singlefile", str(path), str(out.with_suffix(""))],
                        check=True, capture_output=True, timeout=120)
     return out.read_bytes()
