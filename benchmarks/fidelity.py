@@ -84,7 +84,7 @@ def folder_pairs(folder: Path, cache: Path, beside: bool) -> list[Pair]:
 
 
 def named_in(name: str, code: str) -> bool:
-    return re.search(r"(?<![\w./-])" + re.escape(name) + r"(?![\w-])", code) is not None
+    return name in code and re.search(r"(?<![\w./-])" + re.escape(name) + r"(?![\w-])", code) is not None
 
 
 def source_pairs(spec: str, n: int) -> list[Pair]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,8 @@ def to_sft_example(row: dict) -> dict:
 def to_grpo_example(row: dict) -> dict:
     """A prompt whose target picture the visual reward compares against (column ``image``)."""
     messages, images = user_turn({**row, "task": "generate"})
-    return {"prompt": messages, "image": images[0], "lang": row["lang"], "solution": row["code"]}
+    return {"prompt": messages, "image": images[0], "lang": row["lang"], "solution": row["code"],
+            "render": json.dumps(row_conventions(row) or {}, sort_keys=True)}
 
 
 def sft_dataset(data: str, split: str = "sft", streaming: bool = False, limit: int | None = None):
