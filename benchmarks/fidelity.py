@@ -66,7 +66,8 @@ def folder_pairs(folder: Path, cache: Path, beside: bool) -> list[Pair]:
     """Code files with a picture of the same stem; with ``beside``, the other files of the folder that a
     page or script names (``rick.jpg``) travel with it."""
     names = sorted(os.listdir(folder))
-    others = [n for n in names if language_of_path(n) is None]
+    stems = {Path(n).stem for n in names if language_of_path(n) is not None}
+    others = [n for n in names if language_of_path(n) is None and Path(n).stem not in stems]  # not a pair's picture
     pairs = []
     for name in names:
         lang = language_of_path(name)
