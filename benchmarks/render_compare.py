@@ -4,7 +4,10 @@ A change to the sandbox must not cost speed; this measures that claim on the sam
 the same minutes: the base version is checked out into a temporary git worktree, and each
 language is timed alternately under both versions (``--rounds`` times, medians of all samples).
 
-    python benchmarks/render_compare.py [--base REF] [--n 20] [--rounds 2] [--langs python,html]
+    python benchmarks/render_compare.py [--base REF] [--n 20] [--rounds 2] [--langs python,html] [--folder DIR]
+
+``--folder``: time the first N files of the language in a folder of real code (ChartMimic's ``ori_500``,
+say) instead of the synthetic generators.
 """
 from __future__ import annotations
 
@@ -25,8 +28,13 @@ from filters.render import RenderPool
 from sources.base import open_source
 SOURCES = {"python": "synthetic.charts", "html": "synthetic.html", "svg": "synthetic.svg",
            "latex": "synthetic.latex", "smiles": "synthetic.smiles"}
-lang, n = sys.argv[1], int(sys.argv[2])
-codes = [s.code for s in islice(open_source(SOURCES[lang], seed=0), n)]
+lang, n, folder = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if folder:
+    from pathlib import Path
+    from core.languages import language_of_path
+    codes = [p.read_text() for p in sorted(Path(folder).iterdir()) if language_of_path(p.name) == lang][:n]
+else:
+    codes = [s.code for s in islice(open_source(SOURCES[lang], seed=0), n)]
 with RenderPool(lang, 1, timeout_s=30) as pool:
     pool.render(codes[0])
     times, ok = [], 0
@@ -38,8 +46,8 @@ print(json.dumps({"ms": times, "ok": ok}))
 """
 
 
-def time_tree(tree: Path, lang: str, n: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", TIMER, lang, str(n)], cwd=tree, capture_output=True, text=True,
+def time_tree(tree: Path, lang: str, n: int, folder: str = "") -> dict:
+    out = subprocess.run([sys.executable, "-c", TIMER, lang, str(n), folder], cwd=tree, capture_output=True, text=True,
                          env={"PYTHONPATH": str(tree), "PATH": "/usr/local/bin:/usr/bin:/bin"}, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -50,6 +58,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--langs", default=",".join(LANGS))
+    parser.add_argument("--folder", default="", help="time real files of this folder instead of generated ones")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=ROOT, prefix=".bench-") as tmp:  # not under /tmp: a jail carries /tmp trees at a cost
         base = Path(tmp) / "base"
@@ -61,7 +70,7 @@ def main() -> None:
                 ok = {"base": 0, "new": 0}
                 for _ in range(args.rounds):
                     for name, tree in (("base", base), ("new", ROOT)):
-                        got = time_tree(tree, lang, args.n)
+                        got = time_tree(tree, lang, args.n, str(Path(args.folder).resolve()) if args.folder else "")
                         runs[name] += got["ms"]
                         ok[name] += got["ok"]
                 b, w = statistics.median(runs["base"]), statistics.median(runs["new"])
