@@ -182,3 +182,12 @@ def test_tikz_border_convention():
         default, wide = pool.render(snippet), pool.render(snippet, conventions={"border": "20pt"})
     assert default.ok and wide.ok, (default.message, wide.message)
     assert wide.width - default.width == pytest.approx(2 * 16 * 200 / 72.27, abs=3)  # 16 pt more a side at 200 DPI
+
+
+def test_a_file_beside_a_page_cannot_land_outside_its_scratch_folder(html_pool, python_pool):
+    for pool, code in ((html_pool, PLACEHOLDER_PAGE), (python_pool, "import matplotlib.pyplot as plt\nplt.plot([1, 2])\n")):
+        result = pool.render(code, files={"../../escape.jpg": b"\xff\xd8"})
+        assert result.error_kind == "forbidden" and "outside the scratch folder" in result.message
+    binary = python_pool.render("import matplotlib.pyplot as plt\nplt.plot(list(open('data.bin', 'rb').read()))\nplt.show()\n",
+                                files={"data.bin": bytes([3, 1, 2, 250])})
+    assert binary.ok, binary.message  # a binary file beside a script arrives byte for byte
