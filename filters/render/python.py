@@ -109,7 +109,7 @@ class PythonRenderer:
         def note_savefig(fig, fname=None, *args, **kwargs):
             if fig not in noted:
                 noted.append(fig)
-            saved_with[id(fig)] = {k: v for k, v in kwargs.items() if k in SAVEFIG_PICTURE_OPTIONS}
+            saved_with[id(fig)] = picture_options(kwargs, matplotlib.rcParams)
             if fname is not None and hasattr(fname, "write"):
                 return original_savefig(fig, fname, *args, **kwargs)
             return None
@@ -197,6 +197,19 @@ class PythonRenderer:
 
     def teardown(self) -> None:
         self._plt.close("all")
+
+
+def picture_options(kwargs: dict, rc) -> dict:
+    """The options of a ``savefig`` call that change the picture, including those the script set once in
+    ``rcParams`` (``savefig.bbox: tight``, a ``savefig.facecolor``, ``savefig.transparent``) as they stood then."""
+    options = {k: v for k, v in kwargs.items() if k in SAVEFIG_PICTURE_OPTIONS}
+    if "bbox_inches" not in options and rc["savefig.bbox"] == "tight":
+        options["bbox_inches"] = "tight"
+    if "facecolor" not in options and rc["savefig.facecolor"] != "auto":
+        options["facecolor"] = rc["savefig.facecolor"]
+    if "transparent" not in options and rc["savefig.transparent"]:
+        options["transparent"] = True
+    return options
 
 
 def as_png(data: bytes, canvas: Canvas) -> bytes:

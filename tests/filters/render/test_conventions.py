@@ -73,6 +73,9 @@ def test_savefig_policy_crops_as_the_script_saves(python_pool):
     assert padded.width - cropped.width == pytest.approx(180, abs=2)  # (1 - 0.1) in a side, at 100 DPI
     shown = python_pool.render(FIGURE.format(face="white") + "plt.show()\n")
     assert shown.png == whole.png  # no savefig: the whole figure, as before
+    by_rc = python_pool.render("import matplotlib\nmatplotlib.rcParams['savefig.bbox'] = 'tight'\n"
+                               + FIGURE.format(face="white") + "plt.savefig('out.png')\n")
+    assert by_rc.png == cropped.png  # set once in rcParams, as a real script may
 
 
 def test_savefig_colours_are_honoured_at_vinci_dpi(python_pool):
