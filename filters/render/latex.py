@@ -117,6 +117,9 @@ class LatexRenderer:
     conventions: ClassVar[dict[str, Convention]] = {
         "border": Convention(DEFAULT_BORDER, "standalone's border around a snippet (a document keeps its own class options)",
                              pattern=r"\d{1,3}(\.\d{1,2})?(pt|bp|mm|cm|in)"),
+        "crop": Convention(False, "crop the page to what is drawn on it (a document of another class than standalone, too)"),
+        "long_side": Convention(0, "px of the picture's longer side (0: the page at DPI)", bounds=(0, 4096)),
+        "square": Convention(False, "pad the picture to a white square of its longer side, centred"),
     }
     mode: ClassVar[str] = "own"
     pids_max: ClassVar[int] = 32
@@ -124,6 +127,16 @@ class LatexRenderer:
     sample_in_jail: ClassVar[bool] = True
     keeps_processes: ClassVar[bool] = False
     jailed: bool = False
+
+    @classmethod
+    def canvas_prompt(cls, conventions: dict[str, Any] | None) -> str:
+        settings = resolve_conventions(cls, conventions)
+        if not (settings["crop"] or settings["long_side"] or settings["square"]):
+            return cls.canvas.prompt
+        framed = ("cropped to what it draws" if settings["crop"] else "its page") + (
+            f", scaled to {settings['long_side']} px on its longer side" if settings["long_side"] else f" at {DPI} DPI") + (
+            ", padded to a white square" if settings["square"] else "")
+        return f"It is compiled with pdflatex (TikZ and pgfplots are available), {framed}."
 
     def setup(self) -> None:
         import pypdfium2  # noqa: F401 - warm import
@@ -184,7 +197,10 @@ class LatexRenderer:
         return self._formats[key]
 
     def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None) -> bytes:
-        border = resolve_conventions(type(self), conventions)["border"]
+        settings = resolve_conventions(type(self), conventions)
+        border, crop, long_side, square = settings["border"], settings["crop"], settings["long_side"], settings["square"]
+        if crop:
+            code = without_page_numbers(code)
         if "\\documentclass" in code:
             preamble, marker, body = code.partition("\\begin{document}")
             # A document with files beside it compiles the plain way: a format dumped without them
@@ -204,7 +220,8 @@ class LatexRenderer:
                 preamble = PREAMBLE.replace(f"[border={DEFAULT_BORDER}]", f"[border={border}]", 1)
                 source = preamble + source if fmt else source.replace(PREAMBLE, preamble, 1)
                 fmt = None
-        return self._compile(source, fmt, workdir, timeout_s)
+        png = self._compile(source, fmt, workdir, timeout_s)
+        return reframe(png, crop, long_side, square) if (crop or long_side or square) else png
 
     def _compile(self, source: str, fmt: str | None, workdir: str, timeout_s: float) -> bytes:
         with open(os.path.join(workdir, "main.tex"), "w", encoding="utf-8") as fh:
@@ -249,6 +266,40 @@ class LatexRenderer:
     def teardown(self) -> None:
         shutil.rmtree(self._home, ignore_errors=True)
         shutil.rmtree(self._scratch, ignore_errors=True)
+
+
+NO_PAGE_STYLE = "\\AtBeginDocument{\\thispagestyle{empty}\\pagestyle{empty}}"
+
+
+def without_page_numbers(code: str) -> str:
+    """A document whose page numbers would be cropped with its drawing: the line after its class gets an
+    empty page style (as DaTikZ's builder does)."""
+    found = re.search(r"\\documentclass(\[[^\]]*\])?\{[^}]*\}[^\n]*\n", code)
+    return code[:found.end()] + NO_PAGE_STYLE + "\n" + code[found.end():] if found else code
+
+
+def reframe(png: bytes, crop: bool, long_side: int, square: bool) -> bytes:
+    """A page as a dataset framed it: cropped to its drawing, scaled to a longer side, padded to a square
+    (DaTikZ: margins cropped, rasterised to 384 px, padded to 384 x 384 on white)."""
+    import io
+
+    from PIL import Image, ImageChops, ImageOps
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    if crop:
+        box = ImageChops.difference(image, Image.new("RGB", image.size, "white")).getbbox()
+        if box is None:
+            raise RenderError("blank", "the page is empty")
+        image = image.crop(box)
+    if long_side:
+        scale = long_side / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
+    if square:
+        side = max(image.size)
+        image = ImageOps.pad(image, (side, side), color="white")
+    out = io.BytesIO()
+    image.save(out, format="PNG", compress_level=6)
+    return out.getvalue()
 
 
 def _read(path: str) -> str:

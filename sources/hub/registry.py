@@ -19,6 +19,8 @@ source overrides them. What is known, and from where (README "Render conventions
   i.e. a 1280x720 viewport (``Pix2Code/data_utils/screenshot.py`` of github.com/NoviScl/Design2Code);
   the pages' pictures are one placeholder, ``rick.jpg`` (its dataset card), but the benchmark's
   screenshots were taken without it (``DESIGN2CODE_SCREENSHOT``).
+* DaTikZ: its builder crops each compiled picture to its content, rasterises it to 384 px and pads it
+  to a white 384 x 384 square (``DATIKZ_PICTURE``).
 * The others: no public statement of their render settings was found; vinci's defaults stand.
 """
 from __future__ import annotations
@@ -26,6 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 PARQUET_CONVERSION = "refs%2Fconvert%2Fparquet"
+# DaTikZ's tex2img (github.com/potamides/DaTikZ, datikz/datikz.py @ 333caa9): the compiled PDF cropped to its
+# content (pdfCropMargins, 0% padding), rasterised to 384 px (pdf2image size=384), padded to a 384 x 384 white square.
+DATIKZ_PICTURE = {"border": "0pt", "crop": True, "long_side": 384, "square": True}
 # Playwright's default page and full_page=True; its screenshots show no placeholder picture (0 of the 369 pages
 # naming rick.jpg in testset_final@42e5d93: they were taken before rick.jpg was added, in f36e45a).
 DESIGN2CODE_SCREENSHOT = {"viewport_width": 1280, "viewport_height": 720, "full_page": True, "files_beside": False}
@@ -76,7 +81,8 @@ DATASETS: dict[str, DatasetSpec] = {
     "starvector/svg-stack": DatasetSpec(
         "columns", "svg", "see the dataset card (per-file licences)", {"code": "Svg"}),
     "nllg/datikz": DatasetSpec(
-        "columns", "latex", "see the dataset card (per-row origin)", {"code": "code", "image": "image"}),
+        "columns", "latex", "see the dataset card (per-row origin)", {"code": "code", "image": "image"},
+        render={"latex": DATIKZ_PICTURE}),
     "UniParser/MolParser-7M": DatasetSpec(
         "columns", "smiles", "cc-by-nc-sa-4.0", {"code": "SMILES", "image": "image"}, config="pretrain_synthetic_7M",
         labels="esmiles"),

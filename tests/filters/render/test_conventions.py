@@ -179,6 +179,24 @@ def test_svg_size_and_molecule_size_conventions():
         assert (small.width, small.height) == (300, 300)
 
 
+def test_datikz_framing_of_a_full_document():
+    """DaTikZ's rows are whole documents (an article here, page number and all), framed by its builder:
+    cropped to the drawing, 384 px on the longer side, padded to a white 384 x 384 square."""
+    from sources.hub.registry import DATIKZ_PICTURE
+
+    document = ("\\documentclass{article}\n\\usepackage{tikz}\n\\begin{document}\n"
+                "\\begin{tikzpicture}\\fill[red] (0,0) rectangle (4,1);\\end{tikzpicture}\n\\end{document}\n")
+    with RenderPool("latex", 1, timeout_s=30) as pool:
+        page, framed = pool.render(document), pool.render(document, conventions=DATIKZ_PICTURE)
+    assert page.ok and framed.ok, (page.message, framed.message)
+    assert page.height > 2000  # a letter page at 200 DPI
+    assert (framed.width, framed.height) == (384, 384)
+    red = (pixels(framed.png)[..., 0] > 200) & (pixels(framed.png)[..., 1] < 60)
+    rows = np.flatnonzero(red.any(axis=1))
+    assert red[:, 0].any() and red[:, -1].any()  # the drawing spans the width: the page number was not kept
+    assert abs((rows[-1] - rows[0] + 1) - 96) <= 2 and abs((rows[0] + rows[-1]) / 2 - 191.5) <= 2  # 4:1, centred
+
+
 def test_tikz_border_convention():
     snippet = "\\begin{tikzpicture}\\draw (0,0) rectangle (1,1);\\end{tikzpicture}"
     with RenderPool("latex", 1, timeout_s=30) as pool:
