@@ -8,7 +8,10 @@ process and the workers it starts are counted in a group of their own, plus what
 worker cages counted (``RenderResult.cpu_s``, where the version has it). CPU moves far less than
 wall time when other jobs share the machine.
 
-    python benchmarks/render_compare.py [--base REF] [--n 20] [--rounds 2] [--langs python,html]
+    python benchmarks/render_compare.py [--base REF] [--n 20] [--rounds 2] [--langs python,html] [--folder DIR]
+
+``--folder``: time the first N files of the language in a folder of real code (ChartMimic's ``ori_500``,
+say) instead of the synthetic generators.
 """
 from __future__ import annotations
 
@@ -38,8 +41,13 @@ from filters.render import RenderPool
 from sources.base import open_source
 SOURCES = {"python": "synthetic.charts", "html": "synthetic.html", "svg": "synthetic.svg",
            "latex": "synthetic.latex", "smiles": "synthetic.smiles"}
-lang, n = sys.argv[1], int(sys.argv[2])
-codes = [s.code for s in islice(open_source(SOURCES[lang], seed=0), n)]
+lang, n, folder = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if folder:
+    from pathlib import Path
+    from core.languages import language_of_path
+    codes = [p.read_text() for p in sorted(Path(folder).iterdir()) if language_of_path(p.name) == lang][:n]
+else:
+    codes = [s.code for s in islice(open_source(SOURCES[lang], seed=0), n)]
 with RenderPool(lang, 1, timeout_s=30) as pool:
     pool.render(codes[0])
     times, ok, cpu0, caged = [], 0, used(), 0.0
@@ -57,8 +65,8 @@ print(json.dumps({"ms": times, "ok": ok, "cpu_ms": cpu_ms}))
 """
 
 
-def time_tree(tree: Path, lang: str, n: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", TIMER, lang, str(n)], cwd=tree, capture_output=True, text=True,
+def time_tree(tree: Path, lang: str, n: int, folder: str = "") -> dict:
+    out = subprocess.run([sys.executable, "-c", TIMER, lang, str(n), folder], cwd=tree, capture_output=True, text=True,
                          env={"PYTHONPATH": str(tree), "PATH": "/usr/local/bin:/usr/bin:/bin"}, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -69,6 +77,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--langs", default=",".join(LANGS))
+    parser.add_argument("--folder", default="", help="time real files of this folder instead of generated ones")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=ROOT, prefix=".bench-") as tmp:  # not under /tmp: a jail carries /tmp trees at a cost
         base = Path(tmp) / "base"
@@ -82,7 +91,7 @@ def main() -> None:
                 ok = {"base": 0, "new": 0}
                 for _ in range(args.rounds):
                     for name, tree in (("base", base), ("new", ROOT)):
-                        got = time_tree(tree, lang, args.n)
+                        got = time_tree(tree, lang, args.n, str(Path(args.folder).resolve()) if args.folder else "")
                         runs[name] += got["ms"]
                         ok[name] += got["ok"]
                         if got.get("cpu_ms") is not None:

@@ -92,9 +92,12 @@ class Language:
     def renderer_class(self) -> type:
         return importlib.import_module(self.renderer).RENDERER
 
-    def canvas_sentence(self) -> str:
-        """How a render of this language looks, in the words a prompt uses, from the renderer's own constants."""
-        return self.renderer_class().canvas.prompt
+    def canvas_sentence(self, conventions: dict | None = None) -> str:
+        """How a render of this language looks, in the words a prompt uses, from the renderer's own constants
+        -- or, for a row drawn under its dataset's render conventions, from those (``canvas_prompt``)."""
+        renderer = self.renderer_class()
+        describe = getattr(renderer, "canvas_prompt", None)
+        return describe(conventions) if conventions and describe else renderer.canvas.prompt
 
 
 LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (

@@ -20,7 +20,21 @@ def add_commands(sub) -> None:
     p.add_argument("-o", "--output", help="OUT.png for one file, or OUTDIR/ for several")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per sample")
     p.add_argument("--workers", type=positive_int, default=None, help="workers per language")
+    p.add_argument("--render", action="append", default=[], metavar="NAME=VALUE",
+                   help="a render convention, as a dataset would set it (repeatable): viewport_width=1280, savefig=figure …")
     p.set_defaults(func=cmd_render)
+
+
+def parse_conventions(pairs: list[str]) -> dict | None:
+    import yaml
+
+    conventions = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--render {pair!r} is not NAME=VALUE")
+        conventions[name] = yaml.safe_load(value)
+    return conventions or None
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -36,12 +50,13 @@ def cmd_render(args: argparse.Namespace) -> int:
         return 1
     try:
         targets = render_targets(files, args.output)
-    except OutputError as exc:
+        conventions = parse_conventions(args.render)
+    except (OutputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     workers = args.workers or 1
     with RenderService(workers=workers, timeout_s=args.timeout) as service:
-        results = service.render_many(list(zip(langs, codes)))
+        results = service.render_many([(lang, code, None, conventions) for lang, code in zip(langs, codes)])
     if len(files) == 1 and not is_folder(args.output):
         result = results[0]
         if not result.ok:

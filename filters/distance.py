@@ -16,6 +16,26 @@ import numpy as np
 PIXEL_CAP = 20.0
 
 
+def flat_rgb(data: bytes):
+    """A picture (PNG, JPEG ...) as RGB flattened on white, as a render is: a transparent dataset picture
+    compares as it is seen, not with its transparent pixels turned black."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data))
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return image.convert("RGB")
+
+
+def phash_distance(a: bytes, b: bytes) -> int:
+    """pHash Hamming distance (bits of 64) between two pictures: the build's ``source_phash_distance`` and
+    ``benchmarks/fidelity.py``'s measure of how far vinci's render lies from a dataset's own picture."""
+    import imagehash
+
+    return int(imagehash.phash(flat_rgb(a)) - imagehash.phash(flat_rgb(b)))
+
+
 def visual_distance(a_png: bytes, b_png: bytes) -> float:
     import imagehash
     from PIL import Image

@@ -6,6 +6,8 @@ unit's driver (``pipelines.unit``) runs the three in order and counts them.
 from __future__ import annotations
 
 import io
+import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -15,6 +17,9 @@ from filters.render import RenderResult
 from sources.base import RawSample
 
 from .dedup import normalize_code, phash_of
+
+MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
+MISSING_KEY = "missing_module:"
 
 
 @dataclass
@@ -31,8 +36,50 @@ class Rendered:
 
 
 def render_samples(samples: Sequence[RawSample], service) -> list[Rendered]:
-    results = service.render_many([(s.lang, s.code, s.meta.get("files")) for s in samples])
+    results = service.render_many([render_job(s.lang, s.code, s.meta) for s in samples])
     return [Rendered(sample, result) for sample, result in zip(samples, results)]
+
+
+def render_job(lang: str, code: str, meta: dict) -> tuple:
+    """What the render service takes for one sample: its files beside it and its dataset's render
+    conventions travel with it (a perturbation of a row renders as the row did)."""
+    return lang, code, meta.get("files"), meta.get("render")
+
+
+def missing_module(result: RenderResult) -> str | None:
+    """The top-level module a ``missing_module`` failure names."""
+    if result.ok or result.error_kind != "missing_module":
+        return None
+    found = MISSING_MODULE.search(result.message)
+    return found.group(1).split(".")[0] if found else "?"
+
+
+def count_missing_modules(rendered: Sequence[Rendered], stats) -> None:
+    """Count, per language, each module the render environment lacked (``stats.json``: ``execution|LANG|
+    missing_module:NAME``; the card lists them), so a user sees what to add."""
+    for r in rendered:
+        name = missing_module(r.result)
+        if name:
+            stats.add("execution", r.lang, MISSING_KEY + name)
+
+
+def missing_modules(stats) -> Counter:
+    """Module → samples that failed to import it, over every language."""
+    out: Counter = Counter()
+    for count, n in stats.counts.items():
+        if count.stage == "execution" and count.key.startswith(MISSING_KEY):
+            out[count.key[len(MISSING_KEY):]] += n
+    return out
+
+
+def card_section(stats) -> str:
+    missing = missing_modules(stats)
+    if not missing:
+        return ""
+    rows = "\n".join(f"| `{name}` | {n:,} |" for name, n in missing.most_common())
+    return ("## Modules missing from the render environment\n\nSamples dropped as `missing_module`, by the module "
+            "they import (add it to the render environment to keep them):\n\n| module | samples |\n|---|---|\n"
+            + rows + "\n\n")
 
 
 def rendered_ok(rendered: Rendered) -> Verdict:

@@ -30,7 +30,7 @@ from core.atomic import write_text
 from core.checksums import content_id
 from core.markup import front_matter
 from core.fences import fenced
-from training.prompts import generate_prompt, optimize_prompt
+from training.prompts import generate_prompt, optimize_prompt, row_conventions
 
 from .shards import SPLIT_ORDER, ShardWriter, checksums
 
@@ -60,9 +60,9 @@ def turns(row: dict) -> tuple[str, str, list[bytes]]:
     """(prompt, answer, pictures): the target first, then the flawed render where there is one."""
     lang, target = row["lang"], row["image"]["bytes"]
     if row["task"] != "optimize":
-        return generate_prompt(lang), fenced(lang, row["code"]), [target]
+        return generate_prompt(lang, row_conventions(row)), fenced(lang, row["code"]), [target]
     flawed = (row.get("flawed_image") or {}).get("bytes")
-    prompt = optimize_prompt(lang, row["flawed_code"], flawed is not None)
+    prompt = optimize_prompt(lang, row["flawed_code"], flawed is not None, row_conventions(row))
     return prompt, fenced(lang, row["code"]), [target] + ([flawed] if flawed else [])
 
 

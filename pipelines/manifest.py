@@ -22,10 +22,31 @@ class Strict(BaseModel):
 
 
 class SourceEntry(Strict):
+    """``render``: per language, render conventions (``filters/render``'s ``conventions``) that override
+    those the source names for its dataset (``sources/hub/registry.py``): ``{html: {viewport_width: 1280}}``."""
+
     source: str
     n: int = Field(gt=0)
     options: dict[str, Any] = Field(default_factory=dict)
+    render: dict[str, dict[str, Any]] = Field(default_factory=dict)
     why: str | None = None
+
+    @field_validator("render")
+    @classmethod
+    def _known_conventions(cls, render: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from core.languages import LANGS
+        from filters.render.base import renderer_class, resolve_conventions
+
+        for lang, conventions in render.items():
+            if lang not in LANGS:
+                raise ValueError(f"render: unknown language {lang!r}; known: {', '.join(LANGS)}")
+            resolve_conventions(renderer_class(lang), conventions)
+        return render
+
+    def conventions_for(self, lang: str, named: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A sample's conventions: those its source named, overridden by this entry's ``render``."""
+        merged = {**(named or {}), **self.render.get(lang, {})}
+        return merged or None
 
     def quota(self, limit: int | None = None) -> int:
         """Rows taken from this source, capped by ``--limit``."""

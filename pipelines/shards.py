@@ -262,7 +262,9 @@ def excluded_section(by_reason: Counter) -> str:
 
 def _extra_sections(manifest, stats: Stats) -> str:
     from filters.decontaminate import card_section as decontamination
+    from filters.execution import card_section as missing_modules
     from pipelines.cost import card_section as cost
     from pipelines.source_images import card_section as source_pictures
 
-    return decontamination(manifest.dedup.targets(), stats) + source_pictures(stats) + cost(stats)
+    return (decontamination(manifest.dedup.targets(), stats) + missing_modules(stats) + source_pictures(stats)
+            + cost(stats))

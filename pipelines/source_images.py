@@ -12,7 +12,7 @@ from typing import Sequence
 
 from core.records import Record
 from core.stats import Stats
-from filters.dedup import phash_hex
+from filters.distance import phash_distance
 from sources.base import RawSample
 
 METRIC = "source_phash_distance"
@@ -26,7 +26,7 @@ def attach_source_images(records: Sequence[Record], samples: Sequence[RawSample]
             continue
         record.source_image = source
         try:
-            distance = bin(int(phash_hex(source), 16) ^ int(record.phash, 16)).count("1")
+            distance = phash_distance(source, record.image)
         except Exception:  # noqa: BLE001 - an undecodable source picture has no distance, the row stays
             continue
         record.meta[METRIC] = distance

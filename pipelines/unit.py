@@ -27,7 +27,7 @@ from core.exclusions import write_unit_exclusions
 from core.records import Record, arrow_schema, to_arrow_row
 from core.stats import Stats
 from core.verdicts import Verdict, parts
-from filters.execution import Rendered, render_samples, rendered_ok, to_record
+from filters.execution import Rendered, count_missing_modules, render_samples, rendered_ok, to_record
 from filters.licenses import LicenseFilter
 from filters.quality import CodeCheck, ImageCheck
 from sources.base import RawSample, open_source
@@ -188,6 +188,9 @@ class UnitRunner(RenderingRunner):
         source = open_source(entry.source, seed=self.manifest.seed, start=unit.start, options=entry.options)
         work.samples = list(islice(source, unit.stop - unit.start))
         for sample in work.samples:
+            conventions = entry.conventions_for(sample.lang, sample.meta.get("render"))
+            if conventions:
+                sample.meta["render"] = conventions
             work.stats.add("harvest", sample.lang, "out")
         work.stats.source(unit.source_index, "harvested", len(work.samples))
         skipped = getattr(source, "skipped_in_slice", None)
@@ -206,6 +209,7 @@ class UnitRunner(RenderingRunner):
         rendered = render_samples(work.samples, self.service)
         for r in rendered:
             work.stats.spend("execution", r.lang, r.result.cpu_s)
+        count_missing_modules(rendered, work.stats)
         work.rendered = keep_where("execution", rendered, rendered_ok, work.stats, what=lambda r: r.sample)
         for r in work.rendered:
             work.stats.observe("render_ms", r.lang, round(r.result.elapsed_s * 1000, 1))

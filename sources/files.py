@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import posixpath
 import re
 import stat
 import tarfile
@@ -34,6 +35,10 @@ LICENSE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE", "COPYING", "
 MATPLOTLIB = re.compile(r"^[^\S\n]*(import matplotlib|from matplotlib|import pylab|from pylab)", re.M)
 RDKIT_DRAW = re.compile(r"^[^\S\n]*from rdkit\.Chem import .*Draw|^[^\S\n]*from rdkit\.Chem\.Draw import", re.M)
 REMOTE_ASSET = re.compile(r"""(?:src|href)\s*=\s*["']?(https?:)?//""", re.I)
+RELATIVE_REF = re.compile(r"""(?:src|href|poster|data)\s*=\s*["']?([^"'\s>?#]+)""", re.I)
+CSS_URL = re.compile(r"""url\(\s*["']?([^"')?#]+)""", re.I)
+MAX_BESIDE_FILES = 32
+MAX_BESIDE_BYTES = 8 << 20
 PREAMBLE_KEEP = re.compile(r"^[^\S\n]*\\(usepackage|usetikzlibrary|usepgfplotslibrary|pgfplotsset|tikzset|definecolor|colorlet|"
                            r"newcommand|renewcommand|DeclareMathOperator|def\\)", re.M)
 SPDX_HINTS = {"MIT License": "MIT", "Apache License": "Apache-2.0", "BSD 3-Clause": "BSD-3-Clause", "BSD 2-Clause": "BSD-2-Clause",
@@ -328,7 +333,11 @@ def units(tree: Tree, rel: str, text: str) -> Iterator[tuple[str, str, str, dict
             helpers = needed_helpers(text, siblings, lambda path: text_of(tree, path))
             yield "python", text, rel, {"files": helpers} if helpers else {}
     elif lang == "html":
-        yield "html", text, rel, {"remote_assets": True} if REMOTE_ASSET.search(text) else {}
+        meta: dict[str, Any] = {"remote_assets": True} if REMOTE_ASSET.search(text) else {}
+        files = files_beside(tree, rel, text)
+        if files:
+            meta["files"] = files
+        yield "html", text, rel, meta
     elif lang == "latex":
         yield from tikz_units(text, rel)
     elif lang == "smiles":
@@ -336,6 +345,41 @@ def units(tree: Tree, rel: str, text: str) -> Iterator[tuple[str, str, str, dict
             yield "smiles", molecule, f"{rel}:{n}", {}
     elif lang is not None:
         yield lang, text, rel, {}
+
+
+def files_beside(tree: Tree, rel: str, page: str) -> dict[str, bytes]:
+    """The files of the tree that a page names by a relative path in or below its folder (a placeholder
+    picture, a stylesheet, a font), as the page names them; served to that page only, when it renders.
+
+    Bounded: at most ``MAX_BESIDE_FILES`` files and ``MAX_BESIDE_BYTES`` together, each read like any
+    file of the tree (no link followed, ``MAX_FILE_BYTES`` each); what does not fit is counted in
+    ``skipped`` as ``beside_over_limit``. Links to other pages are not carried.
+    """
+    folder = PurePosixPath(rel).parent
+    found: dict[str, bytes] = {}
+    total = 0
+    for name in sorted(set(RELATIVE_REF.findall(page)) | set(CSS_URL.findall(page))):
+        name = name.strip()
+        if not name or ":" in name or name.startswith(("/", "#")) or language_of_path(name) == "html":
+            continue
+        local = posixpath.normpath(name)
+        path = posixpath.normpath(str(folder / local))
+        if local.startswith("..") or path not in tree.path_set or local in found:
+            continue
+        if len(found) >= MAX_BESIDE_FILES:
+            tree.skipped["beside_over_limit"] += 1
+            continue
+        try:
+            data = tree.read(path)
+        except (FileTooLarge, OSError):
+            tree.skipped["beside_over_limit"] += 1
+            continue
+        if total + len(data) > MAX_BESIDE_BYTES:
+            tree.skipped["beside_over_limit"] += 1
+            continue
+        found[local] = data
+        total += len(data)
+    return found
 
 
 def csv_units(text: str, rel: str) -> Iterator[tuple[str, str, str, dict]]:

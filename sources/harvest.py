@@ -21,13 +21,20 @@ def write_samples(samples: Iterable[RawSample], path: str, batch_rows: int = 100
         return (_write_jsonl if path.endswith(".jsonl") else _write_parquet)(samples, tmp, batch_rows)
 
 
+def bytes_as_base64(value):
+    """A binary file carried in a sample's meta (a picture beside a page), written as base64 text."""
+    if isinstance(value, (bytes, bytearray)):
+        return {"base64": base64.b64encode(value).decode()}
+    raise TypeError(f"cannot write a value of type {type(value).__name__}")
+
+
 def _write_jsonl(samples: Iterable[RawSample], tmp: Path, batch_rows: int) -> int:
     count = 0
     with open(tmp, "w", encoding="utf-8") as fh:
         for s in samples:
             row = {k: getattr(s, k) for k in COLUMNS}
             row["image"] = base64.b64encode(s.image).decode() if s.image else None
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.write(json.dumps(row, ensure_ascii=False, default=bytes_as_base64) + "\n")
             count += 1
     return count
 
@@ -42,7 +49,7 @@ def _write_parquet(samples: Iterable[RawSample], tmp: Path, batch_rows: int) -> 
     with pq.ParquetWriter(tmp, schema) as writer:
         batch: list[dict] = []
         for s in samples:
-            batch.append({**{k: getattr(s, k) for k in COLUMNS}, "meta": json.dumps(s.meta)})
+            batch.append({**{k: getattr(s, k) for k in COLUMNS}, "meta": json.dumps(s.meta, default=bytes_as_base64)})
             count += 1
             if len(batch) >= batch_rows:
                 writer.write_table(pa.Table.from_pylist(batch, schema))

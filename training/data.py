@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 from core.fences import fenced
 
-from .prompts import generate_prompt, optimize_prompt
+from .prompts import generate_prompt, optimize_prompt, row_conventions
 
 
 def as_image(value: Any):
@@ -77,10 +78,10 @@ def user_turn(row: dict) -> tuple[list[dict], list]:
     if row["task"] == "optimize":
         flawed = as_image(row.get("flawed_image"))
         images = [target] + ([flawed] if flawed is not None else [])
-        text = optimize_prompt(lang, row["flawed_code"], flawed is not None)
+        text = optimize_prompt(lang, row["flawed_code"], flawed is not None, row_conventions(row))
     else:
         images = [target]
-        text = generate_prompt(lang)
+        text = generate_prompt(lang, row_conventions(row))
     content = [{"type": "image"} for _ in images] + [{"type": "text", "text": text}]
     return [{"role": "user", "content": content}], images
 
@@ -96,7 +97,8 @@ def to_sft_example(row: dict) -> dict:
 def to_grpo_example(row: dict) -> dict:
     """A prompt whose target picture the visual reward compares against (column ``image``)."""
     messages, images = user_turn({**row, "task": "generate"})
-    return {"prompt": messages, "image": images[0], "lang": row["lang"], "solution": row["code"]}
+    return {"prompt": messages, "image": images[0], "lang": row["lang"], "solution": row["code"],
+            "render": json.dumps(row_conventions(row) or {}, sort_keys=True)}
 
 
 def sft_dataset(data: str, split: str = "sft", streaming: bool = False, limit: int | None = None):

@@ -22,6 +22,7 @@ from .answers import Answer, judge
 from .data import as_image, load_split, user_turn
 from .folders import undecoded
 from .models import load_model, load_processor, resolve
+from .prompts import row_conventions
 from .rewards import RewardConfig, VisualCodeReward
 
 SPLIT_PREFERENCE = ("test", "virl", "sft")
@@ -125,7 +126,8 @@ def score(rows: list[dict], completions: list[str], reward: VisualCodeReward) ->
     """Judge, render (through the reward's pool) and score one completion per row."""
     answers = [judge(c, r["lang"]) for c, r in zip(completions, rows)]
     todo = [i for i, a in enumerate(answers) if a.ok]
-    results = dict(zip(todo, reward.service.render_many([(rows[i]["lang"], answers[i].code) for i in todo])))
+    jobs = [(rows[i]["lang"], answers[i].code, None, row_conventions(rows[i])) for i in todo]
+    results = dict(zip(todo, reward.service.render_many(jobs)))
     pngs = [results[i].png if i in results and results[i].ok else None for i in range(len(rows))]
     parts = reward.score_rendered(pngs, [r["image"] for r in rows], [a.ok for a in answers])
     out = []

@@ -1,6 +1,8 @@
 """Prompt templates: one per language and task, worded from the language registry and each renderer's canvas."""
 from __future__ import annotations
 
+import json
+
 from core.fences import fenced
 from core.languages import LANGS, LANGUAGES
 
@@ -23,10 +25,26 @@ OPTIMIZE_ERROR = {
 }
 
 
-def generate_prompt(lang: str) -> str:
-    return GENERATE[lang]
+def generate_prompt(lang: str, conventions: dict | None = None) -> str:
+    """``conventions``: the row's render conventions (its meta's ``render``), when its dataset drew it otherwise
+    than vinci's defaults; the canvas sentence then says how."""
+    return _with_canvas(GENERATE[lang], lang, conventions)
 
 
-def optimize_prompt(lang: str, flawed_code: str, flawed_renders: bool) -> str:
-    head = OPTIMIZE_VISUAL[lang] if flawed_renders else OPTIMIZE_ERROR[lang]
+def optimize_prompt(lang: str, flawed_code: str, flawed_renders: bool, conventions: dict | None = None) -> str:
+    head = _with_canvas(OPTIMIZE_VISUAL[lang] if flawed_renders else OPTIMIZE_ERROR[lang], lang, conventions)
     return head + "\n\n" + fenced(lang, flawed_code)
+
+
+def row_conventions(row: dict) -> dict | None:
+    """The render conventions a built row was drawn under (``meta`` is JSON text in the shards)."""
+    meta = row.get("meta")
+    if isinstance(meta, str):
+        meta = json.loads(meta or "{}")
+    return (meta or {}).get("render") or None
+
+
+def _with_canvas(template: str, lang: str, conventions: dict | None) -> str:
+    if not conventions:
+        return template
+    return template.replace(CANVAS[lang], LANGUAGES[lang].canvas_sentence(conventions))

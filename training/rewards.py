@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -194,18 +195,24 @@ class VisualCodeReward:
         _log(kwargs, "format", lang, scores)
         return scores
 
-    def visual(self, prompts=None, completions=(), lang=(), image=(), **kwargs) -> list[float]:
-        parts = self.score(list(completions), list(lang), list(image))
+    def visual(self, prompts=None, completions=(), lang=(), image=(), render=(), **kwargs) -> list[float]:
+        """``render``: each prompt's render conventions as JSON text (its row's, ``training.data``): an answer is
+        drawn the way its target was."""
+        conventions = [json.loads(r) if r else None for r in render] if render else None
+        parts = self.score(list(completions), list(lang), list(image), conventions)
         _log(kwargs, "visual", lang, [p["visual"] for p in parts])
         _log(kwargs, "executed", lang, [p["executed"] for p in parts])
         return [p["visual"] for p in parts]
 
-    def score(self, completions: list, langs: list[str], targets: list) -> list[dict[str, float]]:
+    def score(self, completions: list, langs: list[str], targets: list,
+              conventions: list[dict | None] | None = None) -> list[dict[str, float]]:
         """Every component for a batch: format, executed, blank, coarse, fine, visual, total."""
         codes = [extract_code(c, l) for c, l in zip(completions, langs)]
         todo = [i for i, code in enumerate(codes) if code is not None]
         pngs: list[bytes | None] = [None] * len(codes)
-        for i, result in zip(todo, self.service.render_many([(langs[i], codes[i]) for i in todo])):
+        conventions = conventions or [None] * len(codes)
+        jobs = [(langs[i], codes[i], None, conventions[i]) for i in todo]
+        for i, result in zip(todo, self.service.render_many(jobs)):
             pngs[i] = result.png if result.ok else None
         return self.score_rendered(pngs, targets, [code is not None for code in codes])
 

@@ -6,12 +6,13 @@ A renderer turns code of one language into PNG bytes. It runs *inside* a sandbox
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Mapping, Protocol
 
 from core.languages import LANGS, LANGUAGES, language_of_path
 
-ERROR_KINDS = ("syntax", "runtime", "timeout", "memory", "blank", "forbidden", "unsupported")
+ERROR_KINDS = ("syntax", "runtime", "timeout", "memory", "blank", "forbidden", "unsupported", "missing_module")
 
 
 class RenderError(Exception):
@@ -35,6 +36,44 @@ class Canvas:
     prompt: str = ""
     max_pixels: int = 4096 * 4096
     max_side: int = 8192
+
+
+@dataclass(frozen=True)
+class Convention:
+    """One setting of how a language's pictures are drawn that datasets chose differently (the HTML
+    viewport, TikZ's standalone border ...): its default (vinci's own), and the values it may take.
+    A dataset's conventions (``sources/hub/registry.py``, a manifest) override the defaults per sample."""
+
+    default: Any
+    doc: str
+    choices: tuple = ()
+    bounds: tuple[float, float] | None = None
+    pattern: str | None = None
+
+    def check(self, name: str, value: Any) -> Any:
+        kind = type(self.default)
+        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+            raise ValueError(f"render convention {name!r} takes a {kind.__name__}, not {value!r}")
+        if self.choices and value not in self.choices:
+            raise ValueError(f"render convention {name!r} is one of {', '.join(map(str, self.choices))}, not {value!r}")
+        if self.bounds and not self.bounds[0] <= value <= self.bounds[1]:
+            raise ValueError(f"render convention {name!r} lies in {self.bounds[0]:g}..{self.bounds[1]:g}, not {value!r}")
+        if self.pattern and not re.fullmatch(self.pattern, value):
+            raise ValueError(f"render convention {name!r} must match {self.pattern}, not {value!r}")
+        return value
+
+
+def resolve_conventions(renderer: type, given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A renderer's conventions: its defaults, overridden by ``given``; an unknown name or a bad value is
+    refused with a ``ValueError`` naming the ones it takes."""
+    known: dict[str, Convention] = getattr(renderer, "conventions", {})
+    out = {name: c.default for name, c in known.items()}
+    for name, value in (given or {}).items():
+        if name not in known:
+            takes = ", ".join(known) or "none"
+            raise ValueError(f"the {renderer.lang} renderer takes no render convention {name!r} (it takes: {takes})")
+        out[name] = known[name].check(name, value)
+    return out
 
 
 @dataclass
@@ -88,6 +127,8 @@ class Renderer(Protocol):
     * ``own`` -- the renderer drives its own child processes (pdflatex, Chromium) and enforces
       the deadline on them.
 
+    ``conventions``: the settings a dataset may choose (``Convention``); ``render`` gets them resolved
+    (``resolve_conventions``), ``None`` meaning the defaults.
     ``sample_in_jail``: the sample's code runs in the per-sample jail (``jail.py``);
     ``keeps_processes``: the worker's child processes outlive a sample (a browser), so the worker
     must not sweep them; ``memory_max``: bytes the worker and all its processes may hold together.
@@ -101,11 +142,12 @@ class Renderer(Protocol):
     memory_max: ClassVar[int | None]
     sample_in_jail: ClassVar[bool]
     keeps_processes: ClassVar[bool]
+    conventions: ClassVar[dict[str, Convention]]
     jailed: bool
 
     def setup(self) -> None: ...
 
-    def render(self, code: str, workdir: str, timeout_s: float) -> bytes: ...
+    def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None) -> bytes: ...
 
     def teardown(self) -> None: ...
 

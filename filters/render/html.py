@@ -9,16 +9,24 @@ aborted; inside the worker's network namespace nothing could be reached anyway, 
 flags send any socket Chromium opens on its own (WebSocket, prefetch, beacons) to a dead proxy.
 JavaScript gets the sample's deadline; a page that does not finish loading in time is killed with
 its renderer process and the browser is restarted if it does not recover.
+
+Files a page names beside it (a placeholder picture, a stylesheet) are served to it, under its own
+origin, from the files harvested with the sample (its scratch folder), never from the network or the
+host. The viewport and the full-page policy are render conventions: Design2Code's screenshots, for
+one, are Playwright's defaults (a 1280x720 viewport, ``full_page=True``).
 """
 from __future__ import annotations
 
 import base64
 import hashlib
+import mimetypes
 import os
 import shutil
-from typing import ClassVar
+import stat
+import urllib.parse
+from typing import Any, ClassVar
 
-from .base import Canvas, RenderError
+from .base import Canvas, Convention, RenderError, resolve_conventions
 from .sandbox import wall_deadline_s
 
 VIEWPORT = {"width": 1024, "height": 768}
@@ -77,8 +85,9 @@ PREPARE_FRAME = """async () => {
   } catch (e) {}
   try { await document.fonts.ready; } catch (e) {}
   try {
-    return Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0);
-  } catch (e) { return 0; }
+    const root = document.documentElement, body = document.body;
+    return [Math.max(root.scrollWidth, body ? body.scrollWidth : 0), Math.max(root.scrollHeight, body ? body.scrollHeight : 0)];
+  } catch (e) { return [0, 0]; }
 }"""
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "chromium", "chromium-browser", "google-chrome", "chrome")
 
@@ -88,10 +97,35 @@ def frames_of(tree: dict) -> list[dict]:
     return [tree["frame"], *(frame for child in tree.get("childFrames", []) for frame in frames_of(child))]
 
 
-def origin_for(code: str) -> str:
-    """The page's own origin: the same for the same code (renders stay reproducible), another for
-    other code (pages share no storage)."""
-    return ORIGIN_TEMPLATE.format(digest=hashlib.sha256(code.encode()).hexdigest()[:20])
+def origin_for(code: str, files: dict[str, bytes] | None = None) -> str:
+    """The page's own origin: the same for the same code and files (renders stay reproducible), another
+    for other code or files (pages share no storage, and no cached picture of another page's files)."""
+    digest = hashlib.sha256(code.encode())
+    for name, data in sorted((files or {}).items()):
+        digest.update(b"\x00" + name.encode() + b"\x00" + hashlib.sha256(data).digest())
+    return ORIGIN_TEMPLATE.format(digest=digest.hexdigest()[:20])
+
+
+def files_beside(workdir: str) -> dict[str, bytes]:
+    """The regular files the worker wrote beside the page (the sample's harvested files), by relative path."""
+    found: dict[str, bytes] = {}
+    for folder, dirs, names in os.walk(workdir, followlinks=False):
+        for name in names:
+            path = os.path.join(folder, name)
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                with open(path, "rb") as fh:
+                    found[os.path.relpath(path, workdir).replace(os.sep, "/")] = fh.read()
+    return found
+
+
+def clip_for(content: Any, viewport: dict[str, int], full_page: bool, max_side: int) -> dict:
+    """The captured rectangle: the viewport, or with ``full_page`` the page's scroll size (as Playwright's
+    ``full_page`` screenshot: never smaller than the viewport), bounded by ``MAX_HEIGHT`` and the canvas."""
+    width, height = viewport["width"], viewport["height"]
+    if full_page and isinstance(content, list) and len(content) == 2 and all(isinstance(v, (int, float)) for v in content):
+        width = max(width, min(int(content[0]), max_side))
+        height = max(height, min(int(content[1]), MAX_HEIGHT))
+    return {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
 
 
 def chromium_executable() -> str | None:
@@ -114,15 +148,30 @@ class HtmlRenderer:
     lang: ClassVar[str] = "html"
     canvas: ClassVar[Canvas] = Canvas(
         f"a {VIEWPORT['width']}x{VIEWPORT['height']} CSS-px viewport at device scale 1, full page up to "
-        f"{MAX_HEIGHT} px tall, white background; only inline and data: resources load",
-        prompt=f"It is rendered in a {VIEWPORT['width']} px wide browser viewport; only inline CSS and data: resources load.",
+        f"{MAX_HEIGHT} px tall, white background; only inline, data: and the page's own files beside it load",
+        prompt=f"It is rendered in a {VIEWPORT['width']} px wide browser viewport; only inline CSS, data: resources "
+               "and files beside the page load.",
     )
+    conventions: ClassVar[dict[str, Convention]] = {
+        "viewport_width": Convention(VIEWPORT["width"], "CSS px", bounds=(200, 4096)),
+        "viewport_height": Convention(VIEWPORT["height"], "CSS px; the shortest picture", bounds=(200, 4096)),
+        "full_page": Convention(True, "capture the whole page (up to MAX_HEIGHT), not only the viewport"),
+        "files_beside": Convention(True, "serve the page the files harvested beside it (else they are blocked, "
+                                         "as a screenshot taken without them shows)"),
+    }
     mode: ClassVar[str] = "own"
     pids_max: ClassVar[int] = 1024
     memory_max: ClassVar[int] = 3 << 30
     sample_in_jail: ClassVar[bool] = False
     keeps_processes: ClassVar[bool] = True
     jailed: bool = False
+
+    @classmethod
+    def canvas_prompt(cls, conventions: dict[str, Any] | None) -> str:
+        settings = resolve_conventions(cls, conventions)
+        shown = "" if settings["full_page"] else f", of which the first {settings['viewport_height']} px are shown"
+        loads = "inline CSS, data: resources and files beside the page" if settings["files_beside"] else "inline CSS and data: resources"
+        return f"It is rendered in a {settings['viewport_width']} px wide browser viewport{shown}; only {loads} load."
 
     def setup(self) -> None:
         from playwright.sync_api import sync_playwright
@@ -131,6 +180,7 @@ class HtmlRenderer:
         self._browser = None
         self._page = None
         self._document = ""
+        self._files: dict[str, bytes] = {}
         self._launch()
 
     def _launch(self) -> None:
@@ -147,9 +197,10 @@ class HtmlRenderer:
         context.add_init_script(DETERMINISM_SCRIPT)
         context.route("**/*", self._route)
         self._page = context.new_page()
+        self._viewport = dict(VIEWPORT)
         self._cdp = context.new_cdp_session(self._page)
         self._pages_in_context = 0
-        self._document, self._origin = "<html></html>", origin_for("")
+        self._document, self._files, self._origin = "<html></html>", {}, origin_for("")
         self._page.goto(self._origin, wait_until="load")  # every sample's page then follows one other page
 
     def _tidy(self) -> None:
@@ -170,19 +221,31 @@ class HtmlRenderer:
             route.fulfill(status=200, content_type="text/html; charset=utf-8", body=self._document)
         elif request.url.startswith("data:"):
             route.continue_()
+        elif request.url.startswith(self._origin) and self._beside(request.url) is not None:
+            name = self._beside(request.url)
+            route.fulfill(status=200, content_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
+                          body=self._files[name])
         else:
             route.abort("blockedbyclient")
 
-    def render(self, code: str, workdir: str, timeout_s: float) -> bytes:
+    def _beside(self, url: str) -> str | None:
+        """The name of the page's own file that a URL of its origin asks for, if it has one."""
+        name = urllib.parse.unquote(urllib.parse.urlsplit(url).path).lstrip("/")
+        return name if name in self._files else None
+
+    def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None) -> bytes:
         """Screenshot one page. A browser-side error (a crashed renderer) is retried once on a fresh
         page, so that a hiccup of Chromium does not decide which rows a build keeps."""
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+        settings = resolve_conventions(type(self), conventions)
+        viewport = {"width": settings["viewport_width"], "height": settings["viewport_height"]}
+        files = files_beside(workdir) if settings["files_beside"] else {}
         failure = ""
         for _ in range(2):
             try:
-                return self._shoot(code, timeout_s)
+                return self._shoot(code, files, viewport, settings["full_page"], timeout_s)
             except PlaywrightTimeout:
                 self._recover()
                 raise RenderError("timeout", "the page did not finish loading and drawing within its "
@@ -193,19 +256,20 @@ class HtmlRenderer:
         kind = "memory" if "crash" in failure.lower() or "out of memory" in failure.lower() else "runtime"
         raise RenderError(kind, failure)
 
-    def _shoot(self, code: str, timeout_s: float) -> bytes:
+    def _shoot(self, code: str, files: dict[str, bytes], viewport: dict[str, int], full_page: bool, timeout_s: float) -> bytes:
         self._tidy()
-        self._document, self._origin = code, origin_for(code)
+        self._document, self._files, self._origin = code, files, origin_for(code, files)
         timeout_ms = max(1000, int(wall_deadline_s(timeout_s) * 1000))
         page = self._page
+        if viewport != self._viewport:
+            page.set_viewport_size(viewport)
+            self._viewport = dict(viewport)
         page.goto(self._origin, wait_until="load", timeout=timeout_ms)
         main, *subframes = frames_of(self._cdp.send("Page.getFrameTree")["frameTree"])
         for frame in subframes:
             if frame["url"] and not frame["url"].startswith("chrome-error:"):  # a blocked navigation left no document
                 self._prepare(frame["id"])
-        height = self._prepare(main["id"])
-        height = max(VIEWPORT["height"], min(int(height) if isinstance(height, (int, float)) else 0, MAX_HEIGHT))
-        clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height, "scale": 1}
+        clip = clip_for(self._prepare(main["id"]), viewport, full_page, self.canvas.max_side)
         shot = self._cdp.send("Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True})
         return base64.b64decode(shot["data"])
 

@@ -20,9 +20,9 @@ import shutil
 import signal
 import tempfile
 from collections import Counter, OrderedDict
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from .base import Canvas, RenderError
+from .base import Canvas, Convention, RenderError, resolve_conventions
 from .jail import JailSpec
 from .sandbox import run_limited
 
@@ -43,8 +43,9 @@ TIKZ_LIBRARIES = (
 LATE_LIBRARIES = {"fadings": re.compile(r"fading"), "shadows": re.compile(r"shadow|glow")}
 PRELOADED_PACKAGES = frozenset({"tikz", "pgfplots", "xcolor", "amsmath", "amssymb", "amsfonts", "graphicx",
                                 "pgf", "tikz-cd", "pgfplotstable", "standalone", "inputenc", "fontenc"})
+DEFAULT_BORDER = "4pt"
 PREAMBLE = (
-    "\\documentclass[border=4pt]{standalone}\n"
+    f"\\documentclass[border={DEFAULT_BORDER}]{{standalone}}\n"
     "\\usepackage[T1]{fontenc}\n\\usepackage{amsmath,amssymb,amsfonts,graphicx,xcolor}\n"
     "\\usepackage{tikz}\n\\usepackage{pgfplots}\n\\usepackage{pgfplotstable}\n\\usepackage{tikz-cd}\n"
     "\\pgfplotsset{compat=1.18}\n\\usepgfplotslibrary{groupplots,fillbetween,polar}\n"
@@ -114,12 +115,29 @@ class LatexRenderer:
         f"the standalone page (4 pt border) at {DPI} DPI, white background",
         prompt=f"It is compiled with pdflatex as a standalone picture (TikZ and pgfplots are available) at {DPI} DPI.",
     )
+    conventions: ClassVar[dict[str, Convention]] = {
+        "border": Convention(DEFAULT_BORDER, "standalone's border around a snippet (a document keeps its own class options)",
+                             pattern=r"\d{1,3}(\.\d{1,2})?(pt|bp|mm|cm|in)"),
+        "crop": Convention(False, "crop the page to what is drawn on it (a document of another class than standalone, too)"),
+        "long_side": Convention(0, "px of the picture's longer side (0: the page at DPI)", bounds=(0, 4096)),
+        "square": Convention(False, "pad the picture to a white square of its longer side, centred"),
+    }
     mode: ClassVar[str] = "own"
     pids_max: ClassVar[int] = 32
     memory_max: ClassVar[int | None] = None  # per-process RLIMIT_AS bounds it; a memory cgroup costs ~9 ms a sample in page-fault charging
     sample_in_jail: ClassVar[bool] = True
     keeps_processes: ClassVar[bool] = False
     jailed: bool = False
+
+    @classmethod
+    def canvas_prompt(cls, conventions: dict[str, Any] | None) -> str:
+        settings = resolve_conventions(cls, conventions)
+        if not (settings["crop"] or settings["long_side"] or settings["square"]):
+            return cls.canvas.prompt
+        framed = ("cropped to what it draws" if settings["crop"] else "its page") + (
+            f", scaled to {settings['long_side']} px on its longer side" if settings["long_side"] else f" at {DPI} DPI") + (
+            ", padded to a white square" if settings["square"] else "")
+        return f"It is compiled with pdflatex (TikZ and pgfplots are available), {framed}."
 
     def setup(self) -> None:
         import pypdfium2  # noqa: F401 - warm import
@@ -178,7 +196,11 @@ class LatexRenderer:
                 os.unlink(old)
         return self._formats[key]
 
-    def render(self, code: str, workdir: str, timeout_s: float) -> bytes:
+    def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None) -> bytes:
+        settings = resolve_conventions(type(self), conventions)
+        border, crop, long_side, square = settings["border"], settings["crop"], settings["long_side"], settings["square"]
+        if crop:
+            code = without_page_numbers(code)
         if "\\documentclass" in code:
             preamble, marker, body = code.partition("\\begin{document}")
             # A document with files beside it compiles the plain way: a format dumped without them
@@ -194,7 +216,12 @@ class LatexRenderer:
                 source, fmt = PREAMBLE + uses + "\\begin{document}\n" + late_libraries(body) + body + "\n\\end{document}\n", None
             else:
                 source, fmt = "\\begin{document}\n" + late_libraries(body) + body + "\n\\end{document}\n", self._format
-        return self._compile(source, fmt, workdir, timeout_s)
+            if border != DEFAULT_BORDER:  # another class option than the format's: compiled with the preamble in full
+                preamble = PREAMBLE.replace(f"[border={DEFAULT_BORDER}]", f"[border={border}]", 1)
+                source = preamble + source if fmt else source.replace(PREAMBLE, preamble, 1)
+                fmt = None
+        png = self._compile(source, fmt, workdir, timeout_s)
+        return reframe(png, crop, long_side, square) if (crop or long_side or square) else png
 
     def _compile(self, source: str, fmt: str | None, workdir: str, timeout_s: float) -> bytes:
         with open(os.path.join(workdir, "main.tex"), "w", encoding="utf-8") as fh:
@@ -268,6 +295,40 @@ def store_uncompressed(built: str, path: str, cap: int = MAX_FORMAT_BYTES) -> bo
         return False
     finally:
         os.unlink(built)
+
+
+NO_PAGE_STYLE = "\\AtBeginDocument{\\thispagestyle{empty}\\pagestyle{empty}}"
+
+
+def without_page_numbers(code: str) -> str:
+    """A document whose page numbers would be cropped with its drawing: the line after its class gets an
+    empty page style (as DaTikZ's builder does)."""
+    found = re.search(r"\\documentclass(\[[^\]]*\])?\{[^}]*\}[^\n]*\n", code)
+    return code[:found.end()] + NO_PAGE_STYLE + "\n" + code[found.end():] if found else code
+
+
+def reframe(png: bytes, crop: bool, long_side: int, square: bool) -> bytes:
+    """A page as a dataset framed it: cropped to its drawing, scaled to a longer side, padded to a square
+    (DaTikZ: margins cropped, rasterised to 384 px, padded to 384 x 384 on white)."""
+    import io
+
+    from PIL import Image, ImageChops, ImageOps
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    if crop:
+        box = ImageChops.difference(image, Image.new("RGB", image.size, "white")).getbbox()
+        if box is None:
+            raise RenderError("blank", "the page is empty")
+        image = image.crop(box)
+    if long_side:
+        scale = long_side / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
+    if square:
+        side = max(image.size)
+        image = ImageOps.pad(image, (side, side), color="white")
+    out = io.BytesIO()
+    image.save(out, format="PNG", compress_level=6)
+    return out.getvalue()
 
 
 def _read(path: str) -> str:

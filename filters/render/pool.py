@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 
 from core.languages import LANGS
 
-from .base import RenderError, RenderResult, printable, renderer_class
+from .base import RenderError, RenderResult, printable, renderer_class, resolve_conventions
 from .jail import describe
 from .sandbox import NAMESPACES, ProcessCage, detect_isolation, wall_deadline_s, worker_command
 from .protocol import read_frame, write_frame
@@ -28,6 +28,14 @@ log = logging.getLogger("vinci.render")
 
 GRACE_S = 3.0
 START_TIMEOUT_S = 120.0
+Files = dict[str, "str | bytes"]  # a sample's files beside it: helper modules (text), pictures a page shows (bytes)
+
+
+def pack_files(files: Files) -> tuple[dict[str, str], list[list], bytes]:
+    """Text files go in the request's header; binary ones follow it as its payload, named with their sizes."""
+    texts = {name: data for name, data in files.items() if isinstance(data, str)}
+    binary = [(name, bytes(data)) for name, data in files.items() if not isinstance(data, str)]
+    return texts, [[name, len(data)] for name, data in binary], b"".join(data for _, data in binary)
 
 
 class WorkerGone(Exception):
@@ -61,12 +69,15 @@ class WorkerProcess:
         self.ready = frame[0]
         return self
 
-    def request(self, code: str, timeout_s: float, files: dict[str, str] | None = None) -> RenderResult:
+    def request(self, code: str, timeout_s: float, files: Files | None = None,
+                conventions: dict | None = None) -> RenderResult:
         start = time.monotonic()
         cpu_before = self.cpu_seconds()
         self.seq += 1
+        texts, blobs, payload = pack_files(files or {})
         try:
-            write_frame(self.in_fd, {"seq": self.seq, "code": code, "timeout_s": timeout_s, "files": files or {}})
+            write_frame(self.in_fd, {"seq": self.seq, "code": code, "timeout_s": timeout_s, "files": texts, "blobs": blobs,
+                                     "conventions": conventions or {}}, payload)
             frame = read_frame(self.out_fd, start + wall_deadline_s(timeout_s) + GRACE_S)
         except TimeoutError:
             raise WorkerGone("timeout") from None
@@ -170,19 +181,25 @@ class RenderPool:
             self._all.remove(worker)
         return self._spawn()
 
-    def render(self, code: str, timeout_s: float | None = None, files: dict[str, str] | None = None) -> RenderResult:
-        """Render one sample; ``files`` are helper files placed beside it in its scratch folder.
+    def render(self, code: str, timeout_s: float | None = None, files: Files | None = None,
+               conventions: dict | None = None) -> RenderResult:
+        """Render one sample; ``files`` are placed beside it in its scratch folder, ``conventions`` are its
+        dataset's render conventions (``base.Convention``; ``None``: vinci's defaults).
 
         A worker that dies is replaced and the sample tried once more on the fresh one, so a crash
         of the machinery (not of the sample) does not change which rows a build keeps; a sample
         that kills two workers is reported as a runtime failure. A missed deadline is not retried.
         """
         timeout = self.timeout_s if timeout_s is None else timeout_s
+        try:
+            conventions = resolve_conventions(renderer_class(self.lang), conventions) if conventions else None
+        except ValueError as exc:
+            return RenderResult.failure("unsupported", str(exc))
         worker = self._idle.get()
         try:
             for attempt in (1, 2):
                 try:
-                    return worker.request(code, timeout, files)
+                    return worker.request(code, timeout, files, conventions)
                 except WorkerGone as gone:
                     if self._aborted:
                         return RenderResult.failure("runtime", "the render pool was stopped")
@@ -196,10 +213,13 @@ class RenderPool:
             self._idle.put(worker)
 
     def render_many(self, codes: Iterable[str], timeout_s: float | None = None,
-                    files: Sequence[dict[str, str] | None] | None = None) -> list[RenderResult]:
+                    files: Sequence[Files | None] | None = None,
+                    conventions: Sequence[dict | None] | None = None) -> list[RenderResult]:
         codes = list(codes)
         files = list(files) if files is not None else [None] * len(codes)
-        return list(self._threads.map(lambda pair: self.render(pair[0], timeout_s, pair[1]), zip(codes, files)))
+        conventions = list(conventions) if conventions is not None else [None] * len(codes)
+        return list(self._threads.map(lambda job: self.render(job[0], timeout_s, job[1], job[2]),
+                                      zip(codes, files, conventions)))
 
     def close(self) -> None:
         self._threads.shutdown(wait=True)
@@ -242,7 +262,8 @@ class RenderService:
             return self._pools[lang]
 
     def render_many(self, samples: Sequence[tuple]) -> list[RenderResult]:
-        """Render ``(lang, code)`` or ``(lang, code, files)`` tuples; results come back in input order."""
+        """Render ``(lang, code)``, ``(lang, code, files)`` or ``(lang, code, files, conventions)`` tuples;
+        results come back in input order."""
         results: list[RenderResult | None] = [None] * len(samples)
         by_lang: dict[str, list[int]] = {}
         for i, (lang, *_) in enumerate(samples):
@@ -257,7 +278,8 @@ class RenderService:
                     results[i] = RenderResult.failure(exc.kind, exc.message)
                 return
             files = [samples[i][2] if len(samples[i]) > 2 else None for i in idx]
-            for i, result in zip(idx, pool.render_many([samples[i][1] for i in idx], files=files)):
+            conventions = [samples[i][3] if len(samples[i]) > 3 else None for i in idx]
+            for i, result in zip(idx, pool.render_many([samples[i][1] for i in idx], files=files, conventions=conventions)):
                 results[i] = result
 
         with ThreadPoolExecutor(max(1, len(by_lang))) as ex:

@@ -6,6 +6,16 @@ source, the renderer wraps the pyplot entry points at run time: ``plt.show()`` a
 and when the script ends the noted figure -- or the current one -- is drawn at a fixed DPI. A
 script that draws no figure but writes an image file (RDKit's ``MolToFile``, PIL) is captured from
 its scratch folder.
+
+The ``savefig`` convention says how the noted figure is drawn. ``script`` (the default): as the
+script saved it -- the options of its last ``savefig`` call that change the picture
+(``SAVEFIG_PICTURE_OPTIONS``: ``bbox_inches="tight"`` crops to the drawn content, ``pad_inches``,
+``facecolor`` ...) are honoured, its ``dpi`` and format are not (vinci's DPI is fixed). ``figure``:
+the whole figure at figsize x DPI, whatever the script asked. Real chart code saves with
+``bbox_inches="tight"`` (all 499 ground-truth scripts of ChartMimic), and its dataset's picture is that crop.
+
+Code written for older library versions runs through a few drift shims (``drift.py``), and a
+script importing a package the render environment lacks fails as ``missing_module``, naming it.
 """
 from __future__ import annotations
 
@@ -14,27 +24,40 @@ import glob
 import io
 import os
 import random
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from .base import Canvas, RenderError
+from .base import Canvas, Convention, RenderError, resolve_conventions
+from .drift import install_drift_shims
 
 DPI = 100
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
+SAVEFIG_PICTURE_OPTIONS = ("bbox_inches", "pad_inches", "facecolor", "edgecolor", "transparent", "bbox_extra_artists")
 
 
 class PythonRenderer:
     lang: ClassVar[str] = "python"
     canvas: ClassVar[Canvas] = Canvas(
-        "the script's figure at 100 DPI (figsize x 100 px), its own facecolor flattened on white; "
-        "at most 16.7 Mpx and 8192 px a side",
-        prompt=f"It is rendered with matplotlib's Agg backend at {DPI} DPI; the figure size sets the picture size.",
+        "the script's figure at 100 DPI (figsize x 100 px), its own facecolor flattened on white, saved with the "
+        "options of the script's own savefig (bbox_inches='tight' crops it); at most 16.7 Mpx and 8192 px a side",
+        prompt=f"It is rendered with matplotlib's Agg backend at {DPI} DPI; the figure size sets the picture size, "
+               "cropped as the script's own savefig call asks (bbox_inches='tight').",
     )
+    conventions: ClassVar[dict[str, Convention]] = {
+        "savefig": Convention("script", "script: honour the picture options of the script's own savefig call; "
+                                        "figure: the whole figure at figsize x DPI", choices=("script", "figure")),
+    }
     mode: ClassVar[str] = "fork"
     pids_max: ClassVar[int] = 64
     memory_max: ClassVar[int | None] = None  # per-process RLIMIT_AS bounds it; a memory cgroup costs ~9 ms a sample in page-fault charging
     sample_in_jail: ClassVar[bool] = True
     keeps_processes: ClassVar[bool] = False
     jailed: bool = False
+
+    @classmethod
+    def canvas_prompt(cls, conventions: dict[str, Any] | None) -> str:
+        if resolve_conventions(cls, conventions)["savefig"] == "figure":
+            return f"It is rendered with matplotlib's Agg backend at {DPI} DPI; the figure size sets the picture size."
+        return cls.canvas.prompt
 
     def setup(self) -> None:
         import matplotlib
@@ -44,6 +67,7 @@ class PythonRenderer:
         import numpy  # noqa: F401 - warm import for the forked children
 
         self._plt = plt
+        install_drift_shims()
         self._warm()
 
     def _warm(self) -> None:
@@ -61,7 +85,7 @@ class PythonRenderer:
         except ImportError:
             pass
 
-    def render(self, code: str, workdir: str, timeout_s: float) -> bytes:
+    def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None) -> bytes:
         import matplotlib
         from matplotlib.figure import Figure
         import numpy as np
@@ -77,12 +101,15 @@ class PythonRenderer:
         matplotlib.use("Agg")
         np.random.seed(0)
         random.seed(0)
+        policy = resolve_conventions(type(self), conventions)["savefig"]
         noted: list[Figure] = []
+        saved_with: dict[int, dict] = {}
         original_savefig = Figure.savefig
 
         def note_savefig(fig, fname=None, *args, **kwargs):
             if fig not in noted:
                 noted.append(fig)
+            saved_with[id(fig)] = picture_options(kwargs, matplotlib.rcParams)
             if fname is not None and hasattr(fname, "write"):
                 return original_savefig(fig, fname, *args, **kwargs)
             return None
@@ -110,15 +137,20 @@ class PythonRenderer:
             raise RenderError("memory", "MemoryError: the script exceeded the memory limit") from None
         except RecursionError as exc:
             raise RenderError("runtime", f"RecursionError: {exc}") from None
+        except ModuleNotFoundError as exc:
+            raise RenderError("missing_module", f"ModuleNotFoundError: No module named {exc.name!r}") from None
         except Exception as exc:  # noqa: BLE001 - every exception of user code is a runtime failure
             raise RenderError("runtime", f"{type(exc).__name__}: {exc}") from None
 
         figure = noted[-1] if noted else (plt.gcf() if plt.get_fignums() else None)
         if figure is None:
             return self._image_file(workdir)
-        return self._draw(figure)
+        options = saved_with.get(id(figure), {}) if policy == "script" else {}
+        return self._draw(figure, options, original_savefig)
 
-    def _draw(self, figure) -> bytes:
+    def _draw(self, figure, options: dict, savefig) -> bytes:
+        """The figure at ``DPI``: drawn whole, or -- when the script saved it with options that change the
+        picture -- through matplotlib's own ``savefig`` with those options."""
         width, height = figure.get_size_inches() * DPI
         if width * height > self.canvas.max_pixels or max(width, height) > self.canvas.max_side:
             raise RenderError("forbidden", f"figure of {width:.0f}x{height:.0f} px exceeds the canvas limit")
@@ -129,12 +161,19 @@ class PythonRenderer:
         try:
             figure.set_dpi(DPI)
             canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
-            canvas.draw()
-            rgba = np.asarray(canvas.buffer_rgba())
+            if options:
+                buf = io.BytesIO()
+                savefig(figure, buf, format="png", dpi=DPI, metadata={"Software": None}, **options)
+                rgba = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGBA"))
+            else:
+                canvas.draw()
+                rgba = np.asarray(canvas.buffer_rgba())
         except MemoryError:
             raise RenderError("memory", "MemoryError while drawing the figure") from None
         except Exception as exc:  # noqa: BLE001 - drawing errors come from the user's artists
             raise RenderError("runtime", f"{type(exc).__name__} while drawing: {exc}") from None
+        if rgba.shape[0] * rgba.shape[1] > self.canvas.max_pixels or max(rgba.shape[:2]) > self.canvas.max_side:
+            raise RenderError("forbidden", f"picture of {rgba.shape[1]}x{rgba.shape[0]} px exceeds the canvas limit")
         alpha = rgba[..., 3:4].astype(np.uint16)
         rgb = (rgba[..., :3].astype(np.uint16) * alpha + 255 * (255 - alpha)) // 255
         buf = io.BytesIO()
@@ -158,6 +197,19 @@ class PythonRenderer:
 
     def teardown(self) -> None:
         self._plt.close("all")
+
+
+def picture_options(kwargs: dict, rc) -> dict:
+    """The options of a ``savefig`` call that change the picture, including those the script set once in
+    ``rcParams`` (``savefig.bbox: tight``, a ``savefig.facecolor``, ``savefig.transparent``) as they stood then."""
+    options = {k: v for k, v in kwargs.items() if k in SAVEFIG_PICTURE_OPTIONS}
+    if "bbox_inches" not in options and rc["savefig.bbox"] == "tight":
+        options["bbox_inches"] = "tight"
+    if "facecolor" not in options and rc["savefig.facecolor"] != "auto":
+        options["facecolor"] = rc["savefig.facecolor"]
+    if "transparent" not in options and rc["savefig.transparent"]:
+        options["transparent"] = True
+    return options
 
 
 def as_png(data: bytes, canvas: Canvas) -> bytes:

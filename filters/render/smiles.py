@@ -1,9 +1,9 @@
 """SMILES renderer: RDKit 2D depiction on a fixed square canvas."""
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from .base import Canvas, RenderError
+from .base import Canvas, Convention, RenderError, resolve_conventions
 
 SIZE = 512
 MAX_HEAVY_ATOMS = 300
@@ -15,6 +15,9 @@ class SmilesRenderer:
         f"{SIZE}x{SIZE} px, white background, RDKit 2D depiction; at most {MAX_HEAVY_ATOMS} heavy atoms",
         prompt=f"It is drawn by RDKit as a 2D depiction on a {SIZE}×{SIZE} canvas.",
     )
+    conventions: ClassVar[dict[str, Convention]] = {
+        "size": Convention(SIZE, "px of the square canvas", bounds=(64, 2048)),
+    }
     mode: ClassVar[str] = "parse"
     pids_max: ClassVar[int] = 32
     memory_max: ClassVar[int | None] = None  # per-process RLIMIT_AS bounds it; a memory cgroup costs ~9 ms a sample in page-fault charging
@@ -28,10 +31,15 @@ class SmilesRenderer:
         RDLogger.DisableLog("rdApp.*")
         self._draw("c1ccccc1O")
 
-    def render(self, code: str, workdir: str, timeout_s: float) -> bytes:
-        return self._draw(code)
+    @classmethod
+    def canvas_prompt(cls, conventions: dict[str, Any] | None) -> str:
+        size = resolve_conventions(cls, conventions)["size"]
+        return f"It is drawn by RDKit as a 2D depiction on a {size}×{size} canvas."
 
-    def _draw(self, code: str) -> bytes:
+    def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None) -> bytes:
+        return self._draw(code, resolve_conventions(type(self), conventions)["size"])
+
+    def _draw(self, code: str, size: int = SIZE) -> bytes:
         from rdkit import Chem
         from rdkit.Chem import rdDepictor
         from rdkit.Chem.Draw import rdMolDraw2D
@@ -54,7 +62,7 @@ class SmilesRenderer:
             raise RenderError("runtime", f"{type(exc).__name__}: {exc}") from None
         rdDepictor.SetPreferCoordGen(False)
         rdDepictor.Compute2DCoords(mol, canonOrient=True)
-        drawer = rdMolDraw2D.MolDraw2DCairo(SIZE, SIZE)
+        drawer = rdMolDraw2D.MolDraw2DCairo(size, size)
         drawer.drawOptions().clearBackground = True
         rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
         drawer.FinishDrawing()

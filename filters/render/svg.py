@@ -9,9 +9,9 @@ from __future__ import annotations
 import base64
 import io
 import urllib.parse
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from .base import Canvas, RenderError
+from .base import Canvas, Convention, RenderError, resolve_conventions
 
 LONG_SIDE = 512
 
@@ -43,7 +43,7 @@ def intrinsic_size(tree) -> tuple[float, float]:
     return width or 300.0, height or 150.0
 
 
-def svg_to_png(data: bytes, canvas: Canvas) -> bytes:
+def svg_to_png(data: bytes, canvas: Canvas, long_side: int = LONG_SIDE) -> bytes:
     from cairosvg.parser import Tree
     from cairosvg.surface import PNGSurface
 
@@ -58,7 +58,7 @@ def svg_to_png(data: bytes, canvas: Canvas) -> bytes:
     width, height = intrinsic_size(tree)
     if width <= 0 or height <= 0:
         raise RenderError("blank", f"the SVG has no area ({width}x{height})")
-    scale = LONG_SIDE / max(width, height)
+    scale = long_side / max(width, height)
     out_w, out_h = max(1, round(width * scale)), max(1, round(height * scale))
     if out_w * out_h > canvas.max_pixels:
         raise RenderError("forbidden", f"SVG of aspect {width}:{height} exceeds the canvas limit")
@@ -80,6 +80,9 @@ class SvgRenderer:
         f"the SVG's own aspect ratio, longer side {LONG_SIDE} px, white background",
         prompt=f"It is rendered with its own aspect ratio, the longer side scaled to {LONG_SIDE} px, on white.",
     )
+    conventions: ClassVar[dict[str, Convention]] = {
+        "long_side": Convention(LONG_SIDE, "px of the picture's longer side", bounds=(16, 4096)),
+    }
     mode: ClassVar[str] = "parse"
     pids_max: ClassVar[int] = 32
     memory_max: ClassVar[int | None] = None  # per-process RLIMIT_AS bounds it; a memory cgroup costs ~9 ms a sample in page-fault charging
@@ -87,12 +90,17 @@ class SvgRenderer:
     keeps_processes: ClassVar[bool] = False
     jailed: bool = False
 
+    @classmethod
+    def canvas_prompt(cls, conventions: dict[str, Any] | None) -> str:
+        side = resolve_conventions(cls, conventions)["long_side"]
+        return f"It is rendered with its own aspect ratio, the longer side scaled to {side} px, on white."
+
     def setup(self) -> None:
         warm = b'<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10"><text x="1" y="8">a</text><circle cx="15" cy="5" r="4"/></svg>'
         svg_to_png(warm, self.canvas)
 
-    def render(self, code: str, workdir: str, timeout_s: float) -> bytes:
-        return svg_to_png(code.encode("utf-8"), self.canvas)
+    def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None) -> bytes:
+        return svg_to_png(code.encode("utf-8"), self.canvas, resolve_conventions(type(self), conventions)["long_side"])
 
     def teardown(self) -> None:
         pass

@@ -64,10 +64,11 @@ class Worker:
             frame = read_frame(self.in_fd)
             if frame is None:
                 break
-            request, _ = frame
+            request, payload = frame
             start = time.monotonic()
             try:
-                raw = self.run_sample(request["code"], float(request["timeout_s"]), request.get("files") or {})
+                raw = self.run_sample(request["code"], float(request["timeout_s"]), support_files(request, payload),
+                                      request.get("conventions") or None)
                 png, width, height = normalize_png(raw, self.renderer.canvas)
                 header = {"ok": True, "width": width, "height": height}
             except RenderError as exc:
@@ -120,19 +121,19 @@ class Worker:
             print(f"vinci worker: no per-sample namespaces ({header['error']}); samples share the worker's", file=sys.stderr)
         return bool(header["ok"]), header.get("credentials", {})
 
-    def run_sample(self, code: str, timeout_s: float, files: dict[str, str]) -> bytes:
+    def run_sample(self, code: str, timeout_s: float, files: dict[str, str | bytes], conventions: dict | None) -> bytes:
         if self.renderer.mode == "fork":
             try:
-                return self.run_forked(code, files, timeout_s)
+                return self.run_forked(code, files, timeout_s, conventions)
             finally:
                 self.sweep()
         workdir = tempfile.mkdtemp(dir=self.scratch_root)
         try:
             write_support_files(workdir, files)
             if self.renderer.mode == "parse":
-                return self.run_parser(code, workdir, timeout_s)
+                return self.run_parser(code, workdir, timeout_s, conventions)
             try:
-                return self.renderer.render(code, workdir, timeout_s)
+                return self.renderer.render(code, workdir, timeout_s, conventions)
             except MemoryError:
                 raise RenderError("memory", "the renderer ran out of memory") from None
         finally:
@@ -140,7 +141,7 @@ class Worker:
                 self.sweep()
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def run_parser(self, code: str, workdir: str, timeout_s: float) -> bytes:
+    def run_parser(self, code: str, workdir: str, timeout_s: float, conventions: dict | None) -> bytes:
         """Render data in the worker itself under a CPU-time timer (the pool kills a stuck worker)."""
         def expire(_sig, _frame):
             raise RenderError("timeout", cpu_message(timeout_s))
@@ -148,20 +149,20 @@ class Worker:
         previous = signal.signal(signal.SIGPROF, expire)
         signal.setitimer(signal.ITIMER_PROF, timeout_s)
         try:
-            return self.renderer.render(code, workdir, timeout_s)
+            return self.renderer.render(code, workdir, timeout_s, conventions)
         except MemoryError:
             raise RenderError("memory", "the sample exceeded the memory limit") from None
         finally:
             signal.setitimer(signal.ITIMER_PROF, 0)
             signal.signal(signal.SIGPROF, previous)
 
-    def run_forked(self, code: str, files: dict[str, str], timeout_s: float) -> bytes:
+    def run_forked(self, code: str, files: dict[str, str | bytes], timeout_s: float, conventions: dict | None) -> bytes:
         fallback_dir = None if self.jailed else tempfile.mkdtemp(dir=self.scratch_root)
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
-            self.child(code, files, timeout_s, write_fd, fallback_dir)
+            self.child(code, files, timeout_s, conventions, write_fd, fallback_dir)
         os.close(write_fd)
         deadline = time.monotonic() + wall_deadline_s(timeout_s)
         try:
@@ -188,7 +189,8 @@ class Worker:
             raise RenderError("runtime", "the sample did not end after it replied")
         return reply_payload(*frame)
 
-    def child(self, code: str, files: dict[str, str], timeout_s: float, write_fd: int, fallback_dir: str | None) -> None:
+    def child(self, code: str, files: dict[str, str | bytes], timeout_s: float, conventions: dict | None, write_fd: int,
+              fallback_dir: str | None) -> None:
         """Runs in the forked child: jail, render, reply, exit without cleanup handlers."""
         try:
             os.setpgid(0, 0)
@@ -211,7 +213,7 @@ class Worker:
                 apply_sample_limits(self.limits, timeout_s)
                 if self.audit:
                     install_audit_hook()
-                png = self.renderer.render(code, workdir, timeout_s)
+                png = self.renderer.render(code, workdir, timeout_s, conventions)
                 write_frame(write_fd, {"ok": True}, png)
             except RenderError as exc:
                 write_frame(write_fd, {"ok": False, "kind": exc.kind, "message": exc.message})
@@ -246,15 +248,30 @@ class Worker:
             time.sleep(0.002)
 
 
-def write_support_files(workdir: str, files: dict[str, str]) -> None:
-    """Place a sample's helper files (modules beside a script) in its scratch folder, never outside it."""
-    for name, text in files.items():
+def support_files(request: dict, payload: bytes) -> dict[str, str | bytes]:
+    """A request's files: text ones from its header, binary ones cut from its payload by their sizes."""
+    files: dict[str, str | bytes] = dict(request.get("files") or {})
+    pos = 0
+    for name, size in request.get("blobs") or []:
+        files[name] = payload[pos:pos + size]
+        pos += size
+    return files
+
+
+def write_support_files(workdir: str, files: dict[str, str | bytes]) -> None:
+    """Place a sample's files (modules beside a script, pictures beside a page) in its scratch folder,
+    never outside it."""
+    for name, data in files.items():
         path = os.path.realpath(os.path.join(workdir, name))
         if not path.startswith(os.path.realpath(workdir) + os.sep):
             raise RenderError("forbidden", f"support file {name!r} would land outside the scratch folder")
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        if isinstance(data, str):
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(data)
+        else:
+            with open(path, "wb") as fh:
+                fh.write(data)
 
 
 def wait_exit(pid: int, timeout_s: float) -> bool:

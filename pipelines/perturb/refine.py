@@ -11,6 +11,7 @@ from typing import Sequence
 
 from core.records import Record
 from core.stats import Stats
+from filters.execution import render_job
 from filters.dedup import normalize_code
 from sources.base import RawSample
 
@@ -30,7 +31,7 @@ def refine_records(records: Sequence[Record], drafts: dict[str, str], service, c
     pairs = [(r, drafts[r.source_ref]) for r in records if r.task == "generate" and r.source_ref in drafts]
     for parent, _ in pairs:
         stats.add(STAGE, parent.lang, "in")
-    results = service.render_many([(p.lang, draft, p.meta.get("files")) for p, draft in pairs])
+    results = service.render_many([render_job(p.lang, draft, p.meta) for p, draft in pairs])
     out = []
     for (parent, draft), result in zip(pairs, results):
         stats.spend(STAGE, parent.lang, result.cpu_s)

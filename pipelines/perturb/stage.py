@@ -12,6 +12,7 @@ from typing import Sequence
 
 from core.records import Record
 from core.stats import Stats
+from filters.execution import render_job
 
 from .base import Perturbation, optimize_id, registry
 from .verify import verdict
@@ -87,7 +88,7 @@ def perturb_records(records: Sequence[Record], service, cfg, seed: int, stats: S
                            error="no perturbation of the configured kinds applies to this code")
             else:
                 attempts.append(attempt)
-    results = service.render_many([(a.parent.lang, a.flawed, a.parent.meta.get("files")) for a in attempts])
+    results = service.render_many([render_job(a.parent.lang, a.flawed, a.parent.meta) for a in attempts])
     out = []
     for attempt, result in zip(attempts, results):
         parent = attempt.parent

@@ -72,7 +72,7 @@ def resolve(rest: str, code_column: str | None = None, image_column: str | None 
         if image_column:
             columns["image"] = image_column
         spec = DatasetSpec(layout or spec.layout, lang or spec.lang, license or spec.license, columns, spec.config,
-                           spec.split, spec.files, spec.image_root, spec.labels, spec.benchmark)
+                           spec.split, spec.files, spec.image_root, spec.labels, spec.benchmark, spec.render)
     if spec.layout not in LAYOUTS:
         raise SourceError(f"hub:{dataset_id}: unknown layout {spec.layout!r} (known: {', '.join(LAYOUTS)})")
     return HubPlan(dataset_id, config or spec_config or spec.config, split or spec_split or spec.split, spec)
@@ -192,6 +192,9 @@ def _raw_sample(harvest: Harvest, index: int, plan: HubPlan) -> RawSample:
             meta["harvest_error"], meta["source_label"] = reason, code
         else:
             code = converted
+    conventions = plan.spec.render.get(harvest.lang or "")
+    if conventions:
+        meta["render"] = dict(conventions)
     return RawSample(lang=harvest.lang or "unknown", code=code or "", source=f"hub:{plan.dataset_id}",
                      source_ref=f"{plan.dataset_id}@{plan.split}#{index}", license=plan.license,
                      image=harvest.image, meta=meta)

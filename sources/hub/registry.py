@@ -1,4 +1,4 @@
-"""The ten known Hub datasets: how each is stored, in one table.
+"""The known Hub datasets: how each is stored, in one table.
 
 Each entry names a *layout* (how a row holds code and picture, see ``layouts.py``), the columns
 that layout reads, the config and split to use when a spec names none, where its files live in
@@ -6,12 +6,34 @@ the dataset repo, and its licence. Facts were checked against the public cards a
 projects' loaders where possible (README "Sources" lists which); the rest is the issue's table.
 A wrong column fails on the first row with the columns that were found, so this file is the one
 place to fix.
+
+``render`` names, per language, the dataset's render conventions where they differ from vinci's
+defaults (the names and defaults are the renderers' ``conventions``: ``filters/render/*.py``), so
+that vinci draws its code the way the dataset drew its pictures; a manifest's ``render:`` of the
+source overrides them. What is known, and from where (README "Render conventions"):
+
+* ChartMimic: every ground-truth script saves with ``bbox_inches="tight"`` and the benchmark's
+  picture is that crop (``dataset/ori_500`` of github.com/ChartMimic/ChartMimic at 7ee16fb) --
+  vinci's default ``savefig: script`` honours it.
+* Design2Code: screenshots by Playwright's ``page.screenshot(full_page=True)`` on a default page,
+  i.e. a 1280x720 viewport (``Pix2Code/data_utils/screenshot.py`` of github.com/NoviScl/Design2Code);
+  the pages' pictures are one placeholder, ``rick.jpg`` (its dataset card), but the benchmark's
+  screenshots were taken without it (``DESIGN2CODE_SCREENSHOT``).
+* DaTikZ: its builder crops each compiled picture to its content, rasterises it to 384 px and pads it
+  to a white 384 x 384 square (``DATIKZ_PICTURE``).
+* The others: no public statement of their render settings was found; vinci's defaults stand.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 PARQUET_CONVERSION = "refs%2Fconvert%2Fparquet"
+# DaTikZ's tex2img (github.com/potamides/DaTikZ, datikz/datikz.py @ 333caa9): the compiled PDF cropped to its
+# content (pdfCropMargins, 0% padding), rasterised to 384 px (pdf2image size=384), padded to a 384 x 384 white square.
+DATIKZ_PICTURE = {"border": "0pt", "crop": True, "long_side": 384, "square": True}
+# Playwright's default page and full_page=True; its screenshots show no placeholder picture (0 of the 369 pages
+# naming rick.jpg in testset_final@42e5d93: they were taken before rick.jpg was added, in f36e45a).
+DESIGN2CODE_SCREENSHOT = {"viewport_width": 1280, "viewport_height": 720, "full_page": True, "files_beside": False}
 
 
 @dataclass(frozen=True)
@@ -26,6 +48,7 @@ class DatasetSpec:
     image_root: str | None = None
     labels: str | None = None
     benchmark: bool = False
+    render: dict[str, dict] = field(default_factory=dict)
 
     def hub_files(self, dataset_id: str, config: str | None, split: str) -> str:
         """An ``hf://`` glob of the data files: the repo's own files, or the Hub's Parquet conversion
@@ -46,7 +69,10 @@ DATASETS: dict[str, DatasetSpec] = {
     "ChartMimic/ChartMimic": DatasetSpec(
         "columns", "python", "see the dataset card",
         {"code": "GroundTruthFigureCode", "image": "GroundTruthFigurePreview", "also_image": "InputFigurePreview"},
-        config="chartmimic", split="test", benchmark=True),
+        config="chartmimic", split="test", benchmark=True, render={"python": {"savefig": "script"}}),
+    "SALT-NLP/Design2Code-hf": DatasetSpec(
+        "columns", "html", "odc-by", {"code": "text", "image": "image"}, files="data/*.parquet", benchmark=True,
+        render={"html": DESIGN2CODE_SCREENSHOT}),
     "HuggingFaceM4/WebSight": DatasetSpec(
         "columns", "html", "cc-by-4.0", {"code": "text", "image": "image"}, config="v0.2"),
     "MBZUAI/Web2Code": DatasetSpec(
@@ -55,7 +81,8 @@ DATASETS: dict[str, DatasetSpec] = {
     "starvector/svg-stack": DatasetSpec(
         "columns", "svg", "see the dataset card (per-file licences)", {"code": "Svg"}),
     "nllg/datikz": DatasetSpec(
-        "columns", "latex", "see the dataset card (per-row origin)", {"code": "code", "image": "image"}),
+        "columns", "latex", "see the dataset card (per-row origin)", {"code": "code", "image": "image"},
+        render={"latex": DATIKZ_PICTURE}),
     "UniParser/MolParser-7M": DatasetSpec(
         "columns", "smiles", "cc-by-nc-sa-4.0", {"code": "SMILES", "image": "image"}, config="pretrain_synthetic_7M",
         labels="esmiles"),

@@ -62,3 +62,16 @@ def test_every_table_is_a_view_of_the_registry():
 def test_an_unknown_language_is_named():
     with pytest.raises(KeyError, match="unknown language 'cobol'; known: python, html, svg, latex, smiles"):
         language("cobol")
+
+
+def test_the_canvas_sentence_follows_a_rows_render_conventions():
+    from training.prompts import generate_prompt, optimize_prompt, row_conventions
+
+    design2code = {"viewport_width": 1280, "viewport_height": 720, "full_page": True, "files_beside": False}
+    prompt = generate_prompt("html", design2code)
+    assert "1280 px wide" in prompt and "1024" not in prompt and "beside" not in prompt
+    assert generate_prompt("html") == generate_prompt("html", None) and "1024 px wide" in generate_prompt("html")
+    assert "figure size sets the picture size." in generate_prompt("python", {"savefig": "figure"})
+    assert "224 px" in optimize_prompt("svg", "<svg/>", True, {"long_side": 224})
+    assert row_conventions({"meta": '{"render": {"size": 300}}'}) == {"size": 300}
+    assert row_conventions({"meta": "{}"}) is None

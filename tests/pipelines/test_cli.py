@@ -44,6 +44,17 @@ def test_render_output_problems_are_one_line(tmp_path):
     assert run.returncode == 0 and (tmp_path / "folder" / "badge.png").stat().st_size > 0
 
 
+def test_render_takes_a_datasets_conventions(tmp_path):
+    from PIL import Image
+
+    badge = EXAMPLES / "badge.svg"
+    assert vinci("render", badge, "--render", "long_side=200", "-o", tmp_path / "b.png").returncode == 0
+    assert max(Image.open(tmp_path / "b.png").size) == 200
+    one_line_error(vinci("render", badge, "--render", "viewport_width=1280", "-o", tmp_path / "c.png"),
+                   "unsupported", "viewport_width", "long_side")
+    one_line_error(vinci("render", badge, "--render", "long_side", "-o", tmp_path / "c.png"), "NAME=VALUE")
+
+
 def test_harvest_refuses_unknown_formats_and_options(tmp_path):
     one_line_error(vinci("harvest", "synthetic.svg", "-n", "2", "-o", tmp_path / "x.csv"), "x.csv", ".parquet or .jsonl")
     assert not (tmp_path / "x.csv").exists()

@@ -13,6 +13,7 @@ from tests.conftest import render_one
 from tests.sources.hub_fixtures import PY, PY_DRAFT, vincicoder_sft
 
 SVG_SPEC = {"source": "synthetic.svg", "n": 8}
+ROOT_FIXTURES = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures" / "real"
 
 
 def shard_rows(out) -> list[dict]:
@@ -76,3 +77,37 @@ def test_decontamination_drops_planted_benchmark_rows(tmp_path, tiny_manifest, s
     assert stats.table()["decontaminate"]["svg"]["dropped:contaminated"] == 2
     card = (tmp_path / "dirty" / "README.md").read_text()
     assert "## Decontamination" in card and "2 rows were dropped as `contaminated`" in card
+
+
+def test_a_design2code_build_draws_as_the_benchmark_and_names_missing_modules(tmp_path, tiny_manifest):
+    """Design2Code's Hub layout (its registry conventions) beside a dir: tree with a script needing a package the
+    render environment lacks: rows at the benchmark's screenshot size, its conventions kept for the row,
+    the module counted in stats.json and the card."""
+    import shutil
+
+    from tests.sources.hub_fixtures import design2code_hf
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    fixture = design2code_hf(repo)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    shutil.copy(ROOT_FIXTURES / "chartmimic_ori500" / "bar_1.py", tree)
+    (tree / "venn.py").write_text("import matplotlib.pyplot as plt\nimport matplotlib_venn3000\nplt.plot([1, 2])\n")
+    m = tiny_manifest(sources=[{"source": "hub:SALT-NLP/Design2Code-hf", "n": 2, "options": fixture.options},
+                               {"source": f"dir:{tree}", "n": 2, "render": {"python": {"savefig": "figure"}}}],
+                      splits={"virl": 0, "sft": "rest"}, perturb={"per_row": 0})
+    Build(load_manifest(m), tmp_path / "out", workers=1, progress=False).run()
+    rows = {r["source_ref"]: r for r in shard_rows(tmp_path / "out") if r["task"] == "generate"}
+    pages = [r for r in rows.values() if r["lang"] == "html"]
+    assert len(pages) == 2
+    for page in pages:
+        meta = json.loads(page["meta"])
+        assert meta["render"]["viewport_width"] == 1280 and meta["width"] == 1280
+        assert meta["source_phash_distance"] <= 8
+    chart = json.loads(rows["bar_1.py"]["meta"])
+    assert chart["render"] == {"savefig": "figure"} and (chart["width"], chart["height"]) == (700, 500)  # figsize (7, 5), not cropped
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["counts"]["execution|python|missing_module:matplotlib_venn3000"] == 1
+    assert stats["counts"]["execution|python|dropped:missing_module"] == 1
+    assert "| `matplotlib_venn3000` | 1 |" in (tmp_path / "out" / "README.md").read_text()

@@ -66,3 +66,17 @@ def test_unknown_source_options_are_errors(tmp_path):
     bad.write_text(f"name: x\nsources:\n  - {{source: 'dir:{tmp_path}', n: 3, options: {{langs: [svg]}}}}\n")
     with pytest.raises(ManifestError, match=r"sources.0.options: .*unknown option 'langs'; it takes no options"):
         load_manifest(bad)
+
+
+def test_render_conventions_of_a_source_are_checked_and_override_its_dataset(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text("name: x\nsources:\n  - source: synthetic.html\n    n: 3\n    render: {html: {viewport_width: 1280}}\n")
+    entry = load_manifest(good).sources[0]
+    assert entry.conventions_for("html", {"viewport_width": 1024, "full_page": False}) == {"viewport_width": 1280, "full_page": False}
+    assert entry.conventions_for("svg", None) is None
+    for render, message in (("{html: {viewport: 1280}}", "viewport_width"), ("{cobol: {x: 1}}", "unknown language"),
+                            ("{python: {savefig: tight}}", "script, figure")):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(f"name: x\nsources:\n  - source: synthetic.html\n    n: 3\n    render: {render}\n")
+        with pytest.raises(ManifestError, match=message):
+            load_manifest(bad)

@@ -1,4 +1,4 @@
-"""Local copies of the ten known Hub datasets, each written in exactly its published layout.
+"""Local copies of the known Hub datasets, each written in exactly its published layout.
 
 Every builder writes files into a folder the way the dataset repo holds them (file names, column
 names and types, image as raw bytes / ``datasets`` Image / path into a folder or zip, fenced or
@@ -127,6 +127,21 @@ def websight(root: Path) -> Fixture:
     return Fixture({"data_files": str(path)}, [Expected("html", html[0], png(30)), Expected("html", html[1], png(31))])
 
 
+def design2code_hf(root: Path) -> Fixture:
+    """``data/train-*.parquet``: ``image`` (Image, the benchmark's screenshot) and ``text`` (the page); two real
+    pages of the benchmark (``tests/fixtures/real/design2code``); rows carry the benchmark's screenshot policy."""
+    real = Path(__file__).resolve().parents[1] / "fixtures" / "real" / "design2code"
+    pages = [(real / f"{n}.html").read_text(encoding="utf-8") for n in ("1009", "4405")]
+    shots = [(real / f"{n}.png").read_bytes() for n in ("1009", "4405")]
+    features = datasets.Features({"image": datasets.Image(), "text": datasets.Value("string")})
+    (root / "data").mkdir()
+    path = root / "data" / "train-00000-of-00001.parquet"
+    datasets.Dataset.from_dict({"image": [{"bytes": b, "path": None} for b in shots], "text": pages},
+                               features=features).to_parquet(str(path))
+    policy = {"render": {"viewport_width": 1280, "viewport_height": 720, "full_page": True, "files_beside": False}}
+    return Fixture({"data_files": str(path)}, [Expected("html", p, b, policy) for p, b in zip(pages, shots)])
+
+
 def web2code(root: Path) -> Fixture:
     """``Web2Code.json`` (LLaVA array) + ``Web2Code_image.zip`` whose folder prefix the rows omit; bare,
     fenced and multi-turn replies."""
@@ -198,6 +213,7 @@ FIXTURES: dict[str, Callable[[Path], Fixture]] = {
     "xxxllz/Chart2Code-160k": chart2code,
     "ChartMimic/ChartMimic": chartmimic,
     "HuggingFaceM4/WebSight": websight,
+    "SALT-NLP/Design2Code-hf": design2code_hf,
     "MBZUAI/Web2Code": web2code,
     "starvector/svg-stack": svg_stack,
     "nllg/datikz": datikz,

@@ -372,3 +372,52 @@ def test_a_csv_row_csv_cannot_read_ends_that_file_only(tmp_path):
     (tmp_path / "b.smi").write_text("c1ccccc1\n")
     source = FileSource(str(tmp_path))
     assert [s.code for s in source] == ["CCO", "c1ccccc1"] and source.skipped["unreadable_csv"] == 1
+
+
+def test_a_page_carries_the_files_it_names_beside_it(tmp_path):
+    """Design2Code's layout: pages and the placeholder picture they name in one folder."""
+    (tmp_path / "site" / "css").mkdir(parents=True)
+    (tmp_path / "site" / "rick.jpg").write_bytes(b"\xff\xd8 placeholder")
+    (tmp_path / "site" / "css" / "style.css").write_text("p { color: red }")
+    (tmp_path / "outside.png").write_bytes(b"not the page's")
+    (tmp_path / "site" / "other.html").write_text("<p>another page</p>")
+    page = ('<html><head><link rel="stylesheet" href="css/style.css?v=2"></head><body>'
+            '<img src="rick.jpg"><img src=\'./rick.jpg\'><img src="../outside.png"><img src="/etc/passwd">'
+            '<img src="http://example.com/x.png"><div style="background: url(missing.png)"></div>'
+            '<a href="other.html">next</a></body></html>')
+    (tmp_path / "site" / "index.html").write_text(page)
+    samples = {s.source_ref: s for s in FileSource(str(tmp_path))}
+    assert samples["site/index.html"].meta["files"] == {"css/style.css": b"p { color: red }", "rick.jpg": b"\xff\xd8 placeholder"}
+    assert "files" not in samples["site/other.html"].meta
+
+
+def test_files_beside_a_page_are_bounded(tmp_path, monkeypatch):
+    import sources.files as files
+
+    monkeypatch.setattr(files, "MAX_BESIDE_FILES", 1)
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes(b"\x89PNG")
+    (tmp_path / "big.png").write_bytes(b"x" * 64)
+    (tmp_path / "p.html").write_text('<img src="a.png"><img src="b.png">')
+    source = FileSource(str(tmp_path))
+    assert list(next(iter(source)).meta["files"]) == ["a.png"]
+    assert source.skipped["beside_over_limit"] == 1
+    monkeypatch.setattr(files, "MAX_BESIDE_FILES", 8)
+    monkeypatch.setattr(files, "MAX_BESIDE_BYTES", 16)
+    (tmp_path / "p.html").write_text('<img src="big.png">')
+    source = FileSource(str(tmp_path))
+    assert "files" not in next(iter(source)).meta and source.skipped["beside_over_limit"] == 1
+
+
+def test_harvest_writes_binary_files_beside_a_page(tmp_path):
+    import base64
+    import json
+
+    from sources.harvest import write_samples
+
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "rick.jpg").write_bytes(b"\xff\xd8\x00jpeg")
+    (tmp_path / "tree" / "p.html").write_text('<img src="rick.jpg">')
+    write_samples(FileSource(str(tmp_path / "tree")), str(tmp_path / "out.jsonl"))
+    meta = json.loads((tmp_path / "out.jsonl").read_text())["meta"]
+    assert base64.b64decode(meta["files"]["rick.jpg"]["base64"]) == b"\xff\xd8\x00jpeg"

@@ -201,3 +201,28 @@ def test_cls_defaults_to_the_release_and_rejects_other_values():
     assert RewardConfig().cls == "release"
     with pytest.raises(ValueError, match="cls"):
         RewardConfig(cls="mean")
+
+
+
+def test_an_answer_is_drawn_under_its_prompts_render_conventions(service, tiny_dinov2, target):
+    """A Design2Code prompt's answer is rendered at the benchmark's 1280 px viewport, as its target was."""
+    from training.data import to_grpo_example
+
+    buf = io.BytesIO()
+    target.save(buf, format="PNG")
+    row = {"lang": "html", "task": "generate", "code": "<p>x</p>", "image": {"bytes": buf.getvalue(), "path": None},
+           "meta": '{"render": {"viewport_width": 1280, "viewport_height": 720}}'}
+    example = to_grpo_example(row)
+    assert json.loads(example["render"]) == {"viewport_width": 1280, "viewport_height": 720}
+    drawn = []
+
+    class Watched:  # the real service, its results kept
+        def render_many(self, jobs):
+            results = service.render_many(jobs)
+            drawn.extend(results)
+            return results
+
+    reward = VisualCodeReward(RewardConfig(encoder=tiny_dinov2), service=Watched())
+    reward.visual(completions=["```html\n<h1>Shop</h1>\n```"], lang=["html"], image=[example["image"]],
+                  render=[example["render"]])
+    assert [(r.ok, r.width, r.height) for r in drawn] == [(True, 1280, 720)]

@@ -25,7 +25,8 @@ def test_rows_become_trl_conversations(demo_corpus):
     assert row["messages"][1]["content"][0]["text"].startswith("```")
     assert sum(part["type"] == "image" for part in row["messages"][0]["content"]) == len(row["images"])
     grpo = grpo_dataset(demo_corpus, "virl")
-    assert len(grpo) == 6 and set(grpo.column_names) == {"prompt", "image", "lang", "solution"}
+    assert len(grpo) == 6 and set(grpo.column_names) == {"prompt", "image", "lang", "solution", "render"}
+    assert set(grpo["render"]) == {"{}"}  # the demo's rows are drawn with vinci's defaults
     assert grpo[0]["prompt"][0]["content"][-1]["text"] == GENERATE[grpo[0]["lang"]]
 
 
