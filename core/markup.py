@@ -36,6 +36,16 @@ def md_text(value: Any) -> str:
     return "".join(ENTITIES.get(ch, ch) for ch in escaped)
 
 
+SLUG = re.compile(r"[a-z0-9_]+(?:: [a-z0-9_]+)?")
+
+
+def md_name(value: Any) -> str:
+    """A stage or reason name (``execution: syntax``) as it is, when it is one of vinci's own slugs
+    (lower-case words joined by ``_``: nothing in CommonMark starts there); anything else as ``md_text``."""
+    text = str(value)
+    return text if SLUG.fullmatch(text) else md_text(text)
+
+
 def md_code(value: Any, table: bool = False) -> str:
     """``value`` as an inline code span on one line; ``table``: it sits in a table cell, where GFM splits
     rows on ``|`` even inside code, and renderers disagree on ``\\|`` there, so a value holding ``|``

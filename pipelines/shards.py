@@ -15,7 +15,7 @@ from core.atomic import write_json, write_text, write_yaml
 from core.checksums import content_id, sha256_file
 from core.exclusions import Exclusion, read_unit_exclusions
 from core.exclusions import schema as excluded_schema
-from core.markup import front_matter, md_code, md_text
+from core.markup import front_matter, md_code, md_name, md_text
 from core.records import Record, arrow_schema, hf_features, to_arrow_row
 from core.stats import Stats
 
@@ -172,7 +172,7 @@ def dataset_card(manifest, stats: Stats, counts: dict[str, int], excluded: Count
         if count.stage == "write":
             split, task = count.key.split(":")
             by[(split, count.lang, task)] += n
-    rows = "\n".join(f"| {md_text(s)} | {md_text(l)} | {md_text(t)} | {n:,} |" for (s, l, t), n in sorted(by.items()))
+    rows = "\n".join(f"| {md_name(s)} | {md_name(l)} | {md_name(t)} | {n:,} |" for (s, l, t), n in sorted(by.items()))
     sources = "\n".join(f"| {md_code(e.source, table=True)} | {e.quota(limit):,} | {stats.source_counts(i).get('harvested', 0):,} | "
                         f"{skipped_text(stats.source_counts(i))} | {md_text(e.why or '')} |"  # skip reasons are vinci's own slugs
                         for i, e in enumerate(manifest.sources))
@@ -251,7 +251,7 @@ SFTTrainer(model="Qwen/Qwen2.5-VL-3B-Instruct", train_dataset=train, args=SFTCon
 
 def excluded_section(by_reason: Counter) -> str:
     total = sum(by_reason.values())
-    table = "\n".join(f"| {md_text(reason)} | {n:,} |" for reason, n in sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0])))
+    table = "\n".join(f"| {md_name(reason)} | {n:,} |" for reason, n in sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0])))
     return (f"## Excluded samples\n\n{total:,} samples and perturbations were dropped. Each one is recorded in "
             "the build folder's `excluded/excluded-*.parquet` (id, stage, reason, the error line, source, source_ref, the "
             "code, and its render where one exists; kept out of `vinci push`, as decontamination drops hold benchmark "

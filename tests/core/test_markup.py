@@ -70,3 +70,11 @@ def test_front_matter_loads_back_the_exact_values(header):
     lines = text.split("\n")
     end = lines.index("---", 1)
     assert end == len(lines) - 2 and yaml.safe_load("\n".join(lines[1:end])) == header
+
+
+def test_vinci_slugs_stay_readable_and_anything_else_is_escaped():
+    from core.markup import md_name
+
+    assert md_name("execution: syntax") == "execution: syntax" and md_name("quality_code") == "quality_code"
+    assert md_name("x](http://e.example)") != "x](http://e.example)" and "\\[" not in md_name("a: b")
+    assert md_name("# heading") == "\\# heading"

@@ -76,13 +76,17 @@ def test_exclusions_resume_like_the_shards(dropped, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
     before = [e.to_row() for e in read_excluded(out)]
-    unit = sorted((copy / "work" / "excluded").glob("u-*.parquet"))[1]
+    unit = sorted((copy / "work" / "excluded").glob("u-*[0-9].parquet"))[1]
+    perturbed = sorted((copy / "work" / "excluded").glob("u-*.perturb.parquet"))[0]
     unit.unlink()
+    perturbed.unlink()
     shutil.rmtree(copy / "excluded")
-    mtimes = {p.name: p.stat().st_mtime_ns for p in (copy / "work" / "units").glob("*.parquet")}
+    passes = ("units", "perturbed")
+    mtimes = {(d, p.name): p.stat().st_mtime_ns for d in passes for p in (copy / "work" / d).glob("*.parquet")}
     Build(load_manifest(manifest), copy, workers=1, progress=False).run()
-    rerun = [p.name for p in (copy / "work" / "units").glob("*.parquet") if p.stat().st_mtime_ns != mtimes[p.name]]
-    assert rerun == [unit.name]
+    rerun = {d: [p.name for p in (copy / "work" / d).glob("*.parquet") if p.stat().st_mtime_ns != mtimes[(d, p.name)]]
+             for d in passes}
+    assert rerun == {"units": [unit.name], "perturbed": [perturbed.name.replace(".perturb", "")]}
     assert [e.to_row() for e in read_excluded(copy)] == before
     assert [p.name for p in excluded_files(copy)] == [p.name for p in excluded_files(out)]
 
