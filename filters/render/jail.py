@@ -31,6 +31,7 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME, ST_RELATIME, MS_MOVE, MNT_DETACH = 1024, 2048, 1 << 21, 4096, 8192, 2
 STASH_ROOT = "/dev/shm"
@@ -79,12 +80,14 @@ def _write(path: str, text: str) -> None:
 
 
 def new_namespaces(pid_namespace: bool) -> None:
-    """Unshare user, mount and IPC (+ PID) namespaces, mapping the current uid/gid onto themselves.
+    """Unshare user, mount and IPC (+ PID and network) namespaces, mapping the current uid/gid onto themselves.
 
-    The IPC namespace takes SysV shared memory and message queues with it when the sample ends.
+    The IPC namespace takes SysV shared memory and message queues with it when the sample ends; a
+    forked sample's network namespace takes its abstract unix socket names with it (a helper program
+    such as pdflatex opens no socket).
     """
     uid, gid = os.getuid(), os.getgid()
-    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | (CLONE_NEWPID if pid_namespace else 0)
+    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | (CLONE_NEWPID | CLONE_NEWNET if pid_namespace else 0)
     if _libc.unshare(flags) != 0:
         err = ctypes.get_errno()
         raise JailUnavailable(err, f"unshare: {os.strerror(err)}")
@@ -230,11 +233,14 @@ def become_pid_init() -> None:
     The middle process waits and then dies the same way the sample did, so the worker reads the
     sample's own exit status and CPU time. The sample, in a process group of its own, dies with the
     middle process (``PR_SET_PDEATHSIG``), and everything it started dies with it (its PID namespace).
+    The sample leads a session of its own: a signal it sends its own group cannot reach the middle
+    process, and it gets a scheduler autogroup of its own, whose nice value (``/proc/self/autogroup``)
+    it may raise without slowing any later sample.
     """
     pid = os.fork()
     if pid == 0:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        os.setpgid(0, 0)  # a signal the sample sends its own group cannot reach the middle process
+        os.setsid()
         return
     os.closerange(3, 1 << 16)
     _, status = os.waitpid(pid, 0)

@@ -191,7 +191,7 @@ class Worker:
     def child(self, code: str, files: dict[str, str], timeout_s: float, write_fd: int, fallback_dir: str | None) -> None:
         """Runs in the forked child: jail, render, reply, exit without cleanup handlers."""
         try:
-            os.setpgid(0, 0)
+            os.setsid()  # a session, so a scheduler autogroup, of its own: not the worker's
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)

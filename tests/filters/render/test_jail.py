@@ -510,3 +510,49 @@ def test_the_worker_decodes_only_png_and_later_samples_see_the_same_worker():
         result = render_one(svc, "python", attack)
         assert result.error_kind == "runtime" and "PNG or JPEG" in result.message
         assert render_one(svc, "python", victim).png == before.png
+
+
+# A third attacker's round: what crossed from one sample to the next ---------------------------------
+
+RENICE_AUTOGROUP = r"""
+with open('/proc/self/autogroup', 'w') as fh:
+    fh.write('19')
+raise RuntimeError('set ' + open('/proc/self/autogroup').read().strip())
+"""
+AUTOGROUP = "raise RuntimeError('group ' + open('/proc/self/autogroup').read().strip())\n"
+
+
+@needs_namespaces
+def test_a_sample_that_renices_its_autogroup_does_not_slow_the_next(service, alone):
+    assert report(service, RENICE_AUTOGROUP).endswith("nice 19")  # the sample's own group: allowed
+    assert report(service, AUTOGROUP).endswith("nice 0")
+    renders_as_alone(service, alone, "python")
+
+
+ABSTRACT_SOCKET = r"""
+import array, os, socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(b'\0vinci-left-behind')
+# the socket in flight on itself: it outlives every descriptor until the kernel's collector runs
+s.sendmsg([b'x'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [s.fileno()]))], 0, b'\0vinci-left-behind')
+raise RuntimeError('net ' + str(os.stat('/proc/self/ns/net').st_ino))
+"""
+FIND_SOCKET = r"""
+import os, socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+try:
+    s.connect(b'\0vinci-left-behind')
+    found = 'reached'
+except OSError:
+    found = 'nothing'
+raise RuntimeError(found + ' net ' + str(os.stat('/proc/self/ns/net').st_ino))
+"""
+
+
+@needs_namespaces
+def test_each_sample_has_a_network_namespace_of_its_own(service, alone):
+    first = report(service, ABSTRACT_SOCKET).split("net ")[1]
+    found, second = report(service, FIND_SOCKET).split(": ", 1)[1].split(" net ")
+    assert found == "nothing"
+    assert first != second, "two samples shared a network namespace"
+    renders_as_alone(service, alone, "python")
