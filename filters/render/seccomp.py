@@ -30,6 +30,8 @@ DENIED_X86_64: dict[str, int] = {
     "fsmount": 432, "fspick": 433, "pidfd_getfd": 438, "mount_setattr": 442,
     # Per-user kernel quotas are charged to the uid that runs vinci (root): a sample must not use them up.
     "inotify_init": 253, "inotify_init1": 294, "fanotify_init": 300, "mq_open": 240,
+    # Memory that RLIMIT_AS does not count: memfd pages and unattached SysV shared memory.
+    "memfd_create": 319, "memfd_secret": 447, "shmget": 29,
 }
 CLONE_X86_64, CLONE3_X86_64, SOCKET_X86_64 = 56, 435, 41
 NAMESPACE_FLAGS = 0x7E020080  # CLONE_NEWTIME|NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET

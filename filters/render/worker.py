@@ -192,6 +192,7 @@ class Worker:
         """Runs in the forked child: jail, render, reply, exit without cleanup handlers."""
         try:
             os.setsid()  # a session, so a scheduler autogroup, of its own: not the worker's
+            prefer_as_oom_victim()
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
@@ -255,6 +256,16 @@ def write_support_files(workdir: str, files: dict[str, str]) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(text)
+
+
+def prefer_as_oom_victim() -> None:
+    """Raise this process's ``oom_score_adj`` (no privilege needed to raise it): when the worker's memory
+    cgroup is full, the kernel kills a sample's process, not the warm worker beside it."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as fh:
+            fh.write("1000")
+    except OSError:
+        pass
 
 
 def wait_exit(pid: int, timeout_s: float) -> bool:

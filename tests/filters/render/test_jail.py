@@ -556,3 +556,57 @@ def test_each_sample_has_a_network_namespace_of_its_own(service, alone):
     assert found == "nothing"
     assert first != second, "two samples shared a network namespace"
     renders_as_alone(service, alone, "python")
+
+
+MEMFD_HOARD = r"""
+import os
+held, chunk = 0, b'\1' * (8 << 20)
+try:
+    for i in range(80):  # 80 x 64 MiB = 5 GiB, each file under the file-size limit, none in the address space
+        fd = os.memfd_create(f'hoard{i}')
+        for _ in range(8):
+            held += os.write(fd, chunk)
+finally:
+    print(held)
+raise RuntimeError(f'held {held >> 20} MiB')
+"""
+
+
+@needs_namespaces
+def test_memfd_pages_outside_the_address_space_limit_are_refused(service, alone):
+    result = render_one(service, "python", MEMFD_HOARD)
+    assert not result.ok and "held" not in result.message, result.message
+    assert "Operation not permitted" in result.message
+    renders_as_alone(service, alone, "python")
+
+
+FORKED_HOARD = r"""
+import os
+readers = []
+for _ in range(4):  # each child has an address-space limit of its own
+    r, w = os.pipe()
+    if os.fork() == 0:
+        block = bytearray(400 << 20)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        os.write(w, b'1')
+        os.read(r, 1)  # hold it until the sample ends
+        os._exit(0)
+    os.close(w)  # a child killed before it wrote reads as nothing
+    readers.append(r)
+held = sum(len(os.read(r, 1)) for r in readers)
+raise RuntimeError(f'held {held} x 400 MiB')
+"""
+
+
+@needs_namespaces
+def test_the_worker_memory_cgroup_counts_every_process_of_a_sample(monkeypatch, alone):
+    from filters.render.python import PythonRenderer
+
+    monkeypatch.setattr(PythonRenderer, "memory_max", 1 << 30)  # the same cage, smaller, to keep the test light
+    with RenderService(workers=1, timeout_s=30.0) as svc:
+        if not svc.pool("python")._all[0].cage.memory_limited:
+            pytest.skip("no writable memory cgroup here")
+        result = render_one(svc, "python", FORKED_HOARD)
+        assert "held 4 x" not in result.message, result.message
+        renders_as_alone(svc, alone, "python")
