@@ -58,6 +58,10 @@ class JailSpec:
     readonly: tuple[str, ...] = ()
     keep_writable: str | None = None
     carry: tuple[str, ...] = ()  # folders the sample needs (the interpreter's trees), kept if under /tmp
+    # For a helper program: when set, it runs in a new root that holds only these paths (read-only),
+    # ``readonly``, ``keep_writable`` and /dev's null, zero, random and urandom -- nothing else of the host
+    # exists there, whatever name it opens.
+    visible: tuple[str, ...] = ()
 
 
 def _check(result: int, what: str) -> None:
@@ -144,6 +148,51 @@ def readonly_except(spec: JailSpec) -> None:
     _other_processes_read_only()
 
 
+ROOT_DEVICES = ("null", "zero", "random", "urandom")
+ROOT_LINKS = {"/bin": "usr/bin", "/lib": "usr/lib", "/lib64": "usr/lib64", "/sbin": "usr/sbin"}
+SYS_PIVOT_ROOT = 155
+
+
+def bare_root(spec: JailSpec) -> None:
+    """For helper programs that open files by names a document chooses (pdflatex through kpathsea, whose
+    own checks run before ``$VARIABLE`` expansion): a new root where only ``spec.visible``,
+    ``spec.readonly`` (read-only) and ``spec.keep_writable`` exist, entered with ``pivot_root`` and the
+    old root detached, so no name -- expanded, relative or absolute -- reaches anything else."""
+    cwd = os.getcwd()
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    new = STASH_ROOT
+    _mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+    for path in dict.fromkeys([*spec.visible, *spec.readonly]):
+        if os.path.exists(path):
+            _bind_into(new, path, writable=False)
+    if spec.keep_writable:
+        _bind_into(new, spec.keep_writable, writable=True)
+    os.makedirs(new + "/dev", exist_ok=True)
+    for name in ROOT_DEVICES:
+        _bind_into(new, "/dev/" + name, writable=True)
+    for link, target in ROOT_LINKS.items():
+        if os.path.isdir(new + "/" + target):
+            os.symlink(target, new + link)
+    os.chdir(new)
+    _check(_libc.syscall(SYS_PIVOT_ROOT, b".", b"."), "pivot_root")
+    _check(_libc.umount2(b".", MNT_DETACH), "detach the old root")
+    _mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    os.chdir(cwd if os.path.isdir(cwd) else "/")
+
+
+def _bind_into(root: str, path: str, writable: bool) -> None:
+    """Bind ``path`` at the same place under ``root`` (a folder or a file)."""
+    target = root + path
+    if os.path.isdir(path):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
+    _mount(path, target, None, MS_BIND | MS_REC)
+    if not writable:
+        _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | _mount_flags(path))
+
+
 def _mounts_below(folder: str) -> list[str]:
     """Mount points strictly below ``folder`` (outermost first), from this process's mount table."""
     found = []
@@ -222,6 +271,8 @@ def enter_jail(spec: JailSpec, *, fork_sample: bool) -> None:
     if fork_sample:
         become_pid_init()
         private_tmp(spec)
+    elif spec.visible:
+        bare_root(spec)
     else:
         readonly_except(spec)
     drop_privileges()

@@ -58,7 +58,7 @@ def supported() -> bool:
     return platform.machine() == "x86_64"
 
 
-JAIL_BUILDER = frozenset({"unshare", "mount", "umount2"})
+JAIL_BUILDER = frozenset({"unshare", "mount", "umount2", "pivot_root"})
 
 
 def program(allow: frozenset[str] = frozenset()) -> list[tuple[int, int, int, int]]:

@@ -610,3 +610,24 @@ def test_the_worker_memory_cgroup_counts_every_process_of_a_sample(monkeypatch, 
         result = render_one(svc, "python", FORKED_HOARD)
         assert "held 4 x" not in result.message, result.message
         renders_as_alone(svc, alone, "python")
+
+
+READ_HOST_FILE = r"""\documentclass{standalone}
+\begin{document}
+\newread\hostfile
+\openin\hostfile=NAME
+\ifeof\hostfile absent\else\read\hostfile to\firstline read: \texttt{\detokenize\expandafter{\firstline}}\fi
+\end{document}
+"""
+
+
+@needs_namespaces
+def test_tex_reads_no_host_file_through_a_kpathsea_variable(service, alone):
+    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    nothing = render_one(service, "latex", READ_HOST_FILE.replace("NAME", "$SELFAUTOPARENT/no/such/file"))
+    assert nothing.ok, nothing.message
+    for name in ("$SELFAUTOPARENT/proc/version", "$SELFAUTOPARENT" + package + "/filters/__init__.py",
+                 "$SELFAUTOPARENT/etc/fonts/fonts.conf", "$HOME/../../proc/self/mountinfo"):
+        result = render_one(service, "latex", READ_HOST_FILE.replace("NAME", name))
+        assert result.ok and result.png == nothing.png, f"{name} was read"
+    renders_as_alone(service, alone, "latex")
