@@ -50,6 +50,7 @@ DETERMINISM_SCRIPT = """
 })();
 """
 PAGES_PER_CONTEXT = 200
+BLANK_DOCUMENT = "<html></html>"
 # Before the capture, in one evaluate per frame: what Playwright's screenshot(animations="disabled",
 # caret="hide") does in four round trips (finite animations finished, infinite ones cancelled, carets
 # transparent, in every shadow root; web fonts loaded), and the page's height. It runs in an isolated
@@ -149,7 +150,7 @@ class HtmlRenderer:
         self._page = context.new_page()
         self._cdp = context.new_cdp_session(self._page)
         self._pages_in_context = 0
-        self._document, self._origin = "<html></html>", origin_for("")
+        self._document, self._origin = BLANK_DOCUMENT, origin_for("")
         self._page.goto(self._origin, wait_until="load")  # every sample's page then follows one other page
 
     def _tidy(self) -> None:
@@ -163,6 +164,24 @@ class HtmlRenderer:
         if len(self._page.context.pages) > 1 or self._pages_in_context > PAGES_PER_CONTEXT:
             self._recover()
         self._cdp.send("Page.resetNavigationHistory")
+
+    def _open(self, previous: str, timeout_ms: int) -> None:
+        """Load the sample's page after the cut of ``_tidy``. The previous page was still there during the
+        cut: if it pushed history entries after it (from a timer or an unload handler; ``pushState`` keeps
+        its own origin), the tab is emptied now that it is gone -- a blank page of ours, the cut again --
+        and the page loaded once more, so no page sees what another left in the tab's history."""
+        cut = self._cdp.send("Page.getNavigationHistory")["entries"][-1]["id"]
+        if previous != self._origin:
+            self._page.goto(self._origin, wait_until="load", timeout=timeout_ms)
+            entries = self._cdp.send("Page.getNavigationHistory")["entries"]
+            if not any(entry["id"] > cut and entry["url"].startswith(previous) for entry in entries):
+                return
+        document, origin = self._document, self._origin
+        self._document, self._origin = BLANK_DOCUMENT, origin_for("")
+        self._page.goto(self._origin, wait_until="load", timeout=timeout_ms)
+        self._cdp.send("Page.resetNavigationHistory")
+        self._document, self._origin = document, origin
+        self._page.goto(self._origin, wait_until="load", timeout=timeout_ms)
 
     def _route(self, route) -> None:
         request = route.request
@@ -195,10 +214,10 @@ class HtmlRenderer:
 
     def _shoot(self, code: str, timeout_s: float) -> bytes:
         self._tidy()
+        previous = self._origin
         self._document, self._origin = code, origin_for(code)
         timeout_ms = max(1000, int(wall_deadline_s(timeout_s) * 1000))
-        page = self._page
-        page.goto(self._origin, wait_until="load", timeout=timeout_ms)
+        self._open(previous, timeout_ms)
         main, *subframes = frames_of(self._cdp.send("Page.getFrameTree")["frameTree"])
         for frame in subframes:
             if frame["url"] and not frame["url"].startswith("chrome-error:"):  # a blocked navigation left no document

@@ -631,3 +631,26 @@ def test_tex_reads_no_host_file_through_a_kpathsea_variable(service, alone):
         result = render_one(service, "latex", READ_HOST_FILE.replace("NAME", name))
         assert result.ok and result.png == nothing.png, f"{name} was read"
     renders_as_alone(service, alone, "latex")
+
+
+HISTORY_PUSHER = """<html><body><h1>pusher</h1><script>
+let n = 0;
+setInterval(() => history.pushState({}, '', '#t' + (n++)), 10);
+for (const event of ['beforeunload', 'pagehide', 'unload']) {
+  addEventListener(event, () => { for (let i = 0; i < 20; i++) history.pushState({}, '', '#' + event + i); });
+}
+</script></body></html>"""
+HISTORY_LENGTH = """<html><body><h1 id=h>history</h1><script>
+document.getElementById('h').textContent = 'history.length = ' + history.length;
+</script></body></html>"""
+
+
+def test_an_html_page_pushing_history_late_leaves_nothing_for_the_next(alone):
+    with RenderService(workers=1, timeout_s=5.0) as svc:
+        first = render_one(svc, "html", HISTORY_LENGTH)
+        assert first.ok
+        for _ in range(3):
+            assert render_one(svc, "html", HISTORY_PUSHER).ok
+            after = render_one(svc, "html", HISTORY_LENGTH)
+            assert after.ok and after.png == first.png
+        renders_as_alone(svc, alone, "html")
