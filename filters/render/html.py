@@ -167,14 +167,15 @@ class HtmlRenderer:
 
     def _open(self, previous: str, timeout_ms: int) -> None:
         """Load the sample's page after the cut of ``_tidy``. The previous page was still there during the
-        cut: if it pushed history entries after it (from a timer or an unload handler; ``pushState`` keeps
-        its own origin), the tab is emptied now that it is gone -- a blank page of ours, the cut again --
-        and the page loaded once more, so no page sees what another left in the tab's history."""
+        cut: if an entry made since the cut is not on this page's origin (the previous page pushed it
+        from a timer or an unload handler, or navigated), the tab is emptied now that the previous page
+        is gone -- a blank page of ours, the cut again -- and the page loaded once more, so no page sees
+        what another left in the tab's history. The same code twice in a row always takes that path."""
         cut = self._cdp.send("Page.getNavigationHistory")["entries"][-1]["id"]
         if previous != self._origin:
             self._page.goto(self._origin, wait_until="load", timeout=timeout_ms)
             entries = self._cdp.send("Page.getNavigationHistory")["entries"]
-            if not any(entry["id"] > cut and entry["url"].startswith(previous) for entry in entries):
+            if all(entry["id"] <= cut or entry["url"].startswith(self._origin) for entry in entries):
                 return
         document, origin = self._document, self._origin
         self._document, self._origin = BLANK_DOCUMENT, origin_for("")
