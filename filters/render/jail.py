@@ -90,6 +90,10 @@ def new_namespaces(pid_namespace: bool) -> None:
     forked sample's network namespace takes its abstract unix socket names with it (a helper program
     such as pdflatex opens no socket).
     """
+    # A child of the non-dumpable worker is non-dumpable too, and the kernel then gives its /proc files
+    # to host root: only where the sandbox uid *is* host root could it write its own uid_map. The sample
+    # may look at its own memory; the worker stays non-dumpable.
+    _check(_libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "prctl(PR_SET_DUMPABLE)")
     uid, gid = os.getuid(), os.getgid()
     flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | (CLONE_NEWPID | CLONE_NEWNET if pid_namespace else 0)
     if _libc.unshare(flags) != 0:
@@ -134,7 +138,16 @@ def private_tmp(spec: JailSpec) -> None:
     for path in ("/dev", *spec.readonly):
         _readonly(path)
     _fresh_shm()
-    _other_processes_read_only()
+    fresh_proc()
+
+
+def fresh_proc() -> None:
+    """A ``/proc`` of the sample's own PID namespace: it sees its own processes only, numbered from 1,
+    and nothing of the worker's (how many processes the samples before it forked, the worker's files).
+    The kernel allows it only where the worker's ``/proc`` has no locked covers, i.e. where the sandbox
+    uid is an unprivileged host uid (``launch.py``); elsewhere the worker's processes are made read-only."""
+    if _libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None) != 0:
+        _other_processes_read_only()
 
 
 def readonly_except(spec: JailSpec) -> None:

@@ -44,6 +44,8 @@ class Worker:
 
     def serve(self) -> None:
         jail.make_non_dumpable()
+        if seccomp.supported():
+            seccomp.program()  # generated once, here: every jail of this worker installs the same bytes
         self.jailed, credentials = self.probe_jail()
         self.renderer.jailed = self.jailed
         if seccomp.supported():

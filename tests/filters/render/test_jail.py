@@ -323,6 +323,7 @@ def test_other_languages_render_as_alone_after_the_attacks(service, alone, lang)
 UNPRIVILEGED_PROBE = r"""
 import ctypes, json, os, sys
 from filters.render import jail
+jail.make_non_dumpable()  # as the worker is
 r, w = os.pipe()
 pid = os.fork()
 if pid == 0:
@@ -332,7 +333,8 @@ if pid == 0:
     tries = {"remount /usr": libc.mount(None, b"/usr", None, 32 | 4096 | 1, None),
              "tmpfs /usr": libc.mount(b"tmpfs", b"/usr", b"tmpfs", 0, None),
              "unshare": libc.unshare(0x10000000)}
-    os.write(w, json.dumps({"creds": jail.credentials(), "tries": tries}).encode())
+    procs = sorted(p for p in os.listdir("/proc") if p.isdigit())
+    os.write(w, json.dumps({"creds": jail.credentials(), "tries": tries, "procs": procs}).encode())
     os._exit(0)
 os.close(w)
 os.waitpid(pid, 0)
@@ -350,6 +352,9 @@ def world_readable_package():
     here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     for package in ("core", "filters"):
         shutil.copytree(os.path.join(here, package), os.path.join(root, package), ignore=shutil.ignore_patterns("__pycache__"))
+    import pyseccomp  # the seccomp filter's one dependency: a single module over Debian's libseccomp2
+
+    shutil.copy(pyseccomp.__file__, root)
     for folder, dirs, files in os.walk(root):
         os.chmod(folder, 0o755)
         for name in files:
@@ -369,7 +374,7 @@ def test_privilege_checks_hold_for_an_ordinary_user_too(world_readable_package):
     drop = [] if os.getuid() != 0 else ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
     if drop and not shutil.which("setpriv"):
         pytest.skip("setpriv is needed to drop to an ordinary user")
-    cmd = [*drop, *bwrap_prefix(shutil.which("bwrap"), [os.path.join(root, p) for p in ("core", "filters")]),
+    cmd = [*drop, *bwrap_prefix(shutil.which("bwrap"), [root], cover_proc=False),
            "--setenv", "PYTHONPATH", root, "/usr/bin/python3", "-c", UNPRIVILEGED_PROBE]
     if not os.access("/usr/bin/python3", os.X_OK):
         pytest.skip("no system python3 that an ordinary user can run")
@@ -380,6 +385,7 @@ def test_privilege_checks_hold_for_an_ordinary_user_too(world_readable_package):
     assert int(found["creds"]["CapEff"], 16) == 0 and int(found["creds"]["CapBnd"], 16) == 0
     assert found["creds"]["Seccomp"] == "2" and found["creds"]["NoNewPrivs"] == "1"
     assert all(rc != 0 for rc in found["tries"].values()), found["tries"]
+    assert found["procs"] == ["1"], "the sample sees more than its own PID namespace"
 
 
 # Found by an attacker who read the above: each closed, each a test ----------------------------------
@@ -654,3 +660,44 @@ def test_an_html_page_pushing_history_late_leaves_nothing_for_the_next(alone):
             after = render_one(svc, "html", HISTORY_LENGTH)
             assert after.ok and after.png == first.png
         renders_as_alone(svc, alone, "html")
+
+
+FORK_MANY = "import os\nfor _ in range(30):\n    pid = os.fork()\n    if pid == 0:\n        os._exit(0)\n    os.waitpid(pid, 0)\n"
+PROC_VIEW = ("import os\nraise RuntimeError('self=' + os.readlink('/proc/self') + ' pids=' + "
+             "','.join(sorted(p for p in os.listdir('/proc') if p.isdigit())))\n")
+
+
+@needs_namespaces
+def test_a_sample_sees_only_its_own_processes_in_proc(service, alone):
+    before = report(service, PROC_VIEW)
+    render_one(service, "python", FORK_MANY)
+    assert report(service, PROC_VIEW) == before
+    assert before.endswith("self=1 pids=1"), before
+    renders_as_alone(service, alone, "python")
+
+
+ROOT_ONLY = r"""
+reads = []
+for path in ('/proc/sys/kernel/usermodehelper/bset', '/proc/sys/kernel/cad_pid', '/proc/sys/net/core/bpf_jit_harden'):
+    try:
+        open(path).read()
+        reads.append(path)
+    except OSError:
+        pass
+raise RuntimeError('reads=' + ','.join(reads))
+"""
+
+
+def host_uid_of(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        return int(next(line for line in fh if line.startswith("Uid:")).split()[1])
+
+
+@needs_namespaces
+def test_workers_and_samples_run_as_an_unprivileged_host_uid(service, alone):
+    for lang in ("python", "latex", "svg"):
+        worker = service.pool(lang)._all[0]
+        for pid in worker.cage.pids() or [worker.proc.pid]:
+            assert host_uid_of(pid) != 0, f"{lang} worker process {pid} runs as host root"
+    assert report(service, ROOT_ONLY).endswith("reads="), "root-only kernel files were readable"
+    renders_as_alone(service, alone, "python")
