@@ -56,10 +56,15 @@ def supported() -> bool:
     return platform.machine() == "x86_64"
 
 
-@functools.lru_cache(maxsize=None)
 def program(allow: frozenset[str] = frozenset()) -> bytes:
     """The filter as BPF bytes; ``allow`` names denied calls to let through (a worker that builds jails
-    needs ``JAIL_BUILDER``; its jailed children add the full filter). Raises ``OSError`` without libseccomp."""
+    needs ``JAIL_BUILDER``; its jailed children add the full filter). Raises ``OSError`` without libseccomp.
+    Generated once per process and ``allow``: a jail, where no file can be written, finds it ready."""
+    return _generate(frozenset(allow))
+
+
+@functools.lru_cache(maxsize=None)
+def _generate(allow: frozenset[str]) -> bytes:
     try:
         import pyseccomp as seccomp
     except (ImportError, OSError) as exc:
