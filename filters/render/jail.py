@@ -280,6 +280,8 @@ def enter_jail(spec: JailSpec, *, fork_sample: bool) -> None:
     whose init it becomes (``become_pid_init``) and a fresh private ``/tmp``. Otherwise (a helper
     program about to ``exec``) only ``spec.keep_writable`` stays writable.
     """
+    if seccomp.supported():
+        seccomp.program()  # ready before the file system goes read-only (a worker has it already)
     new_namespaces(pid_namespace=fork_sample)
     if fork_sample:
         become_pid_init()

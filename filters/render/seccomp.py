@@ -18,8 +18,8 @@ import ctypes
 import errno
 import functools
 import platform
+import os
 import struct
-import tempfile
 
 DENIED: frozenset[str] = frozenset({
     # privilege, mounts, namespaces, tracing, other processes' memory
@@ -85,10 +85,15 @@ def _generate(allow: frozenset[str]) -> bytes:
     flt.add_rule(deny, "socket", seccomp.Arg(0, seccomp.NE, AF_UNIX))
     for nr in range(REVIEWED_UP_TO + 1, HIGHEST_NUMBER + 1):
         flt.add_rule(seccomp.ERRNO(errno.ENOSYS), nr)
-    with tempfile.TemporaryFile() as out:
-        flt.export_bpf(out)
-        out.seek(0)
-        return out.read()
+    read_end, write_end = os.pipe()  # no file: a jail may have no writable folder
+    os.set_blocking(write_end, False)  # a program larger than the pipe fails instead of blocking
+    try:
+        with open(write_end, "wb", closefd=True) as out:
+            flt.export_bpf(out)
+        with open(read_end, "rb", closefd=False) as source:
+            return source.read()
+    finally:
+        os.close(read_end)
 
 
 class _SockFprog(ctypes.Structure):
