@@ -6,8 +6,10 @@ The worker holds warm state and must outlive every sample, so a sample is never 
   own, unprivileged one), a new mount namespace with a fresh, size-bounded tmpfs on ``/tmp`` (its
   scratch folder and ``HOME``; gone with the sample, because the namespace is), shared state such
   as LaTeX formats remounted read-only, and -- for forked samples -- a new PID namespace whose
-  init is the sample: when it ends, the kernel ends every process it made. No ``/proc`` trick can
-  hide one, and the worker is not in that namespace, so the sample cannot signal it.
+  init is the sample, with a ``/proc`` of its own: when it ends, the kernel ends every process it
+  made. No ``/proc`` trick can hide one, and the worker is not in that namespace, so the sample
+  cannot signal it. A forked sample also gets a network namespace and a session (so a scheduler
+  autogroup) of its own; a helper program (pdflatex) gets a new root holding only what it reads.
 * **no privilege** -- every capability dropped (effective, permitted, inheritable, ambient and
   the bounding set), ``no_new_privs``, and the seccomp filter of ``seccomp.py``.
 * **the worker out of reach** -- the worker is non-dumpable (``/proc/<worker>/mem`` and ``fd/``
