@@ -58,6 +58,7 @@ DETERMINISM_SCRIPT = """
 })();
 """
 PAGES_PER_CONTEXT = 200
+BLANK_DOCUMENT = "<html></html>"
 # Before the capture, in one evaluate per frame: what Playwright's screenshot(animations="disabled",
 # caret="hide") does in four round trips (finite animations finished, infinite ones cancelled, carets
 # transparent, in every shadow root; web fonts loaded), and the page's height. It runs in an isolated
@@ -200,7 +201,7 @@ class HtmlRenderer:
         self._viewport = dict(VIEWPORT)
         self._cdp = context.new_cdp_session(self._page)
         self._pages_in_context = 0
-        self._document, self._files, self._origin = "<html></html>", {}, origin_for("")
+        self._document, self._files, self._origin = BLANK_DOCUMENT, {}, origin_for("")
         self._page.goto(self._origin, wait_until="load")  # every sample's page then follows one other page
 
     def _tidy(self) -> None:
@@ -214,6 +215,25 @@ class HtmlRenderer:
         if len(self._page.context.pages) > 1 or self._pages_in_context > PAGES_PER_CONTEXT:
             self._recover()
         self._cdp.send("Page.resetNavigationHistory")
+
+    def _open(self, previous: str, timeout_ms: int) -> None:
+        """Load the sample's page after the cut of ``_tidy``. The previous page was still there during the
+        cut: if an entry made since the cut is not on this page's origin (the previous page pushed it
+        from a timer or an unload handler, or navigated), the tab is emptied now that the previous page
+        is gone -- a blank page of ours, the cut again -- and the page loaded once more, so no page sees
+        what another left in the tab's history. The same code twice in a row always takes that path."""
+        cut = self._cdp.send("Page.getNavigationHistory")["entries"][-1]["id"]
+        if previous != self._origin:
+            self._page.goto(self._origin, wait_until="load", timeout=timeout_ms)
+            entries = self._cdp.send("Page.getNavigationHistory")["entries"]
+            if all(entry["id"] <= cut or entry["url"].startswith(self._origin) for entry in entries):
+                return
+        document, files, origin = self._document, self._files, self._origin
+        self._document, self._files, self._origin = BLANK_DOCUMENT, {}, origin_for("")
+        self._page.goto(self._origin, wait_until="load", timeout=timeout_ms)
+        self._cdp.send("Page.resetNavigationHistory")
+        self._document, self._files, self._origin = document, files, origin
+        self._page.goto(self._origin, wait_until="load", timeout=timeout_ms)
 
     def _route(self, route) -> None:
         request = route.request
@@ -258,13 +278,14 @@ class HtmlRenderer:
 
     def _shoot(self, code: str, files: dict[str, bytes], viewport: dict[str, int], full_page: bool, timeout_s: float) -> bytes:
         self._tidy()
+        previous = self._origin
         self._document, self._files, self._origin = code, files, origin_for(code, files)
         timeout_ms = max(1000, int(wall_deadline_s(timeout_s) * 1000))
         page = self._page
         if viewport != self._viewport:
             page.set_viewport_size(viewport)
             self._viewport = dict(viewport)
-        page.goto(self._origin, wait_until="load", timeout=timeout_ms)
+        self._open(previous, timeout_ms)
         main, *subframes = frames_of(self._cdp.send("Page.getFrameTree")["frameTree"])
         for frame in subframes:
             if frame["url"] and not frame["url"].startswith("chrome-error:"):  # a blocked navigation left no document

@@ -6,8 +6,10 @@ The worker holds warm state and must outlive every sample, so a sample is never 
   own, unprivileged one), a new mount namespace with a fresh, size-bounded tmpfs on ``/tmp`` (its
   scratch folder and ``HOME``; gone with the sample, because the namespace is), shared state such
   as LaTeX formats remounted read-only, and -- for forked samples -- a new PID namespace whose
-  init is the sample: when it ends, the kernel ends every process it made. No ``/proc`` trick can
-  hide one, and the worker is not in that namespace, so the sample cannot signal it.
+  init is the sample, with a ``/proc`` of its own: when it ends, the kernel ends every process it
+  made. No ``/proc`` trick can hide one, and the worker is not in that namespace, so the sample
+  cannot signal it. A forked sample also gets a network namespace and a session (so a scheduler
+  autogroup) of its own; a helper program (pdflatex) gets a new root holding only what it reads.
 * **no privilege** -- every capability dropped (effective, permitted, inheritable, ambient and
   the bounding set), ``no_new_privs``, and the seccomp filter of ``seccomp.py``.
 * **the worker out of reach** -- the worker is non-dumpable (``/proc/<worker>/mem`` and ``fd/``
@@ -31,6 +33,7 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME, ST_RELATIME, MS_MOVE, MNT_DETACH = 1024, 2048, 1 << 21, 4096, 8192, 2
 STASH_ROOT = "/dev/shm"
@@ -57,6 +60,10 @@ class JailSpec:
     readonly: tuple[str, ...] = ()
     keep_writable: str | None = None
     carry: tuple[str, ...] = ()  # folders the sample needs (the interpreter's trees), kept if under /tmp
+    # For a helper program: when set, it runs in a new root that holds only these paths (read-only),
+    # ``readonly``, ``keep_writable`` and /dev's null, zero, random and urandom -- nothing else of the host
+    # exists there, whatever name it opens.
+    visible: tuple[str, ...] = ()
 
 
 def _check(result: int, what: str) -> None:
@@ -79,12 +86,18 @@ def _write(path: str, text: str) -> None:
 
 
 def new_namespaces(pid_namespace: bool) -> None:
-    """Unshare user, mount and IPC (+ PID) namespaces, mapping the current uid/gid onto themselves.
+    """Unshare user, mount and IPC (+ PID and network) namespaces, mapping the current uid/gid onto themselves.
 
-    The IPC namespace takes SysV shared memory and message queues with it when the sample ends.
+    The IPC namespace takes SysV shared memory and message queues with it when the sample ends; a
+    forked sample's network namespace takes its abstract unix socket names with it (a helper program
+    such as pdflatex opens no socket).
     """
+    # A child of the non-dumpable worker is non-dumpable too, and the kernel then gives its /proc files
+    # to host root: only where the sandbox uid *is* host root could it write its own uid_map. The sample
+    # may look at its own memory; the worker stays non-dumpable.
+    _check(_libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "prctl(PR_SET_DUMPABLE)")
     uid, gid = os.getuid(), os.getgid()
-    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | (CLONE_NEWPID if pid_namespace else 0)
+    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | (CLONE_NEWPID | CLONE_NEWNET if pid_namespace else 0)
     if _libc.unshare(flags) != 0:
         err = ctypes.get_errno()
         raise JailUnavailable(err, f"unshare: {os.strerror(err)}")
@@ -127,7 +140,16 @@ def private_tmp(spec: JailSpec) -> None:
     for path in ("/dev", *spec.readonly):
         _readonly(path)
     _fresh_shm()
-    _other_processes_read_only()
+    fresh_proc()
+
+
+def fresh_proc() -> None:
+    """A ``/proc`` of the sample's own PID namespace: it sees its own processes only, numbered from 1,
+    and nothing of the worker's (how many processes the samples before it forked, the worker's files).
+    The kernel allows it only where the worker's ``/proc`` has no locked covers, i.e. where the sandbox
+    uid is an unprivileged host uid (``launch.py``); elsewhere the worker's processes are made read-only."""
+    if _libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None) != 0:
+        _other_processes_read_only()
 
 
 def readonly_except(spec: JailSpec) -> None:
@@ -139,6 +161,51 @@ def readonly_except(spec: JailSpec) -> None:
         _readonly(path)
     _fresh_shm()
     _other_processes_read_only()
+
+
+ROOT_DEVICES = ("null", "zero", "random", "urandom")
+ROOT_LINKS = {"/bin": "usr/bin", "/lib": "usr/lib", "/lib64": "usr/lib64", "/sbin": "usr/sbin"}
+SYS_PIVOT_ROOT = 155
+
+
+def bare_root(spec: JailSpec) -> None:
+    """For helper programs that open files by names a document chooses (pdflatex through kpathsea, whose
+    own checks run before ``$VARIABLE`` expansion): a new root where only ``spec.visible``,
+    ``spec.readonly`` (read-only) and ``spec.keep_writable`` exist, entered with ``pivot_root`` and the
+    old root detached, so no name -- expanded, relative or absolute -- reaches anything else."""
+    cwd = os.getcwd()
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    new = STASH_ROOT
+    _mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+    for path in dict.fromkeys([*spec.visible, *spec.readonly]):
+        if os.path.exists(path):
+            _bind_into(new, path, writable=False)
+    if spec.keep_writable:
+        _bind_into(new, spec.keep_writable, writable=True)
+    os.makedirs(new + "/dev", exist_ok=True)
+    for name in ROOT_DEVICES:
+        _bind_into(new, "/dev/" + name, writable=True)
+    for link, target in ROOT_LINKS.items():
+        if os.path.isdir(new + "/" + target):
+            os.symlink(target, new + link)
+    os.chdir(new)
+    _check(_libc.syscall(SYS_PIVOT_ROOT, b".", b"."), "pivot_root")
+    _check(_libc.umount2(b".", MNT_DETACH), "detach the old root")
+    _mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    os.chdir(cwd if os.path.isdir(cwd) else "/")
+
+
+def _bind_into(root: str, path: str, writable: bool) -> None:
+    """Bind ``path`` at the same place under ``root`` (a folder or a file)."""
+    target = root + path
+    if os.path.isdir(path):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
+    _mount(path, target, None, MS_BIND | MS_REC)
+    if not writable:
+        _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | _mount_flags(path))
 
 
 def _mounts_below(folder: str) -> list[str]:
@@ -215,10 +282,14 @@ def enter_jail(spec: JailSpec, *, fork_sample: bool) -> None:
     whose init it becomes (``become_pid_init``) and a fresh private ``/tmp``. Otherwise (a helper
     program about to ``exec``) only ``spec.keep_writable`` stays writable.
     """
+    if seccomp.supported():
+        seccomp.program()  # ready before the file system goes read-only (a worker has it already)
     new_namespaces(pid_namespace=fork_sample)
     if fork_sample:
         become_pid_init()
         private_tmp(spec)
+    elif spec.visible:
+        bare_root(spec)
     else:
         readonly_except(spec)
     drop_privileges()
@@ -230,11 +301,14 @@ def become_pid_init() -> None:
     The middle process waits and then dies the same way the sample did, so the worker reads the
     sample's own exit status and CPU time. The sample, in a process group of its own, dies with the
     middle process (``PR_SET_PDEATHSIG``), and everything it started dies with it (its PID namespace).
+    The sample leads a session of its own: a signal it sends its own group cannot reach the middle
+    process, and it gets a scheduler autogroup of its own, whose nice value (``/proc/self/autogroup``)
+    it may raise without slowing any later sample.
     """
     pid = os.fork()
     if pid == 0:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        os.setpgid(0, 0)  # a signal the sample sends its own group cannot reach the middle process
+        os.setsid()
         return
     os.closerange(3, 1 << 16)
     _, status = os.waitpid(pid, 0)

@@ -53,6 +53,10 @@ PREAMBLE = (
 )
 USEPACKAGE = re.compile(r"^\s*\\usepackage(?:\[[^\]]*\])?\{([^}]*)\}\s*(%.*)?$", re.M)
 FORBIDDEN_LOG = re.compile(r"Not (?:reading from|writing to) |runsystem\(|I can't (?:find|write on) file `/")
+# All pdflatex is shown (``jail.bare_root``): its binaries and libraries, the TeX trees and fonts; the
+# formats folder and its scratch folder are added per run.
+TEX_VISIBLE = ("/usr/bin", "/usr/lib", "/usr/lib64", "/usr/share/texlive", "/usr/share/texmf", "/usr/share/fonts",
+               "/usr/share/tex-common", "/etc/texmf", "/var/lib/texmf", "/etc/ld.so.cache")
 TEX_ENV = {
     "openin_any": "p", "openout_any": "p", "shell_escape": "f",
     "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1", "max_print_line": "1000",
@@ -176,7 +180,7 @@ class LatexRenderer:
             shutil.rmtree(build, ignore_errors=True)
 
     def _jail(self, writable: str) -> JailSpec | None:
-        return JailSpec(keep_writable=writable) if self.jailed else None
+        return JailSpec(keep_writable=writable, readonly=(self._home,), visible=TEX_VISIBLE) if self.jailed else None
 
     def _document_format(self, preamble: str, timeout_s: float) -> str | None:
         """A format for a preamble seen before; ``None`` the first time (or if it cannot be dumped)."""

@@ -48,7 +48,7 @@ class PythonRenderer:
     }
     mode: ClassVar[str] = "fork"
     pids_max: ClassVar[int] = 64
-    memory_max: ClassVar[int | None] = None  # per-process RLIMIT_AS bounds it; a memory cgroup costs ~9 ms a sample in page-fault charging
+    memory_max: ClassVar[int | None] = 5 << 30  # the worker and its sample's processes together (RLIMIT_AS is per process and misses shared pages)
     sample_in_jail: ClassVar[bool] = True
     keeps_processes: ClassVar[bool] = False
     jailed: bool = False

@@ -18,6 +18,7 @@ active and the pool logs it.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import math
 import os
@@ -55,6 +56,9 @@ SAFE_ENV = {
     "TZ": "UTC",
 }
 SANDBOX_UID = 1000
+# The host uid a worker runs as when vinci runs as root (``VINCI_SANDBOX_HOST_UID`` overrides; 0 keeps
+# root): owned by nobody, it holds no file and trusts no kernel interface with anything.
+SANDBOX_HOST_UID = 64900
 WORKER_TMP_BYTES = 1 << 30
 SYSTEM_RO_PATHS = ("/usr", "/etc/fonts", "/etc/texmf", "/etc/alternatives", "/etc/ld.so.cache",
                    "/etc/ssl/certs", "/var/lib/texmf", "/var/cache/fontconfig", "/etc/localtime")
@@ -193,18 +197,35 @@ def _proc_read_only() -> list[str]:
     return args
 
 
-def bwrap_prefix(bwrap: str, ro_paths: list[str]) -> list[str]:
+def sandbox_host_uid() -> int | None:
+    """The unprivileged host uid a worker runs as, where vinci runs as root; ``None`` where vinci already
+    runs as an ordinary user (its own uid is the sandbox's) or the override keeps root."""
+    if os.geteuid() != 0:
+        return None
+    uid = int(os.environ.get("VINCI_SANDBOX_HOST_UID", SANDBOX_HOST_UID))
+    return uid or None
+
+
+def shown_paths(ro_paths: list[str]) -> list[str]:
+    return [path for path in dict.fromkeys([*SYSTEM_RO_PATHS, *ro_paths]) if os.path.exists(path)]
+
+
+def bwrap_prefix(bwrap: str, ro_paths: list[str], cover_proc: bool = True,
+                 sources: dict[str, str] | None = None) -> list[str]:
     """bubblewrap's arguments for one worker: as an unprivileged uid without any capability even
-    where vinci runs as root, a read-only root, a bounded private /tmp."""
+    where vinci runs as root, a read-only root, a bounded private /tmp.
+
+    ``cover_proc``: the sandbox uid maps to host root, so ``/proc`` files that trust root are covered
+    (locked mounts, which keep a sample from mounting a ``/proc`` of its own). ``sources``: where each
+    shown path is bound from (``launch.py`` stages them for an uid that cannot walk to them)."""
     args = [bwrap, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
             "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv",
-            "--proc", "/proc", *_proc_read_only(), "--dev", "/dev", "--size", str(WORKER_TMP_BYTES), "--tmpfs", "/tmp",
-            "--dir", "/tmp/home",
+            "--proc", "/proc", *(_proc_read_only() if cover_proc else []), "--dev", "/dev",
+            "--size", str(WORKER_TMP_BYTES), "--tmpfs", "/tmp", "--dir", "/tmp/home",
             "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
             "--symlink", "usr/sbin", "/sbin"]
-    for path in dict.fromkeys([*SYSTEM_RO_PATHS, *ro_paths]):
-        if os.path.exists(path):
-            args += ["--ro-bind", path, path]
+    for path in shown_paths(ro_paths):
+        args += ["--ro-bind", (sources or {}).get(path, path), path]
     for key, value in SAFE_ENV.items():
         args += ["--setenv", key, value]
     return args + ["--remount-ro", "/"]
@@ -226,9 +247,18 @@ def worker_command(lang: str, isolation: str) -> tuple[list[str], dict[str, str]
     package_root = str(Path(__file__).resolve().parents[2])
     inner = [sys.executable, "-m", "filters.render.worker", lang]
     if isolation == NAMESPACES:
-        cmd = [*bwrap_prefix(shutil.which("bwrap"), python_trees()), "--setenv", "PYTHONPATH", package_root,
-               "--setenv", "VINCI_PID_NAMESPACE", "1",
-               "--chdir", "/", *inner]
+        host_uid = sandbox_host_uid()
+        trees = python_trees()
+        sources, launch = None, []
+        if host_uid is not None:
+            from . import launch as launcher
+
+            shown = shown_paths(trees)
+            sources = {path: launcher.staged(i) for i, path in enumerate(shown)}
+            launch = [sys.executable, "-I", "-S", launcher.__file__, json.dumps({"uid": host_uid, "trees": shown})]
+        cover_proc = host_uid is None and os.geteuid() == 0
+        cmd = [*launch, *bwrap_prefix(shutil.which("bwrap"), trees, cover_proc, sources),
+               "--setenv", "PYTHONPATH", package_root, "--setenv", "VINCI_PID_NAMESPACE", "1", "--chdir", "/", *inner]
         return cmd, {"PATH": SAFE_ENV["PATH"]}
     env = {**SAFE_ENV, "PYTHONPATH": package_root, "HOME": "/tmp", "VINCI_AUDIT_HOOK": "1"}
     return inner, env

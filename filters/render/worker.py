@@ -44,6 +44,8 @@ class Worker:
 
     def serve(self) -> None:
         jail.make_non_dumpable()
+        if seccomp.supported():
+            seccomp.program()  # generated once, here: every jail of this worker installs the same bytes
         self.jailed, credentials = self.probe_jail()
         self.renderer.jailed = self.jailed
         if seccomp.supported():
@@ -88,7 +90,8 @@ class Worker:
         if not self.jailed:
             return "in a fresh scratch folder of the worker, without namespaces of its own"
         if self.renderer.mode == "fork":
-            return "in its own user, mount, IPC and PID namespaces with a private bounded /tmp"
+            return ("in its own user, mount, IPC, PID and network namespaces and session, with its own /proc "
+                    "and a private bounded /tmp")
         return "in its own user, mount and IPC namespaces; only its scratch folder is writable"
 
     def probe_jail(self) -> tuple[bool, dict]:
@@ -193,7 +196,8 @@ class Worker:
               fallback_dir: str | None) -> None:
         """Runs in the forked child: jail, render, reply, exit without cleanup handlers."""
         try:
-            os.setpgid(0, 0)
+            os.setsid()  # a session, so a scheduler autogroup, of its own: not the worker's
+            prefer_as_oom_victim()
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
@@ -272,6 +276,16 @@ def write_support_files(workdir: str, files: dict[str, str | bytes]) -> None:
         else:
             with open(path, "wb") as fh:
                 fh.write(data)
+
+
+def prefer_as_oom_victim() -> None:
+    """Raise this process's ``oom_score_adj`` (no privilege needed to raise it): when the worker's memory
+    cgroup is full, the kernel kills a sample's process, not the warm worker beside it."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as fh:
+            fh.write("1000")
+    except OSError:
+        pass
 
 
 def wait_exit(pid: int, timeout_s: float) -> bool:

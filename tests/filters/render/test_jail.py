@@ -323,6 +323,7 @@ def test_other_languages_render_as_alone_after_the_attacks(service, alone, lang)
 UNPRIVILEGED_PROBE = r"""
 import ctypes, json, os, sys
 from filters.render import jail
+jail.make_non_dumpable()  # as the worker is
 r, w = os.pipe()
 pid = os.fork()
 if pid == 0:
@@ -332,7 +333,8 @@ if pid == 0:
     tries = {"remount /usr": libc.mount(None, b"/usr", None, 32 | 4096 | 1, None),
              "tmpfs /usr": libc.mount(b"tmpfs", b"/usr", b"tmpfs", 0, None),
              "unshare": libc.unshare(0x10000000)}
-    os.write(w, json.dumps({"creds": jail.credentials(), "tries": tries}).encode())
+    procs = sorted(p for p in os.listdir("/proc") if p.isdigit())
+    os.write(w, json.dumps({"creds": jail.credentials(), "tries": tries, "procs": procs}).encode())
     os._exit(0)
 os.close(w)
 os.waitpid(pid, 0)
@@ -350,6 +352,9 @@ def world_readable_package():
     here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     for package in ("core", "filters"):
         shutil.copytree(os.path.join(here, package), os.path.join(root, package), ignore=shutil.ignore_patterns("__pycache__"))
+    import pyseccomp  # the seccomp filter's one dependency: a single module over Debian's libseccomp2
+
+    shutil.copy(pyseccomp.__file__, root)
     for folder, dirs, files in os.walk(root):
         os.chmod(folder, 0o755)
         for name in files:
@@ -369,7 +374,7 @@ def test_privilege_checks_hold_for_an_ordinary_user_too(world_readable_package):
     drop = [] if os.getuid() != 0 else ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
     if drop and not shutil.which("setpriv"):
         pytest.skip("setpriv is needed to drop to an ordinary user")
-    cmd = [*drop, *bwrap_prefix(shutil.which("bwrap"), [os.path.join(root, p) for p in ("core", "filters")]),
+    cmd = [*drop, *bwrap_prefix(shutil.which("bwrap"), [root], cover_proc=False),
            "--setenv", "PYTHONPATH", root, "/usr/bin/python3", "-c", UNPRIVILEGED_PROBE]
     if not os.access("/usr/bin/python3", os.X_OK):
         pytest.skip("no system python3 that an ordinary user can run")
@@ -380,6 +385,7 @@ def test_privilege_checks_hold_for_an_ordinary_user_too(world_readable_package):
     assert int(found["creds"]["CapEff"], 16) == 0 and int(found["creds"]["CapBnd"], 16) == 0
     assert found["creds"]["Seccomp"] == "2" and found["creds"]["NoNewPrivs"] == "1"
     assert all(rc != 0 for rc in found["tries"].values()), found["tries"]
+    assert found["procs"] == ["1"], "the sample sees more than its own PID namespace"
 
 
 # Found by an attacker who read the above: each closed, each a test ----------------------------------
@@ -510,3 +516,188 @@ def test_the_worker_decodes_only_png_and_later_samples_see_the_same_worker():
         result = render_one(svc, "python", attack)
         assert result.error_kind == "runtime" and "PNG or JPEG" in result.message
         assert render_one(svc, "python", victim).png == before.png
+
+
+# A third attacker's round: what crossed from one sample to the next ---------------------------------
+
+RENICE_AUTOGROUP = r"""
+with open('/proc/self/autogroup', 'w') as fh:
+    fh.write('19')
+raise RuntimeError('set ' + open('/proc/self/autogroup').read().strip())
+"""
+AUTOGROUP = "raise RuntimeError('group ' + open('/proc/self/autogroup').read().strip())\n"
+
+
+@needs_namespaces
+def test_a_sample_that_renices_its_autogroup_does_not_slow_the_next(service, alone):
+    assert report(service, RENICE_AUTOGROUP).endswith("nice 19")  # the sample's own group: allowed
+    assert report(service, AUTOGROUP).endswith("nice 0")
+    renders_as_alone(service, alone, "python")
+
+
+ABSTRACT_SOCKET = r"""
+import array, os, socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(b'\0vinci-left-behind')
+# the socket in flight on itself: it outlives every descriptor until the kernel's collector runs
+s.sendmsg([b'x'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [s.fileno()]))], 0, b'\0vinci-left-behind')
+raise RuntimeError('net ' + str(os.stat('/proc/self/ns/net').st_ino))
+"""
+FIND_SOCKET = r"""
+import os, socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+try:
+    s.connect(b'\0vinci-left-behind')
+    found = 'reached'
+except OSError:
+    found = 'nothing'
+raise RuntimeError(found + ' net ' + str(os.stat('/proc/self/ns/net').st_ino))
+"""
+
+
+@needs_namespaces
+def test_each_sample_has_a_network_namespace_of_its_own(service, alone):
+    first = report(service, ABSTRACT_SOCKET).split("net ")[1]
+    found, second = report(service, FIND_SOCKET).split(": ", 1)[1].split(" net ")
+    assert found == "nothing"
+    assert first != second, "two samples shared a network namespace"
+    renders_as_alone(service, alone, "python")
+
+
+MEMFD_HOARD = r"""
+import os
+held, chunk = 0, b'\1' * (8 << 20)
+try:
+    for i in range(80):  # 80 x 64 MiB = 5 GiB, each file under the file-size limit, none in the address space
+        fd = os.memfd_create(f'hoard{i}')
+        for _ in range(8):
+            held += os.write(fd, chunk)
+finally:
+    print(held)
+raise RuntimeError(f'held {held >> 20} MiB')
+"""
+
+
+@needs_namespaces
+def test_memfd_pages_outside_the_address_space_limit_are_refused(service, alone):
+    result = render_one(service, "python", MEMFD_HOARD)
+    assert not result.ok and "held" not in result.message, result.message
+    assert "Operation not permitted" in result.message
+    renders_as_alone(service, alone, "python")
+
+
+FORKED_HOARD = r"""
+import os
+readers = []
+for _ in range(4):  # each child has an address-space limit of its own
+    r, w = os.pipe()
+    if os.fork() == 0:
+        block = bytearray(400 << 20)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        os.write(w, b'1')
+        os.read(r, 1)  # hold it until the sample ends
+        os._exit(0)
+    os.close(w)  # a child killed before it wrote reads as nothing
+    readers.append(r)
+held = sum(len(os.read(r, 1)) for r in readers)
+raise RuntimeError(f'held {held} x 400 MiB')
+"""
+
+
+@needs_namespaces
+def test_the_worker_memory_cgroup_counts_every_process_of_a_sample(monkeypatch, alone):
+    from filters.render.python import PythonRenderer
+
+    monkeypatch.setattr(PythonRenderer, "memory_max", 1 << 30)  # the same cage, smaller, to keep the test light
+    with RenderService(workers=1, timeout_s=30.0) as svc:
+        if not svc.pool("python")._all[0].cage.memory_limited:
+            pytest.skip("no writable memory cgroup here")
+        result = render_one(svc, "python", FORKED_HOARD)
+        assert "held 4 x" not in result.message, result.message
+        renders_as_alone(svc, alone, "python")
+
+
+READ_HOST_FILE = r"""\documentclass{standalone}
+\begin{document}
+\newread\hostfile
+\openin\hostfile=NAME
+\ifeof\hostfile absent\else\read\hostfile to\firstline read: \texttt{\detokenize\expandafter{\firstline}}\fi
+\end{document}
+"""
+
+
+@needs_namespaces
+def test_tex_reads_no_host_file_through_a_kpathsea_variable(service, alone):
+    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    nothing = render_one(service, "latex", READ_HOST_FILE.replace("NAME", "$SELFAUTOPARENT/no/such/file"))
+    assert nothing.ok, nothing.message
+    for name in ("$SELFAUTOPARENT/proc/version", "$SELFAUTOPARENT" + package + "/filters/__init__.py",
+                 "$SELFAUTOPARENT/etc/fonts/fonts.conf", "$HOME/../../proc/self/mountinfo"):
+        result = render_one(service, "latex", READ_HOST_FILE.replace("NAME", name))
+        assert result.ok and result.png == nothing.png, f"{name} was read"
+    renders_as_alone(service, alone, "latex")
+
+
+HISTORY_PUSHER = """<html><body><h1>pusher</h1><script>
+let n = 0;
+setInterval(() => history.pushState({}, '', '#t' + (n++)), 10);
+for (const event of ['beforeunload', 'pagehide', 'unload']) {
+  addEventListener(event, () => { for (let i = 0; i < 20; i++) history.pushState({}, '', '#' + event + i); });
+}
+</script></body></html>"""
+HISTORY_LENGTH = """<html><body><h1 id=h>history</h1><script>
+document.getElementById('h').textContent = 'history.length = ' + history.length;
+</script></body></html>"""
+
+
+def test_an_html_page_pushing_history_late_leaves_nothing_for_the_next(alone):
+    with RenderService(workers=1, timeout_s=5.0) as svc:
+        first = render_one(svc, "html", HISTORY_LENGTH)
+        assert first.ok
+        for _ in range(3):
+            assert render_one(svc, "html", HISTORY_PUSHER).ok
+            after = render_one(svc, "html", HISTORY_LENGTH)
+            assert after.ok and after.png == first.png
+        renders_as_alone(svc, alone, "html")
+
+
+FORK_MANY = "import os\nfor _ in range(30):\n    pid = os.fork()\n    if pid == 0:\n        os._exit(0)\n    os.waitpid(pid, 0)\n"
+PROC_VIEW = ("import os\nraise RuntimeError('self=' + os.readlink('/proc/self') + ' pids=' + "
+             "','.join(sorted(p for p in os.listdir('/proc') if p.isdigit())))\n")
+
+
+@needs_namespaces
+def test_a_sample_sees_only_its_own_processes_in_proc(service, alone):
+    before = report(service, PROC_VIEW)
+    render_one(service, "python", FORK_MANY)
+    assert report(service, PROC_VIEW) == before
+    assert before.endswith("self=1 pids=1"), before
+    renders_as_alone(service, alone, "python")
+
+
+ROOT_ONLY = r"""
+reads = []
+for path in ('/proc/sys/kernel/usermodehelper/bset', '/proc/sys/kernel/cad_pid', '/proc/sys/net/core/bpf_jit_harden'):
+    try:
+        open(path).read()
+        reads.append(path)
+    except OSError:
+        pass
+raise RuntimeError('reads=' + ','.join(reads))
+"""
+
+
+def host_uid_of(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        return int(next(line for line in fh if line.startswith("Uid:")).split()[1])
+
+
+@needs_namespaces
+def test_workers_and_samples_run_as_an_unprivileged_host_uid(service, alone):
+    for lang in ("python", "latex", "svg"):
+        worker = service.pool(lang)._all[0]
+        for pid in worker.cage.pids() or [worker.proc.pid]:
+            assert host_uid_of(pid) != 0, f"{lang} worker process {pid} runs as host root"
+    assert report(service, ROOT_ONLY).endswith("reads="), "root-only kernel files were readable"
+    renders_as_alone(service, alone, "python")
