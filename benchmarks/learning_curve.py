@@ -1,29 +1,33 @@
 """Does training on a vinci corpus make a model better at its job? A learning benchmark that runs on a CPU.
 
-Build (or take) a SMILES + SVG corpus, train a small Qwen2-VL from scratch (built from a config, with a
-byte-level BPE trained on the corpus's code) with ``vinci train sft`` for a fixed time, then
-``vinci train virl`` from that checkpoint, and evaluate held-out images at init, after SFT and after
-ViRL, per language. What buys steps on one busy core: SFT batches of one length bucket each
-(``length_buckets``: a SMILES row is not padded to an SVG one), the build's code-length cap (SVG's shorter
-kinds), ~25 image tokens a picture; and what lets the picture be read at all: white normalises to 0, so a
-blank patch embeds to zero (with CLIP's mean every token of a mostly white picture is nearly the same).
+Build (or take) a corpus of vinci's generators, train a small Qwen2-VL from scratch (built from a config, with a
+byte-level BPE trained on the corpus's code) with ``vinci train sft`` for a fixed number of steps, then
+``vinci train virl`` from that checkpoint, and evaluate held-out images at init, after SFT and after ViRL, per
+language. Profiles fix steps and seeds, never minutes (a wall-clock budget made results depend on the machine's
+load); the minutes each stage took are reported. What buys steps on one busy core: SFT batches of one length
+bucket each (``length_buckets``), the build's code-length cap, ~25-36 image tokens a picture; and what lets the
+picture be read at all: white normalises to 0, so a blank patch embeds to zero.
 
-Execution rate alone proves nothing (a model that copies one training answer executes 100%). What
-is measured is whether the output depends on the picture: each output's similarity to **its own**
-target against the same output's mean similarity to **other** targets of its language (SMILES:
-Tanimoto of Morgan fingerprints against the reference; pictures: SSIM of the render against the
-target image, both 128×128 grey -- not a random-weight encoder), with a bootstrap 95% interval on
-the paired gap; plus the share of outputs not in the training set (``novel``) and of exact
-(canonical) matches. A second, generation-free probe: the reference answer's loss given its own
-image against given another row's image (``nll_own``, ``nll_shuffled``, ``nll_gap_ci_low`` > 0:
-the model's belief about the answer depends on the picture). ViRL is judged by the mean reward of greedy answers on its own prompts, before
-and after.
+Execution rate alone proves nothing (a model that copies one training answer executes 100%). What is measured is
+whether the output depends on the picture: each output's similarity to **its own** target against the same
+output's mean similarity to **other** targets of its language (SMILES: Tanimoto of Morgan fingerprints against
+the reference; pictures: SSIM of the render against the target image, both 128x128 grey), with a bootstrap 95%
+interval on the paired gap; plus the share of outputs not in the training set (``novel``) and of exact
+(canonical) matches. A second, generation-free probe: the reference answer's loss given its own image against
+given another row's image (``nll_gap_ci_low`` > 0: the model's belief about the answer depends on the picture).
+ViRL (reward: ``Profile.reward``, the pixel reward by default) is judged by the paired gain of greedy rewards on
+the held-out test rows, ViRL minus SFT, with its bootstrap interval.
 
-    python benchmarks/learning_curve.py [--quick] [--json OUT.json] [--data BUILD_DIR] [--workdir runs/learning]
+Profiles: ``canary`` is the controlled task (``CANARY_SOURCES``: the picture determines a short answer) with its
+pass/fail criteria fixed in ``judge_canary`` (exit status 1 when a language fails); ``quick``/``full`` the realistic
+SMILES + SVG corpus; ``gpu`` a 44 M-parameter model on all five languages for one CUDA GPU; ``smoke`` a pipeline check.
 
-Writes OUT.json (``{"stages": {"init"|"sft"|"virl": {LANG: {"format", "exec", "visual", "own",
-"shuffled", "gap_ci_low", "novel", "exact", "n", ...}}}, ...}``) and OUT.png (SFT loss and ViRL
-reward per language over steps) beside it, and prints the table.
+    python benchmarks/learning_curve.py [--profile canary|quick|full|gpu|smoke] [--seed N] [--json OUT.json]
+                                        [--data BUILD_DIR] [--workdir runs/learning] [--corpus-only]
+
+Writes OUT.json (``{"stages": {"init"|"sft"|"virl": {LANG: {"format", "exec", "visual", "reward", "rewards", "own",
+"shuffled", "gap_ci_low", "novel", "exact", "n", ...}}}, "virl_gain", "criteria", "minutes", ...}``) and OUT.png
+(SFT loss and ViRL reward per language over steps) beside it, and prints the table.
 """
 from __future__ import annotations
 
