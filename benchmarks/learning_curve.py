@@ -453,6 +453,28 @@ def print_table(result: dict) -> None:
               f"{v['virl_gain_ci_low']:+.4f} ({'ok' if v['virl_over_sft'] else 'no'})")
 
 
+def markdown(result: dict) -> str:
+    """The README's table of a run (written beside OUT.json as OUT.md): the command's output, not a retyped copy."""
+    lines = ["| stage | lang | n | format | exec | own | shuffled | gap CI low | novel | distinct | exact | reward | "
+             "answer NLL own / other image | NLL gap CI low |", "|" + "---|" * 14]
+    for stage, langs in result["stages"].items():
+        for lang, m in langs.items():
+            lines.append(f"| {stage} | {lang} | {m['n']} | {m['format']:.2f} | {m['exec']:.2f} | {m['own']:.3f} | {m['shuffled']:.3f} | "
+                         f"{m['gap_ci_low']:.3f} | {m['novel']:.2f} | {m['distinct']:.2f} | {m['exact']:.2f} | {m['reward']:.3f} | "
+                         f"{m['nll_own']:.3f} / {m['nll_shuffled']:.3f} | {m['nll_gap_ci_low']:.3f} |")
+    lines.append("")
+    for lang, v in result.get("virl_gain", {}).items():
+        lines.append(f"- ViRL − SFT greedy reward on the {lang} test rows: {v['mean']:+.4f} (95% interval low {v['ci_low']:+.4f})")
+    for lang, v in result.get("criteria", {}).items():
+        lines.append(f"- canary {lang}: **{'PASS' if v['pass'] else 'FAIL'}** — gap CI low {v['gap_ci_low']:+.3f} "
+                     f"({'met' if v['gap'] else 'not met'}), execution {v['exec_gain']:+.2f} over init "
+                     f"({'met' if v['exec'] else 'not met'}), ViRL gain CI low {v['virl_gain_ci_low']:+.4f} "
+                     f"({'met' if v['virl_over_sft'] else 'not met'})")
+    lines.append(f"- seed {result.get('seed')}: {result.get('sft_steps')} SFT + {result.get('virl_steps')} GRPO steps, "
+                 f"{result.get('minutes')} min, 1-minute load average at the end {result.get('load_avg', [0])[0]:.1f}")
+    return "\n".join(lines) + "\n"
+
+
 def require_device(device: str) -> None:
     """Stop at once, in one line, when a profile needs CUDA and this machine has none."""
     if device == "cuda":
@@ -587,6 +609,7 @@ def main() -> None:
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=1))
+        path.with_suffix(".md").write_text(markdown(result))
         plot(sft_log, virl_log, path.with_suffix(".png"), profile.langs)
     if profile.criteria and not result["passed"]:
         raise SystemExit(1)

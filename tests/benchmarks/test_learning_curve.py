@@ -94,3 +94,14 @@ def test_gpu_profile_fails_in_one_line_without_cuda(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "CUDA" in done.stderr and "Traceback" not in done.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_markdown_table_has_a_row_per_stage_and_language_and_the_verdict():
+    m = {"n": 4, "format": 1.0, "exec": 1.0, "own": 0.5, "shuffled": 0.2, "gap_ci_low": 0.1, "novel": 0.5, "distinct": 1.0,
+         "exact": 0.25, "reward": 0.7, "nll_own": 1.0, "nll_shuffled": 1.2, "nll_gap_ci_low": 0.05, "rewards": [0.7] * 4}
+    result = {"stages": {s: {"svg": m, "smiles": m} for s in ("init", "sft", "virl")}, "seed": 1, "sft_steps": 10,
+              "virl_steps": 2, "minutes": 1.0, "load_avg": [3.0, 2.0, 1.0]}
+    result["virl_gain"] = {"svg": {"mean": 0.0, "ci_low": 0.0}}
+    result["criteria"] = lc.judge_canary(result)
+    text = lc.markdown(result)
+    assert text.count("| virl | ") == 2 and "**FAIL**" in text and "seed 1: 10 SFT + 2 GRPO steps" in text
