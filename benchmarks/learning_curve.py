@@ -100,7 +100,7 @@ class Profile:
 CANARY_MIN_EXEC_GAIN = 0.5
 
 CANARY_SOURCES = {
-    # 1-2 flat shapes (circle, square, triangle) of 5 named colours on a 3x3 grid: ~60-tokens answers.
+    # 1-2 flat shapes (circle, square, triangle) of 5 named colours on a 3x3 grid: 60-85 tokens with the BPE.
     "svg": {"kinds": ["grid"], "grid_cells": 3, "grid_max_shapes": 2, "grid_colors": ["red", "blue", "green", "orange", "purple"]},
     # a chain of 1-6 carbons, 0-2 benzene/cyclohexane rings at its ends, at most one O, N or Cl.
     "smiles": {"family": "simple", "max_chain": 6, "max_rings": 2, "heteroatoms": ["O", "N", "Cl"]},
