@@ -162,7 +162,7 @@ def is_blank(image, min_std: float = 3.0, max_dominant_share: float = 0.995) -> 
 class VisualCodeReward:
     """The ViRL reward. ``visual`` and ``format`` are trl reward functions (weights 0.9 / 0.1)."""
 
-    def __init__(self, config: RewardConfig | None = None, service=None, encoder: DinoEncoder | None = None):
+    def __init__(self, config: RewardConfig | None = None, service=None, encoder=None):
         self.config = config or RewardConfig()
         self._service = service
         self._own_service = service is None
