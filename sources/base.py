@@ -34,7 +34,7 @@ def open_source(spec: str, seed: int = 0, start: int = 0, options: dict[str, Any
     options = dict(options or {})
     if spec in SYNTHETIC:
         module = importlib.import_module(SYNTHETIC[spec])
-        return module.generate(seed=seed, start=start)
+        return module.generate(seed=seed, start=start, **options)
     prefix, sep, rest = spec.partition(":")
     if sep and prefix in PREFIXED:
         module = importlib.import_module(PREFIXED[prefix])

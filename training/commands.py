@@ -77,7 +77,8 @@ def add_commands(sub) -> None:
 
 def add_encoder_options(p) -> None:
     p.add_argument("--encoder", default=DEFAULT_ENCODER,
-                   help=f"Hub id, folder saved with save_pretrained, or {TINY_DINOV2} (random, built locally)")
+                   help=f"Hub id, folder saved with save_pretrained, {TINY_DINOV2} (random, built locally) or pixel "
+                        "(no weights: multi-scale SSIM x colour per crop)")
     p.add_argument("--cls", choices=["release", "pooler"], default="release",
                    help="CLS feature before DINOv2's final layernorm (the release's) or after it")
 

@@ -10,7 +10,8 @@
   final layernorm, ``hidden_states[-1][:, 0]``, as VinciCoder's released reward does;
   ``cls: pooler`` after it); each crop scores (cos + 1) / 2; the reward is the weighted mean
   (default: the plain mean over all crops). Failing, timed-out, blank or near-uniform renders
-  score 0.
+  score 0. ``encoder: pixel`` scores the same crops on pixels instead, without weights
+  (``training.pixel_similarity``: multi-scale structure × colour where either picture has ink).
 
 Batched: one render batch through the sandboxed pool, target embeddings cached per image, one
 encoder forward pass for all crops of a batch.
@@ -131,6 +132,10 @@ class DinoEncoder:
             handle.remove()
         return seen[-1]
 
+    def similarity(self, render, target) -> np.ndarray:
+        """(cos + 1) / 2 per crop pair of L2-normalised embeddings."""
+        return ((render * target).sum(-1).numpy() + 1) / 2
+
     def embed(self, pixels, batch: int = 32):
         """L2-normalised CLS embeddings of crops ``(N, 3, H, W)`` in [0, 1]; one forward pass per ``batch``."""
         torch = self.torch
@@ -158,7 +163,7 @@ def is_blank(image, min_std: float = 3.0, max_dominant_share: float = 0.995) -> 
 class VisualCodeReward:
     """The ViRL reward. ``visual`` and ``format`` are trl reward functions (weights 0.9 / 0.1)."""
 
-    def __init__(self, config: RewardConfig | None = None, service=None, encoder: DinoEncoder | None = None):
+    def __init__(self, config: RewardConfig | None = None, service=None, encoder=None):
         self.config = config or RewardConfig()
         self._service = service
         self._own_service = service is None
@@ -174,9 +179,15 @@ class VisualCodeReward:
         return self._service
 
     @property
-    def encoder(self) -> DinoEncoder:
+    def encoder(self):
+        """``DinoEncoder`` or ``PixelEncoder`` (``encoder: pixel``): both ``embed`` crops and score ``similarity``."""
         if self._encoder is None:
-            self._encoder = DinoEncoder(self.config.encoder, self.config.device, cls=self.config.cls)
+            from .pixel_similarity import PIXEL, PixelEncoder
+
+            if self.config.encoder == PIXEL:
+                self._encoder = PixelEncoder(self.config.device)
+            else:
+                self._encoder = DinoEncoder(self.config.encoder, self.config.device, cls=self.config.cls)
         return self._encoder
 
     def close(self) -> None:
@@ -255,7 +266,7 @@ class VisualCodeReward:
                 n = len(rendered[i])
                 mine = embeddings[offset:offset + n]
                 offset += n
-                sims = ((mine * self._targets[keys[i]]).sum(-1).numpy() + 1) / 2
+                sims = self.encoder.similarity(mine, self._targets[keys[i]])
                 parts.update(executed=1.0, **self._combine(sims))
             parts["total"] = cfg.visual_weight * parts["visual"] + cfg.format_weight * fmt
             out.append(parts)

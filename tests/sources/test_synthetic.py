@@ -73,3 +73,34 @@ def test_every_sample_states_a_licence():
 def test_unknown_spec_is_a_clear_error():
     with pytest.raises(SourceError, match="unknown source spec"):
         open_source("synthetic.cobol")
+
+
+def test_svg_grid_kind_draws_few_shapes_on_the_grid(service):
+    samples = list(islice(open_source("synthetic.svg", seed=0, options={"kinds": ["grid"], "grid_cells": 3, "grid_max_shapes": 2,
+                                                                        "grid_colors": ["red", "blue"]}), 40))
+    assert {s.meta["kind"] for s in samples} == {"grid"}
+    counts = {s.code.count("/>") for s in samples}
+    assert counts == {1, 2}
+    assert all("fill=\"red\"" in s.code or "fill=\"blue\"" in s.code for s in samples)
+    assert all(r.ok for r in service.render_many([("svg", s.code) for s in samples[:4]]))
+
+
+def test_svg_default_kinds_leave_out_the_opt_in_grid():
+    assert all(s.meta["kind"] != "grid" for s in islice(open_source("synthetic.svg", seed=0), 100))
+    with pytest.raises(SourceError, match="unknown kinds"):
+        open_source("synthetic.svg", options={"kinds": ["grid", "mandala"]})
+
+
+def test_simple_smiles_vary_chain_rings_and_one_heteroatom():
+    from rdkit import Chem
+
+    samples = list(islice(open_source("synthetic.smiles", seed=0, options={"family": "simple", "max_chain": 5,
+                                                                           "heteroatoms": ["O", "Cl"]}), 200))
+    mols = [Chem.MolFromSmiles(s.code) for s in samples]
+    assert all(m is not None and Chem.MolToSmiles(m) == s.code for m, s in zip(mols, samples))
+    hetero = [sum(a.GetSymbol() != "C" for a in m.GetAtoms()) for m in mols]
+    rings = {m.GetRingInfo().NumRings() for m in mols}
+    assert max(hetero) == 1 and 0 in hetero and rings == {0, 1, 2}
+    assert {a.GetSymbol() for m in mols for a in m.GetAtoms()} == {"C", "O", "Cl"}
+    with pytest.raises(SourceError, match="family"):
+        open_source("synthetic.smiles", options={"family": "peptides"})
