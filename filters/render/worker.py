@@ -176,7 +176,10 @@ class Worker:
             frame = None
         finally:
             os.close(read_fd)
-        exited = frame != "timeout" and wait_exit(pid, EXIT_WAIT_S)  # a sample ends right after its reply
+        # A sample ends right after its reply; under load its exit (the PID namespace torn down) can take
+        # seconds, so it gets what is left of its wall-clock deadline, not a fixed wait whose verdict
+        # would move with the machine's load (a demo chart failed so at load 15).
+        exited = frame != "timeout" and wait_exit(pid, max(EXIT_WAIT_S, deadline - time.monotonic()))
         kill_group(pid)
         _, status, usage = os.wait4(pid, 0)
         if fallback_dir:
