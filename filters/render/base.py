@@ -48,6 +48,7 @@ class RenderResult:
     elapsed_s: float = 0.0
     width: int = 0
     height: int = 0
+    trace: str | None = None  # JSON text a sample's tracer wrote (untrusted: parse it as such)
 
     @classmethod
     def failure(cls, kind: str, message: str, elapsed_s: float = 0.0) -> "RenderResult":

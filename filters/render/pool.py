@@ -22,7 +22,7 @@ from core.languages import LANGS
 from .base import RenderError, RenderResult, printable, renderer_class
 from .jail import describe
 from .sandbox import NAMESPACES, ProcessCage, detect_isolation, wall_deadline_s, worker_command
-from .protocol import read_frame, write_frame
+from .protocol import MAX_TRACE_BYTES, read_frame, write_frame
 
 log = logging.getLogger("vinci.render")
 
@@ -61,11 +61,15 @@ class WorkerProcess:
         self.ready = frame[0]
         return self
 
-    def request(self, code: str, timeout_s: float, files: dict[str, str] | None = None) -> RenderResult:
+    def request(self, code: str, timeout_s: float, files: dict[str, str] | None = None,
+                trace: str | None = None) -> RenderResult:
         start = time.monotonic()
         self.seq += 1
+        message = {"seq": self.seq, "code": code, "timeout_s": timeout_s, "files": files or {}}
+        if trace is not None:
+            message["trace"] = trace
         try:
-            write_frame(self.in_fd, {"seq": self.seq, "code": code, "timeout_s": timeout_s, "files": files or {}})
+            write_frame(self.in_fd, message)
             frame = read_frame(self.out_fd, start + wall_deadline_s(timeout_s) + GRACE_S)
         except TimeoutError:
             raise WorkerGone("timeout") from None
@@ -78,7 +82,11 @@ class WorkerProcess:
             raise WorkerGone(f"sent a reply to request {header.get('seq')!r} while {self.seq} was asked")
         elapsed = time.monotonic() - start
         if header.get("ok"):
-            return RenderResult(ok=True, png=png, elapsed_s=elapsed, width=header["width"], height=header["height"])
+            traced = header.get("trace")
+            if traced is not None and (not isinstance(traced, str) or len(traced) > MAX_TRACE_BYTES):
+                return RenderResult.failure("runtime", "the worker sent a malformed trace", elapsed)
+            return RenderResult(ok=True, png=png, elapsed_s=elapsed, width=header["width"], height=header["height"],
+                                trace=traced)
         return RenderResult.failure(header.get("kind", "runtime"), header.get("message", ""), elapsed)
 
     def stderr_tail(self, limit: int = 4000) -> str:
@@ -153,7 +161,8 @@ class RenderPool:
             self._all.remove(worker)
         return self._spawn()
 
-    def render(self, code: str, timeout_s: float | None = None, files: dict[str, str] | None = None) -> RenderResult:
+    def render(self, code: str, timeout_s: float | None = None, files: dict[str, str] | None = None,
+               trace: str | None = None) -> RenderResult:
         """Render one sample; ``files`` are helper files placed beside it in its scratch folder.
 
         A worker that dies is replaced and the sample tried once more on the fresh one, so a crash
@@ -165,7 +174,7 @@ class RenderPool:
         try:
             for attempt in (1, 2):
                 try:
-                    return worker.request(code, timeout, files)
+                    return worker.request(code, timeout, files, trace)
                 except WorkerGone as gone:
                     log.warning("%s worker %s; replacing it. stderr tail:\n%s", self.lang, gone, worker.stderr_tail(800))
                     worker = self._replace(worker)
@@ -177,10 +186,10 @@ class RenderPool:
             self._idle.put(worker)
 
     def render_many(self, codes: Iterable[str], timeout_s: float | None = None,
-                    files: Sequence[dict[str, str] | None] | None = None) -> list[RenderResult]:
+                    files: Sequence[dict[str, str] | None] | None = None, trace: str | None = None) -> list[RenderResult]:
         codes = list(codes)
         files = list(files) if files is not None else [None] * len(codes)
-        return list(self._threads.map(lambda pair: self.render(pair[0], timeout_s, pair[1]), zip(codes, files)))
+        return list(self._threads.map(lambda pair: self.render(pair[0], timeout_s, pair[1], trace), zip(codes, files)))
 
     def close(self) -> None:
         self._threads.shutdown(wait=True)
@@ -212,8 +221,9 @@ class RenderService:
                 self._pools[lang] = RenderPool(lang, n, self.timeout_s)
             return self._pools[lang]
 
-    def render_many(self, samples: Sequence[tuple]) -> list[RenderResult]:
-        """Render ``(lang, code)`` or ``(lang, code, files)`` tuples; results come back in input order."""
+    def render_many(self, samples: Sequence[tuple], trace: str | None = None) -> list[RenderResult]:
+        """Render ``(lang, code)`` or ``(lang, code, files)`` tuples; results come back in input order.
+        ``trace`` asks every sample's renderer for a drawing trace (``RenderResult.trace``)."""
         results: list[RenderResult | None] = [None] * len(samples)
         by_lang: dict[str, list[int]] = {}
         for i, (lang, *_) in enumerate(samples):
@@ -228,7 +238,7 @@ class RenderService:
                     results[i] = RenderResult.failure(exc.kind, exc.message)
                 return
             files = [samples[i][2] if len(samples[i]) > 2 else None for i in idx]
-            for i, result in zip(idx, pool.render_many([samples[i][1] for i in idx], files=files)):
+            for i, result in zip(idx, pool.render_many([samples[i][1] for i in idx], files=files, trace=trace)):
                 results[i] = result
 
         with ThreadPoolExecutor(max(1, len(by_lang))) as ex:

@@ -24,7 +24,7 @@ import traceback
 
 from . import jail, seccomp
 from .base import ERROR_KINDS, RenderError, normalize_png, renderer_class
-from .protocol import read_frame, write_frame
+from .protocol import MAX_TRACE_BYTES, read_frame, write_frame
 from .sandbox import (SampleLimits, apply_sample_limits, cpu_used_s, install_audit_hook, kill_group, python_trees,
                       wall_deadline_s)
 
@@ -67,9 +67,12 @@ class Worker:
             request, _ = frame
             start = time.monotonic()
             try:
-                raw = self.run_sample(request["code"], float(request["timeout_s"]), request.get("files") or {})
+                raw, trace = self.run_sample(request["code"], float(request["timeout_s"]), request.get("files") or {},
+                                             request.get("trace"))
                 png, width, height = normalize_png(raw, self.renderer.canvas)
                 header = {"ok": True, "width": width, "height": height}
+                if trace is not None:
+                    header["trace"] = trace
             except RenderError as exc:
                 png, header = b"", {"ok": False, "kind": exc.kind, "message": exc.message}
             except Exception as exc:  # noqa: BLE001 - whatever a sample provoked costs that sample, not the worker
@@ -120,19 +123,24 @@ class Worker:
             print(f"vinci worker: no per-sample namespaces ({header['error']}); samples share the worker's", file=sys.stderr)
         return bool(header["ok"]), header.get("credentials", {})
 
-    def run_sample(self, code: str, timeout_s: float, files: dict[str, str]) -> bytes:
+    def run_sample(self, code: str, timeout_s: float, files: dict[str, str],
+                   trace: str | None = None) -> tuple[bytes, str | None]:
+        """The sample's raw image, and its trace when one was asked for (only forked renderers,
+        whose samples are code, trace; a trace request to another renderer is unsupported)."""
         if self.renderer.mode == "fork":
             try:
-                return self.run_forked(code, files, timeout_s)
+                return self.run_forked(code, files, timeout_s, trace)
             finally:
                 self.sweep()
+        if trace is not None:
+            raise RenderError("unsupported", f"the {self.renderer.lang} renderer records no trace")
         workdir = tempfile.mkdtemp(dir=self.scratch_root)
         try:
             write_support_files(workdir, files)
             if self.renderer.mode == "parse":
-                return self.run_parser(code, workdir, timeout_s)
+                return self.run_parser(code, workdir, timeout_s), None
             try:
-                return self.renderer.render(code, workdir, timeout_s)
+                return self.renderer.render(code, workdir, timeout_s), None
             except MemoryError:
                 raise RenderError("memory", "the renderer ran out of memory") from None
         finally:
@@ -155,13 +163,14 @@ class Worker:
             signal.setitimer(signal.ITIMER_PROF, 0)
             signal.signal(signal.SIGPROF, previous)
 
-    def run_forked(self, code: str, files: dict[str, str], timeout_s: float) -> bytes:
+    def run_forked(self, code: str, files: dict[str, str], timeout_s: float,
+                   trace: str | None = None) -> tuple[bytes, str | None]:
         fallback_dir = None if self.jailed else tempfile.mkdtemp(dir=self.scratch_root)
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
-            self.child(code, files, timeout_s, write_fd, fallback_dir)
+            self.child(code, files, timeout_s, write_fd, fallback_dir, trace)
         os.close(write_fd)
         deadline = time.monotonic() + wall_deadline_s(timeout_s)
         try:
@@ -188,7 +197,8 @@ class Worker:
             raise RenderError("runtime", "the sample did not end after it replied")
         return reply_payload(*frame)
 
-    def child(self, code: str, files: dict[str, str], timeout_s: float, write_fd: int, fallback_dir: str | None) -> None:
+    def child(self, code: str, files: dict[str, str], timeout_s: float, write_fd: int, fallback_dir: str | None,
+              trace: str | None = None) -> None:
         """Runs in the forked child: jail, render, reply, exit without cleanup handlers."""
         try:
             os.setpgid(0, 0)
@@ -211,8 +221,11 @@ class Worker:
                 apply_sample_limits(self.limits, timeout_s)
                 if self.audit:
                     install_audit_hook()
-                png = self.renderer.render(code, workdir, timeout_s)
-                write_frame(write_fd, {"ok": True}, png)
+                if trace is None:
+                    write_frame(write_fd, {"ok": True}, self.renderer.render(code, workdir, timeout_s))
+                else:
+                    png, traced = self.renderer.render(code, workdir, timeout_s, trace=trace)
+                    write_frame(write_fd, {"ok": True, "trace": traced}, png)
             except RenderError as exc:
                 write_frame(write_fd, {"ok": False, "kind": exc.kind, "message": exc.message})
             except MemoryError:
@@ -287,12 +300,16 @@ def prepare_image_checks(canvas) -> None:
     Image.new("RGBA", (2, 2)).save(io.BytesIO(), format="PNG")
 
 
-def reply_payload(header, payload: bytes) -> bytes:
-    """A sample child's reply, read as untrusted: anything but a well-formed answer is its failure."""
+def reply_payload(header, payload: bytes) -> tuple[bytes, str | None]:
+    """A sample child's reply, read as untrusted: anything but a well-formed answer is its failure.
+    A trace is passed on as text of bounded size, never interpreted here."""
     if not isinstance(header, dict):
         raise RenderError("runtime", "the sample sent a malformed reply")
     if header.get("ok") is True:
-        return payload
+        trace = header.get("trace")
+        if trace is not None and (not isinstance(trace, str) or len(trace) > MAX_TRACE_BYTES):
+            raise RenderError("runtime", "the sample sent a malformed trace")
+        return payload, trace
     kind = header.get("kind")
     message = header.get("message")
     raise RenderError(kind if kind in ERROR_KINDS else "runtime", message if isinstance(message, str) else "")
