@@ -62,12 +62,14 @@ class WorkerProcess:
         return self
 
     def request(self, code: str, timeout_s: float, files: dict[str, str] | None = None,
-                trace: str | None = None) -> RenderResult:
+                trace: str | None = None, size: tuple[int, int] | None = None) -> RenderResult:
         start = time.monotonic()
         self.seq += 1
         message = {"seq": self.seq, "code": code, "timeout_s": timeout_s, "files": files or {}}
         if trace is not None:
             message["trace"] = trace
+        if size is not None:
+            message["size"] = list(size)
         try:
             write_frame(self.in_fd, message)
             frame = read_frame(self.out_fd, start + wall_deadline_s(timeout_s) + GRACE_S)
@@ -162,7 +164,7 @@ class RenderPool:
         return self._spawn()
 
     def render(self, code: str, timeout_s: float | None = None, files: dict[str, str] | None = None,
-               trace: str | None = None) -> RenderResult:
+               trace: str | None = None, size: tuple[int, int] | None = None) -> RenderResult:
         """Render one sample; ``files`` are helper files placed beside it in its scratch folder.
 
         A worker that dies is replaced and the sample tried once more on the fresh one, so a crash
@@ -174,7 +176,7 @@ class RenderPool:
         try:
             for attempt in (1, 2):
                 try:
-                    return worker.request(code, timeout, files, trace)
+                    return worker.request(code, timeout, files, trace, size)
                 except WorkerGone as gone:
                     log.warning("%s worker %s; replacing it. stderr tail:\n%s", self.lang, gone, worker.stderr_tail(800))
                     worker = self._replace(worker)
@@ -186,10 +188,11 @@ class RenderPool:
             self._idle.put(worker)
 
     def render_many(self, codes: Iterable[str], timeout_s: float | None = None,
-                    files: Sequence[dict[str, str] | None] | None = None, trace: str | None = None) -> list[RenderResult]:
+                    files: Sequence[dict[str, str] | None] | None = None, trace: str | None = None,
+                    size: tuple[int, int] | None = None) -> list[RenderResult]:
         codes = list(codes)
         files = list(files) if files is not None else [None] * len(codes)
-        return list(self._threads.map(lambda pair: self.render(pair[0], timeout_s, pair[1], trace), zip(codes, files)))
+        return list(self._threads.map(lambda pair: self.render(pair[0], timeout_s, pair[1], trace, size), zip(codes, files)))
 
     def close(self) -> None:
         self._threads.shutdown(wait=True)
@@ -221,9 +224,11 @@ class RenderService:
                 self._pools[lang] = RenderPool(lang, n, self.timeout_s)
             return self._pools[lang]
 
-    def render_many(self, samples: Sequence[tuple], trace: str | None = None) -> list[RenderResult]:
+    def render_many(self, samples: Sequence[tuple], trace: str | None = None,
+                    size: tuple[int, int] | None = None) -> list[RenderResult]:
         """Render ``(lang, code)`` or ``(lang, code, files)`` tuples; results come back in input order.
-        ``trace`` asks every sample's renderer for a drawing trace (``RenderResult.trace``)."""
+        ``trace`` asks every sample's renderer for a drawing trace (``RenderResult.trace``); ``size``
+        an exact output size (SVG)."""
         results: list[RenderResult | None] = [None] * len(samples)
         by_lang: dict[str, list[int]] = {}
         for i, (lang, *_) in enumerate(samples):
@@ -238,7 +243,7 @@ class RenderService:
                     results[i] = RenderResult.failure(exc.kind, exc.message)
                 return
             files = [samples[i][2] if len(samples[i]) > 2 else None for i in idx]
-            for i, result in zip(idx, pool.render_many([samples[i][1] for i in idx], files=files, trace=trace)):
+            for i, result in zip(idx, pool.render_many([samples[i][1] for i in idx], files=files, trace=trace, size=size)):
                 results[i] = result
 
         with ThreadPoolExecutor(max(1, len(by_lang))) as ex:

@@ -68,7 +68,7 @@ class Worker:
             start = time.monotonic()
             try:
                 raw, trace = self.run_sample(request["code"], float(request["timeout_s"]), request.get("files") or {},
-                                             request.get("trace"))
+                                             request.get("trace"), output_size(request.get("size")))
                 png, width, height = normalize_png(raw, self.renderer.canvas)
                 header = {"ok": True, "width": width, "height": height}
                 if trace is not None:
@@ -123,10 +123,13 @@ class Worker:
             print(f"vinci worker: no per-sample namespaces ({header['error']}); samples share the worker's", file=sys.stderr)
         return bool(header["ok"]), header.get("credentials", {})
 
-    def run_sample(self, code: str, timeout_s: float, files: dict[str, str],
-                   trace: str | None = None) -> tuple[bytes, str | None]:
+    def run_sample(self, code: str, timeout_s: float, files: dict[str, str], trace: str | None = None,
+                   size: tuple[int, int] | None = None) -> tuple[bytes, str | None]:
         """The sample's raw image, and its trace when one was asked for (only forked renderers,
-        whose samples are code, trace; a trace request to another renderer is unsupported)."""
+        whose samples are code, trace; a trace request to another renderer is unsupported). ``size``
+        asks a parsing renderer (SVG) for an exact output size."""
+        if size is not None and self.renderer.mode != "parse":
+            raise RenderError("unsupported", f"the {self.renderer.lang} renderer takes no output size")
         if self.renderer.mode == "fork":
             try:
                 return self.run_forked(code, files, timeout_s, trace)
@@ -138,7 +141,7 @@ class Worker:
         try:
             write_support_files(workdir, files)
             if self.renderer.mode == "parse":
-                return self.run_parser(code, workdir, timeout_s), None
+                return self.run_parser(code, workdir, timeout_s, size), None
             try:
                 return self.renderer.render(code, workdir, timeout_s), None
             except MemoryError:
@@ -148,7 +151,7 @@ class Worker:
                 self.sweep()
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def run_parser(self, code: str, workdir: str, timeout_s: float) -> bytes:
+    def run_parser(self, code: str, workdir: str, timeout_s: float, size: tuple[int, int] | None = None) -> bytes:
         """Render data in the worker itself under a CPU-time timer (the pool kills a stuck worker)."""
         def expire(_sig, _frame):
             raise RenderError("timeout", cpu_message(timeout_s))
@@ -156,6 +159,8 @@ class Worker:
         previous = signal.signal(signal.SIGPROF, expire)
         signal.setitimer(signal.ITIMER_PROF, timeout_s)
         try:
+            if size is not None:
+                return self.renderer.render(code, workdir, timeout_s, size=size)
             return self.renderer.render(code, workdir, timeout_s)
         except MemoryError:
             raise RenderError("memory", "the sample exceeded the memory limit") from None
@@ -268,6 +273,16 @@ def write_support_files(workdir: str, files: dict[str, str]) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(text)
+
+
+def output_size(value) -> tuple[int, int] | None:
+    """A requested output size: two integers in [1, 4096], or none."""
+    if value is None:
+        return None
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 4096 for v in value)):
+        raise RenderError("unsupported", f"output size must be two integers in [1, 4096], not {value!r}")
+    return value[0], value[1]
 
 
 def wait_exit(pid: int, timeout_s: float) -> bool:

@@ -1,21 +1,21 @@
 """UniSVG, image-to-SVG generation (type ``ISVGEN``), scored as its ``evaluation.py`` scores it.
 
-Data (``--data``): UniSVG's test JSON (a list of items with ``q_text``, ``image_path``, ``type``,
+Data (``--data``): UniSVG's test JSON (``test.json``, or a folder holding it) (a list of items with ``q_text``, ``image_path``, ``type``,
 ``a_text``), with the pictures under the folder the ``image_path`` values are relative to: the JSON's
 own folder, or ``images/`` beside it. Only ``ISVGEN`` items are read; the id is ``image_path``.
 
 Per answer (the official steps): the first ``<svg ...>...</svg>`` of the reply is taken (the
 official script also repairs an unclosed one; here a reply must hold one fenced svg block, as every
 vinci eval demands); it is rasterised at 336 x 336 on white; SSIM against the target over RGB with a
-7-pixel window; PSNR from the mean squared difference taken in uint8 arithmetic, as the official code
-computes it (differences wrap modulo 256). An answer that does not rasterise is left out of the image
+7-pixel window. (The official PSNR is left out: it is taken in uint8 arithmetic, where differences wrap
+modulo 256, and an identical answer adds 0 dB.) An answer that does not rasterise is left out of the image
 metrics' means and counts against the execution rate. LPIPS (AlexNet) and CLIP (ViT-L/14-336), and
 the ISVGEN score built from them (0.2 SSIM + 0.2 (1 - LPIPS) + 0.6 CLIP), need model weights vinci
 does not ship: not computed.
 
-The answer is rasterised in the sandbox's SVG renderer (its own canvas) and resized here to 336 x 336;
-the official script asks cairosvg for 336 x 336 directly. ``benchmarks/eval_benchmarks.py`` measures
-the difference.
+The answer is rasterised by cairosvg in the sandbox's SVG renderer, asked for 336 x 336 as the official
+script asks. A render the sandbox calls blank (one flat colour) counts as not executed; officially it
+would be scored (and score low).
 """
 from __future__ import annotations
 
@@ -49,18 +49,11 @@ def ssim(target: np.ndarray, answer: np.ndarray) -> float:
     return float(structural_similarity(target, answer, win_size=win, channel_axis=2))
 
 
-def psnr_uint8(target: np.ndarray, answer: np.ndarray) -> float:
-    """The official formula on uint8 arrays (its subtraction and square wrap modulo 256); 0 when equal."""
-    mse = np.mean((target - answer) ** 2)
-    return 0.0 if mse == 0 else float(10 * np.log10(255 ** 2 / mse))
-
-
 class UniSVG:
     name: ClassVar[str] = "unisvg"
     title: ClassVar[str] = "UniSVG, image-to-SVG (ISVGEN)"
     lang: ClassVar[str] = "svg"
-    columns: ClassVar[tuple[Column, ...]] = (Column("executed", "Exec.Rate"), Column("ssim", "SSIM"),
-                                             Column("psnr", "PSNR"))
+    columns: ClassVar[tuple[Column, ...]] = (Column("executed", "Exec.Rate"), Column("ssim", "SSIM"))
     not_computed: ClassVar[dict[str, str]] = {
         "LPIPS": "needs LPIPS AlexNet weights", "CLIP": "needs CLIP ViT-L/14-336 weights",
         "ISVGEN score": "0.2 SSIM + 0.2 (1 - LPIPS) + 0.6 CLIP: needs LPIPS and CLIP"}
@@ -69,10 +62,9 @@ class UniSVG:
     def load(self, data: str) -> list[Sample]:
         path = Path(data)
         if path.is_dir():
-            found = sorted(path.glob("*.json"))
-            if len(found) != 1:
-                raise BenchmarkError(f"{data}: expected UniSVG's test JSON, found {len(found)} .json files")
-            path = found[0]
+            if not (path / "test.json").is_file():
+                raise BenchmarkError(f"{data}: no test.json (UniSVG's test set)")
+            path = path / "test.json"
         try:
             items = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
@@ -97,7 +89,7 @@ class UniSVG:
 
     def score(self, samples: Sequence[Sample], codes: Sequence[str | None], service):
         todo = [i for i, c in enumerate(codes) if c is not None]
-        renders = dict(zip(todo, service.render_many([("svg", codes[i]) for i in todo])))
+        renders = dict(zip(todo, service.render_many([("svg", codes[i]) for i in todo], size=(SIZE, SIZE))))
         out = []
         for i, sample in enumerate(samples):
             result = renders.get(i)
@@ -106,13 +98,11 @@ class UniSVG:
                 out.append(({"executed": 0.0}, None, error))
                 continue
             target, answer = rgb(sample.image), rgb(result.png)
-            out.append(({"executed": 1.0, "ssim": ssim(target, answer), "psnr": psnr_uint8(target, answer)},
-                        result.png, None))
+            out.append(({"executed": 1.0, "ssim": ssim(target, answer)}, result.png, None))
         return out
 
     def summary(self, rows: list[dict]) -> dict[str, float]:
-        """Execution rate over every sample; SSIM (x 100) and PSNR (dB) over the rendered ones, as officially."""
+        """Execution rate over every sample; SSIM (x 100) over the rendered ones, as officially."""
         ran = [r for r in rows if r.get("executed")]
         return {"Exec.Rate": 100.0 * len(ran) / len(rows) if rows else 0.0,
-                "SSIM": 100.0 * sum(r["ssim"] for r in ran) / len(ran) if ran else 0.0,
-                "PSNR": sum(r["psnr"] for r in ran) / len(ran) if ran else 0.0}
+                "SSIM": 100.0 * sum(r["ssim"] for r in ran) / len(ran) if ran else 0.0}

@@ -1,0 +1,99 @@
+"""ChartMimic's low-level metrics on fixed (ground truth, answer) pairs, against its own evaluator.
+
+``official.json`` holds the F1 scores ChartMimic's evaluators (chart2code/utils/evaluator/*, commit
+c9e149c of github.com/ChartMimic/ChartMimic, run once by hand with its pinned matplotlib 3.8.4,
+colormath 3.0.0, networkx 3.2.1, squarify 0.4.3, matplotlib-venn 0.11.10) gave for the pairs under
+``answers/`` (``GOLD__CHANGE.py``) against ``direct_600/GOLD.py``.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from training.benchmarks.chartmimic import ChartMimic, TraceError, parse_trace
+from training.benchmarks.runner import run_benchmark
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "benchmarks" / "chartmimic"
+OFFICIAL = json.loads((FIXTURES / "official.json").read_text())["pairs"]
+COLOR_TOLERANCE = 1e-3  # CIEDE2000 through scikit-image here, through colormath officially
+
+
+@pytest.fixture(scope="module")
+def service():
+    from filters.render.pool import RenderService
+
+    with RenderService(workers=2, timeout_s=30) as svc:
+        yield svc
+
+
+@pytest.fixture(scope="module")
+def scored(service):
+    bench = ChartMimic()
+    gold = {s.id: s for s in bench.load(str(FIXTURES / "direct_600"))}
+    answers = sorted((FIXTURES / "answers").glob("*.py"))
+    results = bench.score([gold[a.stem.split("__")[0]] for a in answers], [a.read_text() for a in answers], service)
+    return {a.stem: metrics for a, (metrics, _png, _error) in zip(answers, results)}
+
+
+def test_every_pair_agrees_with_the_official_evaluator(scored):
+    assert set(scored) == set(OFFICIAL)
+    for pair, expected in OFFICIAL.items():
+        for metric in ("text", "layout", "type"):
+            assert scored[pair][metric] == pytest.approx(expected[metric], abs=1e-9), (pair, metric)
+        assert scored[pair]["color"] == pytest.approx(expected["color"], abs=COLOR_TOLERANCE), pair
+
+
+def test_identical_answers_score_the_maximum(scored):
+    for pair in ("bar_1__identical", "line_1__identical", "pie_1__identical"):
+        assert scored[pair] == {"text": 1.0, "layout": 1.0, "type": 1.0, "color": 1.0, "low_level": 1.0, "executed": 1.0}
+
+
+@pytest.mark.parametrize("pair, lowered", [
+    ("bar_1__color", {"color"}), ("line_1__color", {"color"}), ("pie_1__color", {"color"}),
+    ("bar_1__label", {"text"}), ("pie_1__label", {"text"}),
+    ("line_1__layout", {"layout"}),
+    ("bar_1__type", {"type", "color"}),  # bars drawn as lines: their colours move to another drawing function
+    ("bar_1__removed", {"text", "type", "color"}), ("line_1__removed", {"type", "color"}),
+])
+def test_each_change_lowers_the_metrics_it_touches(scored, pair, lowered):
+    for metric in ("text", "layout", "type", "color"):
+        assert (scored[pair][metric] < 1.0) == (metric in lowered), (pair, metric)
+
+
+def test_a_failing_answer_scores_zero(service):
+    bench = ChartMimic()
+    gold = bench.load(str(FIXTURES / "direct_600"))[:1]
+    (metrics, png, error), = bench.score(gold, ["import matplotlib.pyplot as plt\nraise ValueError('no')\n"], service)
+    assert png is None and error.startswith("runtime: ValueError") and set(metrics.values()) == {0.0}
+
+
+@pytest.mark.parametrize("text", [None, "[]", "{", json.dumps({"texts": [1], "colors": [], "layout": [], "types": {}}),
+                                  json.dumps({"texts": [], "colors": ["#FF0000"], "layout": [], "types": {}}),
+                                  json.dumps({"texts": [], "colors": [], "layout": [[1, 2]], "types": {}}),
+                                  json.dumps({"texts": [], "colors": [], "layout": [], "types": {"x": -1}}),
+                                  json.dumps({"texts": ["a"] * 3000, "colors": [], "layout": [], "types": {}})])
+def test_a_malformed_trace_is_refused(text):
+    with pytest.raises(TraceError):
+        parse_trace(text)
+
+
+def test_outputs_file_to_table(tmp_path, service):
+    outputs = tmp_path / "outputs.jsonl"
+    answers = {a.stem.split("__")[0]: a.read_text() for a in sorted((FIXTURES / "answers").glob("*__color.py"))}
+    outputs.write_text("".join(json.dumps({"id": k, "completion": f"Here:\n```python\n{v}\n```"}) + "\n"
+                               for k, v in answers.items()))
+    report = run_benchmark("chartmimic", str(FIXTURES / "direct_600"), str(tmp_path / "out"), outputs=str(outputs),
+                           service=service)
+    expected_color = 100 * sum(OFFICIAL[f"{k}__color"]["color"] for k in answers) / 3
+    assert report["scores"]["Color"] == pytest.approx(expected_color, abs=0.1)
+    assert report["scores"]["Exec.Rate"] == 100.0 and report["scores"]["Text"] == 100.0
+    assert report["not_computed"] == {"High-Level": "needs a GPT-4o judge"}
+    table = (tmp_path / "out" / "table.md").read_text()
+    assert "| Exec.Rate | Text | Layout | Type | Color | Low-Level | High-Level |" in table and "n/c" in table
+    rows = [json.loads(line) for line in (tmp_path / "out" / "samples.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["bar_1", "line_1", "pie_1"] and all(r["error"] is None for r in rows)
+    from PIL import Image
+
+    assert Image.open(tmp_path / "out" / "worst.png").size[0] == 620
