@@ -29,7 +29,7 @@ class Scored:
     code: str | None
     png: bytes | None
     error: str | None
-    metrics: dict[str, float]
+    metrics: dict[str, float] | None
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ class Benchmark(Protocol):
 
     def score(self, samples: Sequence[Sample], codes: Sequence[str | None], service) -> list[tuple[dict, bytes | None, str | None]]:
         """Per answer: (metrics, render PNG or None, error or None); ``codes[i]`` is None when the
-        completion had no acceptable answer (it scores 0 on every metric)."""
+        completion had no acceptable answer (it scores 0 on every metric). ``metrics`` is None when the
+        sample cannot be scored at all (its reference fails): it is left out of the table and counted."""
         ...
 
     def summary(self, rows: list[dict]) -> dict[str, float]:

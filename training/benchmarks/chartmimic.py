@@ -170,10 +170,13 @@ class ChartMimic:
         for i, sample in enumerate(samples):
             zero = {c.key: 0.0 for c in self.columns}
             gold = goldens[i]
-            if not gold.ok:
-                raise BenchmarkError(f"{sample.id}: the ground-truth script fails in the sandbox: "
-                                     f"{gold.error_kind}: {gold.first_line()}")
-            golden = parse_trace(gold.trace)
+            try:
+                if not gold.ok:
+                    raise TraceError(f"{gold.error_kind}: {gold.first_line()}")
+                golden = parse_trace(gold.trace)
+            except TraceError as exc:
+                out.append((None, None, f"reference: the ground-truth script fails in the sandbox ({exc})"))
+                continue
             result = answers.get(i)
             if result is None:
                 out.append((zero, None, "no acceptable answer"))

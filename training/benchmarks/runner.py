@@ -85,21 +85,23 @@ def run_benchmark(name: str, data: str, output_dir: str, outputs: str | None = N
     finally:
         if own:
             service.close()
-    scored = [Scored(s, c, a.code, png, error if a.ok else a.reason, metrics)
+    scored = [Scored(s, c, a.code, png, error if a.ok or metrics is None else a.reason, metrics)
               for s, c, a, (metrics, png, error) in zip(samples, completions, answers, results)]
-    summary = bench.summary([s.metrics for s in scored])
-    report = {"benchmark": bench.name, "title": bench.title, "data": data, "n": len(scored),
+    kept = [s for s in scored if s.metrics is not None]
+    summary = bench.summary([s.metrics for s in kept])
+    report = {"benchmark": bench.name, "title": bench.title, "data": data, "n": len(kept),
+              "left_out": {s.sample.id: s.error for s in scored if s.metrics is None},
               "answers": outputs or model, "scores": summary, "not_computed": bench.not_computed}
     write_json(out / "scores.json", report)
     write_text(out / "samples.jsonl", "".join(json.dumps(sample_row(s)) + "\n" for s in scored))
     write_text(out / "table.md", table_markdown(bench, summary))
-    write_bytes(out / "worst.png", worst_sheet(bench, scored))
+    write_bytes(out / "worst.png", worst_sheet(bench, kept))
     return report
 
 
 def sample_row(s: Scored) -> dict:
     return {"id": s.sample.id, "completion": s.completion, "code": s.code, "error": s.error,
-            **{k: round(v, 6) for k, v in s.metrics.items()}}
+            **{k: round(v, 6) for k, v in (s.metrics or {}).items()}}
 
 
 def table_markdown(bench, summary: dict[str, float]) -> str:
@@ -115,7 +117,9 @@ def table_markdown(bench, summary: dict[str, float]) -> str:
 def print_table(bench_name: str, report: dict) -> None:
     bench = get(bench_name)
     print(table_markdown(bench, report["scores"]), end="")
-    print(f"{report['n']} samples", file=sys.stderr)
+    left = report["left_out"]
+    print(f"{report['n']} samples" + (f"; {len(left)} left out (reference fails): {', '.join(sorted(left)[:5])}" if left else ""),
+          file=sys.stderr)
 
 
 def worst_sheet(bench, scored: list[Scored], rows: int = SHEET_ROWS) -> bytes:

@@ -97,3 +97,17 @@ def test_outputs_file_to_table(tmp_path, service):
     from PIL import Image
 
     assert Image.open(tmp_path / "out" / "worst.png").size[0] == 620
+
+
+def test_a_reference_that_fails_is_left_out_and_named(tmp_path, service):
+    folder = tmp_path / "direct_600"
+    folder.mkdir()
+    for name in ("bar_1", "line_1"):
+        (folder / f"{name}.py").write_text((FIXTURES / "direct_600" / f"{name}.py").read_text())
+        (folder / f"{name}.png").write_bytes((FIXTURES / "direct_600" / f"{name}.png").read_bytes())
+    (folder / "line_1.py").write_text("import matplotlib.pyplot as plt\nimport no_such_module\n")
+    outputs = tmp_path / "o.jsonl"
+    outputs.write_text(json.dumps({"id": "bar_1", "completion": "```python\n" + (folder / "bar_1.py").read_text() + "```"}) + "\n")
+    report = run_benchmark("chartmimic", str(folder), str(tmp_path / "out"), outputs=str(outputs), service=service)
+    assert report["n"] == 1 and report["scores"]["Low-Level"] == 100.0
+    assert list(report["left_out"]) == ["line_1"] and "ModuleNotFoundError" in report["left_out"]["line_1"]
