@@ -1,8 +1,9 @@
 """ChartMimic, Direct Mimic: chart image -> matplotlib script, scored by its low-level metrics.
 
 Data (``--data``): the repository's evaluation folder (``direct_600/``, ``ori_500/`` ...: one
-``NAME.py`` ground-truth script beside its ``NAME.png``), or a Parquet/JSONL file with the Hub
-card's columns ``GroundTruthFigureCode`` and ``GroundTruthFigurePreview`` (an image).
+``NAME.py`` ground-truth script beside its ``NAME.png``), or the Hub's Parquet/JSONL rows (config
+``chartmimic``, split ``test``: ``ExampleID``, ``Task``, ``InputFigurePreview``, ``GroundTruthFigureCode``,
+``GroundTruthFigurePreview``; Direct Mimic rows only).
 
 Metrics, per pair, from one traced sandboxed run of each script (``filters.render.chart_trace``):
 
@@ -143,20 +144,27 @@ class ChartMimic:
 
     @staticmethod
     def _load_table(path: Path) -> list[Sample]:
+        """Hub rows (``ExampleID``, ``Task``, ``InputFigurePreview``, ``GroundTruthFigureCode``,
+        ``GroundTruthFigurePreview``): Direct Mimic rows only when ``Task`` is there; the model's input
+        picture is ``InputFigurePreview`` when present."""
         import pandas as pd
 
         frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_json(path, lines=path.suffix == ".jsonl")
         for column in ("GroundTruthFigureCode", "GroundTruthFigurePreview"):
             if column not in frame.columns:
                 raise BenchmarkError(f"{path}: no column {column!r}; it has: {', '.join(map(str, frame.columns))}")
+        picture_column = "InputFigurePreview" if "InputFigurePreview" in frame.columns else "GroundTruthFigurePreview"
         samples = []
         for i, row in enumerate(frame.to_dict("records")):
+            if "Task" in row and "direct" not in str(row["Task"]).lower():
+                continue
             try:
-                picture = image_bytes(row["GroundTruthFigurePreview"])
+                picture = image_bytes(row[picture_column])
             except ValueError:
-                raise BenchmarkError(f"{path}: row {i}: GroundTruthFigurePreview holds no image bytes") from None
-            ident = str(row.get("ExampleID") or row.get("Task") or i)
-            samples.append(Sample(ident, picture, str(row["GroundTruthFigureCode"])))
+                raise BenchmarkError(f"{path}: row {i}: {picture_column} holds no image bytes") from None
+            samples.append(Sample(str(row.get("ExampleID", i)), picture, str(row["GroundTruthFigureCode"])))
+        if not samples:
+            raise BenchmarkError(f"{path}: no Direct Mimic rows")
         return samples
 
     def score(self, samples: Sequence[Sample], codes: Sequence[str | None], service):

@@ -111,3 +111,19 @@ def test_a_reference_that_fails_is_left_out_and_named(tmp_path, service):
     report = run_benchmark("chartmimic", str(folder), str(tmp_path / "out"), outputs=str(outputs), service=service)
     assert report["n"] == 1 and report["scores"]["Low-Level"] == 100.0
     assert list(report["left_out"]) == ["line_1"] and "ModuleNotFoundError" in report["left_out"]["line_1"]
+
+
+def test_hub_rows_are_read_direct_mimic_only(tmp_path):
+    """The Hub layout (as ``tests/sources/hub_fixtures.py`` builds it): Image cells, a Task column."""
+    import datasets
+
+    code = (FIXTURES / "direct_600" / "bar_1.py").read_text()
+    png = (FIXTURES / "direct_600" / "bar_1.png").read_bytes()
+    rows = {"ExampleID": ["bar_1", "bar_1_c"], "Task": ["Direct Mimic", "Customized Mimic"],
+            "Instruction": ["Redraw.", "Redraw with data."], "InputFigurePreview": [{"bytes": png}] * 2,
+            "GroundTruthFigureCode": [code, code], "GroundTruthFigurePreview": [{"bytes": png}] * 2}
+    features = datasets.Features({k: datasets.Image() if "Preview" in k else datasets.Value("string") for k in rows})
+    path = tmp_path / "test-00000-of-00001.parquet"
+    datasets.Dataset.from_dict(rows, features=features).to_parquet(str(path))
+    samples = ChartMimic().load(str(path))
+    assert [s.id for s in samples] == ["bar_1"] and samples[0].image == png and samples[0].reference == code
