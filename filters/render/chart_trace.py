@@ -208,11 +208,17 @@ class Recorder:
         pending = {"networkx": self._wrap_networkx, "squarify": self._wrap_squarify,
                    "matplotlib_venn": self._wrap_venn}
         original = builtins.__import__
+        depth = [0]
 
         def hooked(name, *args, **kwargs):
-            module = original(name, *args, **kwargs)
-            for key in [k for k in pending if k in sys.modules]:
-                pending.pop(key)()
+            depth[0] += 1
+            try:
+                module = original(name, *args, **kwargs)
+            finally:
+                depth[0] -= 1
+            if depth[0] == 0:  # the outermost import is complete: no module is half-initialised now
+                for key in [k for k in pending if k in sys.modules]:
+                    pending.pop(key)()
             return module
 
         for key in [k for k in pending if k in sys.modules]:
@@ -359,7 +365,7 @@ class Recorder:
 
     def collect(self, figure) -> str:
         trace = {"types": dict(sorted(self.types.items())[:MAX_ITEMS]), "colors": self.colors(),
-                 "layout": self.layout(figure), "texts": self.texts(figure)}
+                 "layout": self.layout(figure), "axes": len(figure.axes), "texts": self.texts(figure)}
         text = json.dumps(trace)
         if len(text) > MAX_TRACE_BYTES:
             trace["texts"] = trace["texts"][:200]

@@ -46,13 +46,14 @@ def test_every_pair_agrees_with_the_official_evaluator(scored):
 
 
 def test_identical_answers_score_the_maximum(scored):
-    for pair in ("bar_1__identical", "line_1__identical", "pie_1__identical"):
+    for pair in [p for p in scored if p.endswith("__identical")]:
         assert scored[pair] == {"text": 1.0, "layout": 1.0, "type": 1.0, "color": 1.0, "low_level": 1.0, "executed": 1.0}
 
 
 @pytest.mark.parametrize("pair, lowered", [
     ("bar_1__color", {"color"}), ("line_1__color", {"color"}), ("pie_1__color", {"color"}),
-    ("bar_1__label", {"text"}), ("pie_1__label", {"text"}),
+    ("3d_1__color", {"color"}), ("graph_1__color", {"color"}), ("treemap_1__color", {"color"}),
+    ("bar_1__label", {"text"}), ("pie_1__label", {"text"}), ("graph_1__label", {"text"}),
     ("line_1__layout", {"layout"}),
     ("bar_1__type", {"type", "color"}),  # bars drawn as lines: their colours move to another drawing function
     ("bar_1__removed", {"text", "type", "color"}), ("line_1__removed", {"type", "color"}),
@@ -69,11 +70,16 @@ def test_a_failing_answer_scores_zero(service):
     assert png is None and error.startswith("runtime: ValueError") and set(metrics.values()) == {0.0}
 
 
-@pytest.mark.parametrize("text", [None, "[]", "{", json.dumps({"texts": [1], "colors": [], "layout": [], "types": {}}),
-                                  json.dumps({"texts": [], "colors": ["#FF0000"], "layout": [], "types": {}}),
-                                  json.dumps({"texts": [], "colors": [], "layout": [[1, 2]], "types": {}}),
-                                  json.dumps({"texts": [], "colors": [], "layout": [], "types": {"x": -1}}),
-                                  json.dumps({"texts": ["a"] * 3000, "colors": [], "layout": [], "types": {}})])
+def trace(**changes) -> str:
+    return json.dumps({"texts": [], "colors": [], "layout": [], "axes": 1, "types": {}, **changes})
+
+
+def test_a_wellformed_trace_is_read():
+    assert parse_trace(trace(texts=["a"], colors=["_axes/bar--#FF0000"], layout=[[1, 1, 0, 0, 0, 0]], types={"x": 2}))
+
+
+@pytest.mark.parametrize("text", [None, "[]", "{", trace(texts=[1]), trace(colors=["#FF0000"]), trace(layout=[[1, 2]]),
+                                  trace(types={"x": -1}), trace(texts=["a"] * 3000), trace(axes="1"), trace(axes=-1)])
 def test_a_malformed_trace_is_refused(text):
     with pytest.raises(TraceError):
         parse_trace(text)
@@ -81,19 +87,21 @@ def test_a_malformed_trace_is_refused(text):
 
 def test_outputs_file_to_table(tmp_path, service):
     outputs = tmp_path / "outputs.jsonl"
-    answers = {a.stem.split("__")[0]: a.read_text() for a in sorted((FIXTURES / "answers").glob("*__color.py"))}
+    answers = {a.stem.split("__")[0]: a.read_text() for a in sorted((FIXTURES / "answers").glob("[blp]*__color.py"))}
     outputs.write_text("".join(json.dumps({"id": k, "completion": f"Here:\n```python\n{v}\n```"}) + "\n"
                                for k, v in answers.items()))
     report = run_benchmark("chartmimic", str(FIXTURES / "direct_600"), str(tmp_path / "out"), outputs=str(outputs),
                            service=service)
-    expected_color = 100 * sum(OFFICIAL[f"{k}__color"]["color"] for k in answers) / 3
+    expected_color = 100 * sum(OFFICIAL[f"{k}__color"]["color"] for k in answers) / 6  # 3 of 6 samples unanswered
     assert report["scores"]["Color"] == pytest.approx(expected_color, abs=0.1)
-    assert report["scores"]["Exec.Rate"] == 100.0 and report["scores"]["Text"] == 100.0
+    assert report["scores"]["Exec.Rate"] == 50.0 and report["scores"]["Text"] == 50.0
     assert report["not_computed"] == {"High-Level": "needs a GPT-4o judge"}
     table = (tmp_path / "out" / "table.md").read_text()
     assert "| Exec.Rate | Text | Layout | Type | Color | Low-Level | High-Level |" in table and "n/c" in table
-    rows = [json.loads(line) for line in (tmp_path / "out" / "samples.jsonl").read_text().splitlines()]
-    assert [r["id"] for r in rows] == ["bar_1", "line_1", "pie_1"] and all(r["error"] is None for r in rows)
+    rows = {r["id"]: r for r in map(json.loads, (tmp_path / "out" / "samples.jsonl").read_text().splitlines())}
+    assert sorted(rows) == ["3d_1", "bar_1", "graph_1", "line_1", "pie_1", "treemap_1"]
+    assert all((rows[k]["error"] is None) == (k in answers) for k in rows)
+    assert rows["3d_1"]["error"] == "no_block" and rows["3d_1"]["low_level"] == 0.0
     from PIL import Image
 
     assert Image.open(tmp_path / "out" / "worst.png").size[0] == 620
