@@ -56,7 +56,7 @@ def test_cli_errors_are_one_line(tmp_path, args, message):
 
 
 @pytest.mark.parametrize("benchmark, data, first", [
-    ("chemdraw", "chemdraw", ["caffeine", "aspirin"]), ("chartmimic", "chartmimic/direct_600", ["bar_1", "line_1"]),
+    ("chemdraw", "chemdraw", ["caffeine", "aspirin"]), ("chartmimic", "chartmimic/direct_600", ["3d_1", "bar_1"]),
     ("unisvg", "unisvg/test.json", ["icon_house.png", "icon_badge.png"])])
 def test_cli_generates_with_a_tiny_model(tmp_path, benchmark, data, first):
     """The --model way in: a random tiny Qwen2-VL answers the pictures; its answers are scored (0 here)."""
