@@ -47,7 +47,11 @@ def add_commands(sub) -> None:
     p = sub.add_parser("eval", help="generate, render and score on a held-out split")
     p.add_argument("--data", required=True)
     p.add_argument("--split", default=None, help="default: the first of test, virl, sft that the data has")
-    p.add_argument("--model", required=True)
+    p.add_argument("--model", default=None, help="Hub id or folder to generate with (or give --outputs with --benchmark)")
+    p.add_argument("--benchmark", default=None, help="score as a paper benchmark scores: chartmimic, chemdraw, unisvg "
+                   "(--data: the benchmark's own files)")
+    p.add_argument("--outputs", default=None, metavar="FILE.jsonl",
+                   help='with --benchmark: answers produced elsewhere, one {"id": ..., "completion": ...} per line')
     p.add_argument("-n", type=positive_int, default=None, help="rows, drawn evenly across languages (default: all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", default="runs/eval")
@@ -87,10 +91,11 @@ def user_errors() -> tuple[type[Exception], ...]:
     from .config import ConfigError
     from .data import DataError
     from .encoders import EncoderUnavailable
+    from .benchmarks.base import BenchmarkError
     from .eval import EvalError
     from .models import ModelUnavailable
 
-    return ConfigError, DataError, EncoderUnavailable, EvalError, ModelUnavailable
+    return ConfigError, DataError, EncoderUnavailable, EvalError, ModelUnavailable, BenchmarkError
 
 
 def guarded(command):
@@ -167,8 +172,12 @@ def cmd_reward(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .data import check_data
-    from .eval import evaluate, pick_split, print_table
+    from .eval import EvalError, evaluate, pick_split, print_table
 
+    if args.benchmark or args.outputs:
+        return cmd_eval_benchmark(args)
+    if args.model is None:
+        raise EvalError("give --model (or --benchmark NAME with --outputs FILE.jsonl)")
     from .models import check_model
 
     check_data(args.data)
@@ -181,6 +190,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.keep_failures:
         stats = json.loads((Path(args.keep_failures) / "stats.json").read_text())
         print(f"refine rows: {stats['rows'].get('sft', 0)} written to {args.keep_failures} ({stats['outcomes']})")
+    return 0
+
+
+def cmd_eval_benchmark(args: argparse.Namespace) -> int:
+    from .benchmarks.base import BenchmarkError
+    from .benchmarks.runner import print_table, run_benchmark
+
+    if not args.benchmark:
+        raise BenchmarkError("--outputs scores answers to a benchmark: give --benchmark NAME")
+    if (args.model is None) == (args.outputs is None):
+        raise BenchmarkError("give exactly one of --model ID and --outputs FILE.jsonl")
+    output = args.output if args.output != "runs/eval" else f"runs/eval-{args.benchmark}"
+    report = run_benchmark(args.benchmark, args.data, output, outputs=args.outputs, model=args.model, n=args.n,
+                           max_new_tokens=args.max_new_tokens)
+    print_table(args.benchmark, report)
+    print(f"scores.json, samples.jsonl, table.md and worst.png in {output}")
     return 0
 
 

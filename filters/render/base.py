@@ -88,6 +88,7 @@ class RenderResult:
     width: int = 0
     height: int = 0
     cpu_s: float = 0.0  # CPU of the worker and all it spawned while it rendered this sample (the build's cost record)
+    trace: str | None = None  # JSON text a sample's tracer wrote (untrusted: parse it as such)
 
     @classmethod
     def failure(cls, kind: str, message: str, elapsed_s: float = 0.0) -> "RenderResult":

@@ -22,7 +22,7 @@ from core.languages import LANGS
 from .base import RenderError, RenderResult, printable, renderer_class, resolve_conventions
 from .jail import describe
 from .sandbox import NAMESPACES, ProcessCage, detect_isolation, wall_deadline_s, worker_command
-from .protocol import read_frame, write_frame
+from .protocol import MAX_TRACE_BYTES, read_frame, write_frame
 
 log = logging.getLogger("vinci.render")
 
@@ -69,15 +69,20 @@ class WorkerProcess:
         self.ready = frame[0]
         return self
 
-    def request(self, code: str, timeout_s: float, files: Files | None = None,
-                conventions: dict | None = None) -> RenderResult:
+    def request(self, code: str, timeout_s: float, files: Files | None = None, conventions: dict | None = None,
+                trace: str | None = None, size: tuple[int, int] | None = None) -> RenderResult:
         start = time.monotonic()
         cpu_before = self.cpu_seconds()
         self.seq += 1
         texts, blobs, payload = pack_files(files or {})
+        message = {"seq": self.seq, "code": code, "timeout_s": timeout_s, "files": texts, "blobs": blobs,
+                   "conventions": conventions or {}}
+        if trace is not None:
+            message["trace"] = trace
+        if size is not None:
+            message["size"] = list(size)
         try:
-            write_frame(self.in_fd, {"seq": self.seq, "code": code, "timeout_s": timeout_s, "files": texts, "blobs": blobs,
-                                     "conventions": conventions or {}}, payload)
+            write_frame(self.in_fd, message, payload)
             frame = read_frame(self.out_fd, start + wall_deadline_s(timeout_s) + GRACE_S)
         except TimeoutError:
             raise WorkerGone("timeout") from None
@@ -91,7 +96,13 @@ class WorkerProcess:
         elapsed = time.monotonic() - start
         cpu = max(0.0, self.cpu_seconds() - cpu_before)
         if header.get("ok"):
-            return RenderResult(ok=True, png=png, elapsed_s=elapsed, width=header["width"], height=header["height"], cpu_s=cpu)
+            traced = header.get("trace")
+            if traced is not None and (not isinstance(traced, str) or len(traced) > MAX_TRACE_BYTES):
+                failure = RenderResult.failure("runtime", "the worker sent a malformed trace", elapsed)
+                failure.cpu_s = cpu
+                return failure
+            return RenderResult(ok=True, png=png, elapsed_s=elapsed, width=header["width"], height=header["height"],
+                                cpu_s=cpu, trace=traced)
         failure = RenderResult.failure(header.get("kind", "runtime"), header.get("message", ""), elapsed)
         failure.cpu_s = cpu
         return failure
@@ -182,9 +193,11 @@ class RenderPool:
         return self._spawn()
 
     def render(self, code: str, timeout_s: float | None = None, files: Files | None = None,
-               conventions: dict | None = None) -> RenderResult:
+               conventions: dict | None = None, trace: str | None = None,
+               size: tuple[int, int] | None = None) -> RenderResult:
         """Render one sample; ``files`` are placed beside it in its scratch folder, ``conventions`` are its
-        dataset's render conventions (``base.Convention``; ``None``: vinci's defaults).
+        dataset's render conventions (``base.Convention``; ``None``: vinci's defaults), ``trace`` asks for a
+        drawing trace, ``size`` for an exact output size (SVG).
 
         A worker that dies is replaced and the sample tried once more on the fresh one, so a crash
         of the machinery (not of the sample) does not change which rows a build keeps; a sample
@@ -199,7 +212,7 @@ class RenderPool:
         try:
             for attempt in (1, 2):
                 try:
-                    return worker.request(code, timeout, files, conventions)
+                    return worker.request(code, timeout, files, conventions, trace, size)
                 except WorkerGone as gone:
                     if self._aborted:
                         return RenderResult.failure("runtime", "the render pool was stopped")
@@ -214,11 +227,12 @@ class RenderPool:
 
     def render_many(self, codes: Iterable[str], timeout_s: float | None = None,
                     files: Sequence[Files | None] | None = None,
-                    conventions: Sequence[dict | None] | None = None) -> list[RenderResult]:
+                    conventions: Sequence[dict | None] | None = None, trace: str | None = None,
+                    size: tuple[int, int] | None = None) -> list[RenderResult]:
         codes = list(codes)
         files = list(files) if files is not None else [None] * len(codes)
         conventions = list(conventions) if conventions is not None else [None] * len(codes)
-        return list(self._threads.map(lambda job: self.render(job[0], timeout_s, job[1], job[2]),
+        return list(self._threads.map(lambda job: self.render(job[0], timeout_s, job[1], job[2], trace, size),
                                       zip(codes, files, conventions)))
 
     def close(self) -> None:
@@ -261,9 +275,11 @@ class RenderService:
                 self._pools[lang] = RenderPool(lang, n, self.timeout_s)
             return self._pools[lang]
 
-    def render_many(self, samples: Sequence[tuple]) -> list[RenderResult]:
+    def render_many(self, samples: Sequence[tuple], trace: str | None = None,
+                    size: tuple[int, int] | None = None) -> list[RenderResult]:
         """Render ``(lang, code)``, ``(lang, code, files)`` or ``(lang, code, files, conventions)`` tuples;
-        results come back in input order."""
+        results come back in input order. ``trace`` asks every sample's renderer for a drawing trace
+        (``RenderResult.trace``); ``size`` an exact output size (SVG)."""
         results: list[RenderResult | None] = [None] * len(samples)
         by_lang: dict[str, list[int]] = {}
         for i, (lang, *_) in enumerate(samples):
@@ -279,7 +295,8 @@ class RenderService:
                 return
             files = [samples[i][2] if len(samples[i]) > 2 else None for i in idx]
             conventions = [samples[i][3] if len(samples[i]) > 3 else None for i in idx]
-            for i, result in zip(idx, pool.render_many([samples[i][1] for i in idx], files=files, conventions=conventions)):
+            for i, result in zip(idx, pool.render_many([samples[i][1] for i in idx], files=files, conventions=conventions,
+                                                       trace=trace, size=size)):
                 results[i] = result
 
         with ThreadPoolExecutor(max(1, len(by_lang))) as ex:

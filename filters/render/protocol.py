@@ -13,6 +13,7 @@ import time
 FRAME = struct.Struct("<II")
 MAX_HEADER = 1 << 20
 MAX_PAYLOAD = 64 << 20  # a 16.7 Mpx canvas is 50 MB of raw RGB; no honest PNG is larger
+MAX_TRACE_BYTES = 256 << 10  # a drawing trace (``chart_trace``) is JSON text of at most this many characters
 
 
 def write_frame(fd: int, header: dict, payload: bytes = b"") -> None:

@@ -79,13 +79,17 @@ class PythonRenderer:
         axes[1].set_title("warm")
         fig.savefig(io.BytesIO(), format="png", dpi=DPI)
         self._plt.close("all")
+        import matplotlib.backends.backend_pdf  # noqa: F401 - a traced sample draws its texts through it (0.6 s to import)
         try:
             import mpl_toolkits.mplot3d  # noqa: F401
             import matplotlib.patheffects  # noqa: F401
         except ImportError:
             pass
 
-    def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None) -> bytes:
+    def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None,
+               trace: str | None = None) -> bytes | tuple[bytes, str]:
+        """The script's figure as PNG; with ``trace`` (a name in ``chart_trace.TRACERS``), also what
+        the script drew, as JSON text: ``(png, trace)``."""
         import matplotlib
         from matplotlib.figure import Figure
         import numpy as np
@@ -127,6 +131,14 @@ class PythonRenderer:
         plt.savefig = lambda *a, **k: note_savefig(plt.gcf(), *a, **k)
         plt.show = note_show
         builtins.input = no_input
+        recorder = None
+        if trace is not None:
+            from .chart_trace import TRACERS
+
+            if trace not in TRACERS:
+                raise RenderError("unsupported", f"no trace {trace!r}; known: {', '.join(TRACERS)}")
+            recorder = TRACERS[trace]()
+            recorder.install()
         namespace = {"__name__": "__main__", "__file__": compiled.co_filename, "__builtins__": builtins}
         try:
             exec(compiled, namespace)
@@ -144,9 +156,19 @@ class PythonRenderer:
 
         figure = noted[-1] if noted else (plt.gcf() if plt.get_fignums() else None)
         if figure is None:
+            if recorder is not None:
+                raise RenderError("blank", "the script drew no figure to trace")
             return self._image_file(workdir)
         options = saved_with.get(id(figure), {}) if policy == "script" else {}
-        return self._draw(figure, options, original_savefig)
+        png = self._draw(figure, options, original_savefig)
+        if recorder is None:
+            return png
+        try:
+            return png, recorder.collect(figure)
+        except MemoryError:
+            raise RenderError("memory", "MemoryError while tracing the figure") from None
+        except Exception as exc:  # noqa: BLE001 - tracing draws the user's artists again
+            raise RenderError("runtime", f"{type(exc).__name__} while tracing: {exc}") from None
 
     def _draw(self, figure, options: dict, savefig) -> bytes:
         """The figure at ``DPI``: drawn whole, or -- when the script saved it with options that change the

@@ -43,7 +43,9 @@ def intrinsic_size(tree) -> tuple[float, float]:
     return width or 300.0, height or 150.0
 
 
-def svg_to_png(data: bytes, canvas: Canvas, long_side: int = LONG_SIDE) -> bytes:
+def svg_to_png(data: bytes, canvas: Canvas, long_side: int = LONG_SIDE, size: tuple[int, int] | None = None) -> bytes:
+    """The SVG as PNG: its own aspect, longer side ``long_side``; or stretched to exactly ``size``
+    (what cairosvg's ``output_width`` and ``output_height`` do, as some benchmarks rasterise)."""
     from cairosvg.parser import Tree
     from cairosvg.surface import PNGSurface
 
@@ -59,7 +61,7 @@ def svg_to_png(data: bytes, canvas: Canvas, long_side: int = LONG_SIDE) -> bytes
     if width <= 0 or height <= 0:
         raise RenderError("blank", f"the SVG has no area ({width}x{height})")
     scale = long_side / max(width, height)
-    out_w, out_h = max(1, round(width * scale)), max(1, round(height * scale))
+    out_w, out_h = size or (max(1, round(width * scale)), max(1, round(height * scale)))
     if out_w * out_h > canvas.max_pixels:
         raise RenderError("forbidden", f"SVG of aspect {width}:{height} exceeds the canvas limit")
     try:
@@ -99,8 +101,9 @@ class SvgRenderer:
         warm = b'<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10"><text x="1" y="8">a</text><circle cx="15" cy="5" r="4"/></svg>'
         svg_to_png(warm, self.canvas)
 
-    def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None) -> bytes:
-        return svg_to_png(code.encode("utf-8"), self.canvas, resolve_conventions(type(self), conventions)["long_side"])
+    def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None,
+               size: tuple[int, int] | None = None) -> bytes:
+        return svg_to_png(code.encode("utf-8"), self.canvas, resolve_conventions(type(self), conventions)["long_side"], size)
 
     def teardown(self) -> None:
         pass

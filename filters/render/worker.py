@@ -24,7 +24,7 @@ import traceback
 
 from . import jail, seccomp
 from .base import ERROR_KINDS, RenderError, normalize_png, renderer_class
-from .protocol import read_frame, write_frame
+from .protocol import MAX_TRACE_BYTES, read_frame, write_frame
 from .sandbox import (SampleLimits, apply_sample_limits, cpu_used_s, install_audit_hook, kill_group, python_trees,
                       wall_deadline_s)
 
@@ -69,10 +69,13 @@ class Worker:
             request, payload = frame
             start = time.monotonic()
             try:
-                raw = self.run_sample(request["code"], float(request["timeout_s"]), support_files(request, payload),
-                                      request.get("conventions") or None)
+                raw, trace = self.run_sample(request["code"], float(request["timeout_s"]), support_files(request, payload),
+                                             request.get("conventions") or None, request.get("trace"),
+                                             output_size(request.get("size")))
                 png, width, height = normalize_png(raw, self.renderer.canvas)
                 header = {"ok": True, "width": width, "height": height}
+                if trace is not None:
+                    header["trace"] = trace
             except RenderError as exc:
                 png, header = b"", {"ok": False, "kind": exc.kind, "message": exc.message}
             except Exception as exc:  # noqa: BLE001 - whatever a sample provoked costs that sample, not the worker
@@ -124,19 +127,27 @@ class Worker:
             print(f"vinci worker: no per-sample namespaces ({header['error']}); samples share the worker's", file=sys.stderr)
         return bool(header["ok"]), header.get("credentials", {})
 
-    def run_sample(self, code: str, timeout_s: float, files: dict[str, str | bytes], conventions: dict | None) -> bytes:
+    def run_sample(self, code: str, timeout_s: float, files: dict[str, str | bytes], conventions: dict | None,
+                   trace: str | None = None, size: tuple[int, int] | None = None) -> tuple[bytes, str | None]:
+        """The sample's raw image, and its trace when one was asked for (only forked renderers,
+        whose samples are code, trace; a trace request to another renderer is unsupported). ``size``
+        asks a parsing renderer (SVG) for an exact output size."""
+        if size is not None and self.renderer.mode != "parse":
+            raise RenderError("unsupported", f"the {self.renderer.lang} renderer takes no output size")
         if self.renderer.mode == "fork":
             try:
-                return self.run_forked(code, files, timeout_s, conventions)
+                return self.run_forked(code, files, timeout_s, conventions, trace)
             finally:
                 self.sweep()
+        if trace is not None:
+            raise RenderError("unsupported", f"the {self.renderer.lang} renderer records no trace")
         workdir = tempfile.mkdtemp(dir=self.scratch_root)
         try:
             write_support_files(workdir, files)
             if self.renderer.mode == "parse":
-                return self.run_parser(code, workdir, timeout_s, conventions)
+                return self.run_parser(code, workdir, timeout_s, conventions, size), None
             try:
-                return self.renderer.render(code, workdir, timeout_s, conventions)
+                return self.renderer.render(code, workdir, timeout_s, conventions), None
             except MemoryError:
                 raise RenderError("memory", "the renderer ran out of memory") from None
         finally:
@@ -144,7 +155,8 @@ class Worker:
                 self.sweep()
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def run_parser(self, code: str, workdir: str, timeout_s: float, conventions: dict | None) -> bytes:
+    def run_parser(self, code: str, workdir: str, timeout_s: float, conventions: dict | None,
+                   size: tuple[int, int] | None = None) -> bytes:
         """Render data in the worker itself under a CPU-time timer (the pool kills a stuck worker)."""
         def expire(_sig, _frame):
             raise RenderError("timeout", cpu_message(timeout_s))
@@ -152,6 +164,8 @@ class Worker:
         previous = signal.signal(signal.SIGPROF, expire)
         signal.setitimer(signal.ITIMER_PROF, timeout_s)
         try:
+            if size is not None:
+                return self.renderer.render(code, workdir, timeout_s, conventions, size=size)
             return self.renderer.render(code, workdir, timeout_s, conventions)
         except MemoryError:
             raise RenderError("memory", "the sample exceeded the memory limit") from None
@@ -159,13 +173,14 @@ class Worker:
             signal.setitimer(signal.ITIMER_PROF, 0)
             signal.signal(signal.SIGPROF, previous)
 
-    def run_forked(self, code: str, files: dict[str, str | bytes], timeout_s: float, conventions: dict | None) -> bytes:
+    def run_forked(self, code: str, files: dict[str, str | bytes], timeout_s: float, conventions: dict | None,
+                   trace: str | None = None) -> tuple[bytes, str | None]:
         fallback_dir = None if self.jailed else tempfile.mkdtemp(dir=self.scratch_root)
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
-            self.child(code, files, timeout_s, conventions, write_fd, fallback_dir)
+            self.child(code, files, timeout_s, conventions, write_fd, fallback_dir, trace)
         os.close(write_fd)
         deadline = time.monotonic() + wall_deadline_s(timeout_s)
         try:
@@ -196,7 +211,7 @@ class Worker:
         return reply_payload(*frame)
 
     def child(self, code: str, files: dict[str, str | bytes], timeout_s: float, conventions: dict | None, write_fd: int,
-              fallback_dir: str | None) -> None:
+              fallback_dir: str | None, trace: str | None = None) -> None:
         """Runs in the forked child: jail, render, reply, exit without cleanup handlers."""
         try:
             os.setsid()  # a session, so a scheduler autogroup, of its own: not the worker's
@@ -220,8 +235,11 @@ class Worker:
                 apply_sample_limits(self.limits, timeout_s)
                 if self.audit:
                     install_audit_hook()
-                png = self.renderer.render(code, workdir, timeout_s, conventions)
-                write_frame(write_fd, {"ok": True}, png)
+                if trace is None:
+                    write_frame(write_fd, {"ok": True}, self.renderer.render(code, workdir, timeout_s, conventions))
+                else:
+                    png, traced = self.renderer.render(code, workdir, timeout_s, conventions, trace=trace)
+                    write_frame(write_fd, {"ok": True, "trace": traced}, png)
             except RenderError as exc:
                 write_frame(write_fd, {"ok": False, "kind": exc.kind, "message": exc.message})
             except MemoryError:
@@ -291,6 +309,16 @@ def prefer_as_oom_victim() -> None:
         pass
 
 
+def output_size(value) -> tuple[int, int] | None:
+    """A requested output size: two integers in [1, 4096], or none."""
+    if value is None:
+        return None
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 4096 for v in value)):
+        raise RenderError("unsupported", f"output size must be two integers in [1, 4096], not {value!r}")
+    return value[0], value[1]
+
+
 def wait_exit(pid: int, timeout_s: float) -> bool:
     """Wait up to ``timeout_s`` for a child to exit on its own, without reaping it."""
     try:
@@ -321,12 +349,16 @@ def prepare_image_checks(canvas) -> None:
     Image.new("RGBA", (2, 2)).save(io.BytesIO(), format="PNG")
 
 
-def reply_payload(header, payload: bytes) -> bytes:
-    """A sample child's reply, read as untrusted: anything but a well-formed answer is its failure."""
+def reply_payload(header, payload: bytes) -> tuple[bytes, str | None]:
+    """A sample child's reply, read as untrusted: anything but a well-formed answer is its failure.
+    A trace is passed on as text of bounded size, never interpreted here."""
     if not isinstance(header, dict):
         raise RenderError("runtime", "the sample sent a malformed reply")
     if header.get("ok") is True:
-        return payload
+        trace = header.get("trace")
+        if trace is not None and (not isinstance(trace, str) or len(trace) > MAX_TRACE_BYTES):
+            raise RenderError("runtime", "the sample sent a malformed trace")
+        return payload, trace
     kind = header.get("kind")
     message = header.get("message")
     raise RenderError(kind if kind in ERROR_KINDS else "runtime", message if isinstance(message, str) else "")

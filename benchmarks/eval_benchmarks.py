@@ -1,0 +1,130 @@
+"""Scoring speed of ``vinci eval --benchmark`` beside the official way of running, and agreement figures.
+
+    python benchmarks/eval_benchmarks.py [--repeat 2] [--workers 2]
+
+Prints, in one run on this machine:
+
+1. samples/s per benchmark, scoring the fixture pairs (tests/fixtures/benchmarks/) through warm
+   sandboxed pools; for ChartMimic beside the official way of running, emulated with the same scripts:
+   a fresh interpreter per metric and per side (4 metrics x 2 sides), unsandboxed, as its evaluators
+   call ``python3 FILE`` for each;
+2. ChartMimic's colour pairing: the official search over every ordered selection against the
+   assignment solver, on k random colours a side (same optimum asserted);
+3. agreement with the official evaluators' stored numbers, per metric: pairs, largest difference.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from filters.render.pool import RenderService  # noqa: E402
+from training.benchmarks.colors import best_total, best_total_brute_force  # noqa: E402
+from training.benchmarks.registry import get  # noqa: E402
+
+FIX = ROOT / "tests" / "fixtures" / "benchmarks"
+
+
+def chartmimic_pairs():
+    bench = get("chartmimic")
+    gold = {s.id: s for s in bench.load(str(FIX / "chartmimic" / "direct_600"))}
+    answers = sorted((FIX / "chartmimic" / "answers").glob("*.py"))
+    return bench, [gold[a.stem.split("__")[0]] for a in answers], [a.read_text() for a in answers], [a.stem for a in answers]
+
+
+def json_pairs(name: str, data: str):
+    bench = get(name)
+    gold = {s.id: s for s in bench.load(str(FIX / name / data))}
+    pairs = json.loads((FIX / name / "answers.json").read_text())
+    keys = [(kind, k) for kind, by in pairs.items() for k in by]
+    return bench, [gold[k] for _, k in keys], [pairs[kind][k] for kind, k in keys], [f"{kind}/{k}" for kind, k in keys]
+
+
+def timed_scores(bench, samples, codes, service, repeat: int):
+    bench.score(samples[:1], codes[:1], service)  # pools warm
+    start = time.perf_counter()
+    for _ in range(repeat):
+        results = bench.score(samples, codes, service)
+    return len(samples) * repeat / (time.perf_counter() - start), results
+
+
+def fresh_interpreters(codes: list[str], runs_per_pair: int = 8) -> float:
+    """Pairs/s when every metric of every side starts its own interpreter (the official way)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        for i, code in enumerate(codes):
+            path = Path(tmp) / f"s{i}.py"
+            path.write_text("import matplotlib\nmatplotlib.use('Agg')\n" + code)
+            for _ in range(runs_per_pair):
+                subprocess.run([sys.executable, str(path)], cwd=tmp, capture_output=True, timeout=120)
+        return len(codes) / (time.perf_counter() - start)
+
+
+def pairing_table() -> None:
+    rng = random.Random(0)
+    print("\nChartMimic colour pairing, k colours a side: official search vs assignment solver")
+    print(f"{'k':>3} {'orderings':>10} {'search s':>9} {'solver ms':>10} {'same optimum':>13}")
+    for k in (5, 6, 7, 8, 9):
+        a = ["#%06X" % rng.randrange(1 << 24) for _ in range(k)]
+        b = ["#%06X" % rng.randrange(1 << 24) for _ in range(k)]
+        t = time.perf_counter()
+        slow = best_total_brute_force(a, b)
+        t_slow = time.perf_counter() - t
+        t = time.perf_counter()
+        fast = best_total(a, b)
+        t_fast = time.perf_counter() - t
+        orderings = 1
+        for i in range(k):
+            orderings *= k - i
+        print(f"{k:>3} {orderings:>10} {t_slow:>9.2f} {1000 * t_fast:>10.2f} {str(abs(slow - fast) < 1e-9):>13}")
+
+
+def agreement(name: str, keys: list[str], results, official: dict, metrics: tuple[str, ...]) -> None:
+    for metric in metrics:
+        diffs = [abs(m.get(metric, 0.0) - official[k][metric]) for k, (m, _p, _e) in zip(keys, results)
+                 if metric in official[k]]
+        print(f"{name:<11} {metric:<18} {len(diffs):>5} {max(diffs):>10.2e}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    rows = []
+    with RenderService(workers=args.workers, timeout_s=30) as service:
+        cm, cm_samples, cm_codes, cm_keys = chartmimic_pairs()
+        cm_rate, cm_results = timed_scores(cm, cm_samples, cm_codes, service, args.repeat)
+        official_rate = fresh_interpreters(cm_codes[:3])
+        rows.append(("chartmimic", cm_rate, official_rate, "fresh interpreter per metric and side (8 a pair)"))
+        cd, cd_samples, cd_codes, cd_keys = json_pairs("chemdraw", "")
+        cd_rate, cd_results = timed_scores(cd, cd_samples, cd_codes, service, args.repeat)
+        rows.append(("chemdraw", cd_rate, None, ""))
+        us, us_samples, us_codes, us_keys = json_pairs("unisvg", "test.json")
+        us_rate, us_results = timed_scores(us, us_samples, us_codes, service, args.repeat)
+        rows.append(("unisvg", us_rate, None, ""))
+    print(f"scoring speed, {args.workers} render workers per language, pools warm")
+    print(f"{'benchmark':<11} {'vinci pairs/s':>14} {'official way pairs/s':>21}  official way")
+    for name, ours, theirs, how in rows:
+        print(f"{name:<11} {ours:>14.2f} {(f'{theirs:.3f}' if theirs else '-'):>21}  {how}")
+    pairing_table()
+    print("\nagreement with the official evaluators' stored numbers")
+    print(f"{'benchmark':<11} {'metric':<18} {'pairs':>5} {'max |diff|':>10}")
+    agreement("chartmimic", cm_keys, cm_results, json.loads((FIX / "chartmimic" / "official.json").read_text())["pairs"],
+              ("text", "layout", "type", "color"))
+    agreement("chemdraw", cd_keys, cd_results, json.loads((FIX / "chemdraw" / "expected.json").read_text())["pairs"],
+              ("exact", "exact_no_cistrans", "tanimoto"))
+    agreement("unisvg", us_keys, us_results, json.loads((FIX / "unisvg" / "official.json").read_text())["pairs"],
+              ("executed", "ssim"))
+
+
+if __name__ == "__main__":
+    main()
