@@ -110,9 +110,11 @@ class WorkerProcess:
     def cpu_seconds(self) -> float:
         """CPU used so far by the worker and everything it spawned: its cage's accounting, else the
         worker's own times and those of the children it reaped (``/proc/PID/stat``, Chromium missed)."""
-        counted = self.cage.cpu_seconds()
+        counted = self.cage.cpu_seconds() if self.cage is not None else None
         if counted is not None:
             return counted
+        if self.proc is None:
+            return 0.0
         try:
             fields = open(f"/proc/{self.proc.pid}/stat").read().rsplit(")", 1)[1].split()
             return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")

@@ -147,6 +147,7 @@ def test_a_reply_to_another_request_is_rejected(tmp_path):
     from_worker_r, from_worker_w = os.pipe()
     worker = WorkerProcess.__new__(WorkerProcess)
     worker.in_fd, worker.out_fd, worker.seq, worker.lang = to_worker_w, from_worker_r, 0, "python"
+    worker.cage = worker.proc = None
     write_frame(from_worker_w, {"ok": True, "width": 1, "height": 1, "seq": 7}, b"forged")
     with pytest.raises(WorkerGone, match="reply to request 7"):
         worker.request("x = 1", 1.0)
