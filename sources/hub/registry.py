@@ -83,6 +83,11 @@ DATASETS: dict[str, DatasetSpec] = {
     "nllg/datikz": DatasetSpec(
         "columns", "latex", "see the dataset card (per-row origin)", {"code": "code", "image": "image"},
         render={"latex": DATIKZ_PICTURE}),
+    # DaTikZ v2 (94.5k train rows, 442 test, by the Hub's viewer; v1 has 49,692): the same builder, so the same
+    # framing; its columns are taken to be v1's (code, image) -- a wrong one fails on the first row, naming the found.
+    "nllg/datikz-v2": DatasetSpec(
+        "columns", "latex", "see the dataset card (per-row origin)", {"code": "code", "image": "image"},
+        render={"latex": DATIKZ_PICTURE}),
     "UniParser/MolParser-7M": DatasetSpec(
         "columns", "smiles", "cc-by-nc-sa-4.0", {"code": "SMILES", "image": "image"}, config="pretrain_synthetic_7M",
         labels="esmiles"),

@@ -217,6 +217,7 @@ FIXTURES: dict[str, Callable[[Path], Fixture]] = {
     "MBZUAI/Web2Code": web2code,
     "starvector/svg-stack": svg_stack,
     "nllg/datikz": datikz,
+    "nllg/datikz-v2": datikz,
     "UniParser/MolParser-7M": molparser,
     "yuntian-deng/im2smiles-20k": im2smiles,
 }
