@@ -94,18 +94,20 @@ class WorkerProcess:
         if header.get("seq") != self.seq:
             raise WorkerGone(f"sent a reply to request {header.get('seq')!r} while {self.seq} was asked")
         elapsed = time.monotonic() - start
-        cpu = max(0.0, self.cpu_seconds() - cpu_before)
-        if header.get("ok"):
-            traced = header.get("trace")
-            if traced is not None and (not isinstance(traced, str) or len(traced) > MAX_TRACE_BYTES):
-                failure = RenderResult.failure("runtime", "the worker sent a malformed trace", elapsed)
-                failure.cpu_s = cpu
-                return failure
-            return RenderResult(ok=True, png=png, elapsed_s=elapsed, width=header["width"], height=header["height"],
-                                cpu_s=cpu, trace=traced)
-        failure = RenderResult.failure(header.get("kind", "runtime"), header.get("message", ""), elapsed)
-        failure.cpu_s = cpu
-        return failure
+        result = self._result(header, png, elapsed)
+        result.cpu_s = max(0.0, self.cpu_seconds() - cpu_before)
+        return result
+
+    @staticmethod
+    def _result(header: dict, png: bytes, elapsed: float) -> RenderResult:
+        """The worker's reply as a result; a malformed trace fails the sample."""
+        if not header.get("ok"):
+            return RenderResult.failure(header.get("kind", "runtime"), header.get("message", ""), elapsed)
+        traced = header.get("trace")
+        if traced is not None and (not isinstance(traced, str) or len(traced) > MAX_TRACE_BYTES):
+            return RenderResult.failure("runtime", "the worker sent a malformed trace", elapsed)
+        return RenderResult(ok=True, png=png, elapsed_s=elapsed, width=header["width"], height=header["height"],
+                            trace=traced)
 
     def cpu_seconds(self) -> float:
         """CPU used so far by the worker and everything it spawned: its cage's accounting, else the
