@@ -8,6 +8,7 @@ from .base import BenchmarkError
 BENCHMARKS = {
     "chartmimic": "training.benchmarks.chartmimic:ChartMimic",
     "chemdraw": "training.benchmarks.chemdraw:ChemDraw",
+    "design2code": "training.benchmarks.design2code:Design2Code",
     "unisvg": "training.benchmarks.unisvg:UniSVG",
 }
 
