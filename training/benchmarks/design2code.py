@@ -123,8 +123,15 @@ class Design2Code:
 
     # -- scoring ---------------------------------------------------------------------------------------
 
-    def _draw(self, service, jobs: list[tuple[str, dict]]):
-        return service.render_many([("html", page, files, SCREENSHOT) for page, files in jobs])
+    @staticmethod
+    def _draw(service, jobs: list[tuple[str, dict]]):
+        """Each distinct page drawn once (a ground truth answered several times is drawn once)."""
+        keys = [(page, tuple(sorted((k, hash(v)) for k, v in files.items()))) for page, files in jobs]
+        first: dict = {}
+        for key, job in zip(keys, jobs):
+            first.setdefault(key, job)
+        drawn = dict(zip(first, service.render_many([("html", page, files, SCREENSHOT) for page, files in first.values()])))
+        return [drawn[key] for key in keys]
 
     def score(self, samples: Sequence[Sample], codes: Sequence[str | None], service):
         """Three drawings of every page (plain, recoloured, recoloured shifted), all in the sandbox."""

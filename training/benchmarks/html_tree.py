@@ -5,9 +5,10 @@ Design2Code's evaluator reads pages with ``BeautifulSoup(page, "html.parser")``:
 name (one with no open match is dropped), void elements closed at once, every run of text (script
 and style bodies included) one string, comments apart. Which element owns which text decides which
 colour the text gets, so the evaluator's tree is rebuilt here the same way rather than with a
-browser-grade parser (bs4 is not a vinci dependency). ``serialize`` writes it back as bs4's
-``str(soup)`` does ("minimal" escaping, ``<br/>``), so the page the sandbox draws is the page the
-evaluator draws. Pure text processing: nothing here runs the page.
+browser-grade parser (bs4 is not a vinci dependency); as in bs4, a string of ASCII blanks outside
+``pre``/``textarea`` becomes one newline (or one space). ``serialize`` writes it back as bs4's
+``str(soup)`` does (attributes sorted, "minimal" escaping, ``<br/>``, a newline after the doctype),
+so the page the sandbox draws is the page the evaluator draws. Pure text processing: nothing here runs the page.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from typing import Iterator, Union
 VOID = frozenset("area base br col embed hr img input keygen link menuitem meta param source track wbr "
                  "basefont bgsound command frame image isindex nextid spacer".split())
 RAW_TEXT = frozenset({"script", "style"})
+KEEP_SPACE = frozenset({"pre", "textarea"})
+ASCII_SPACE = " \n\t\x0c\r"
 
 
 @dataclass
@@ -85,14 +88,23 @@ class _Builder(HTMLParser):
         else:
             self._add(Text(data))
 
+    def blanks(self, node: Element) -> None:
+        for child in node.children:
+            if isinstance(child, Element):
+                if child.name not in KEEP_SPACE:
+                    self.blanks(child)
+            elif child.kind == "text" and not child.value.strip(ASCII_SPACE):
+                child.value = "\n" if "\n" in child.value else " "
+
     def handle_comment(self, data):
         self._add(Text(data, "comment"))
 
     def handle_decl(self, decl):
-        self._add(Text(decl[8:] if decl.startswith("DOCTYPE ") else decl, "doctype"))
+        self._add(Text(decl[8:] if decl[:8].upper() == "DOCTYPE " else decl, "doctype"))
 
     def unknown_decl(self, data):
-        self._add(Text(data[6:] if data.startswith("CDATA[") else data, "cdata" if data.startswith("CDATA[") else "decl"))
+        cdata = data.upper().startswith("CDATA[")
+        self._add(Text(data[6:] if cdata else data, "cdata" if cdata else "decl"))
 
     def handle_pi(self, data):
         self._add(Text(data, "pi"))
@@ -102,6 +114,7 @@ def parse(page: str) -> Element:
     builder = _Builder()
     builder.feed(page)
     builder.close()
+    builder.blanks(builder.root)
     return builder.root
 
 
@@ -122,12 +135,12 @@ def serialize(node: Node) -> str:
     if isinstance(node, Text):
         if node.kind == "text":
             return node.value if node.parent is not None and node.parent.name in RAW_TEXT else _escape(node.value)
-        return {"comment": "<!--{}-->", "doctype": "<!DOCTYPE {}>", "decl": "<!{}>", "pi": "<?{}>",
+        return {"comment": "<!--{}-->", "doctype": "<!DOCTYPE {}>\n", "decl": "<?{}?>", "pi": "<?{}>",
                 "cdata": "<![CDATA[{}]]>"}[node.kind].format(node.value)
     inner = "".join(serialize(c) for c in node.children)
     if node.name == "[document]":
         return inner
-    attrs = "".join(" " + _attribute(k, v) for k, v in node.attrs.items())
+    attrs = "".join(" " + _attribute(k, v) for k, v in sorted(node.attrs.items()))
     if node.name in VOID and not node.children:
         return f"<{node.name}{attrs}/>"
     return f"<{node.name}{attrs}>{inner}</{node.name}>"
