@@ -15,8 +15,9 @@ those costs.
 
 Both transports are solved exactly: by OpenCV's ``cv2.EMD`` (what HELM calls) where OpenCV is
 installed, else as the same linear programme by ``scipy.optimize.linprog`` (HiGHS; exact, far slower).
-Patches with the same pixels share one inner transport, and two patches with no pixel at 0.001 (equal
-weights) are an assignment problem, solved by ``linear_sum_assignment``.
+Patches with the same pixels share one inner transport, two patches with no pixel at 0.001 (equal
+weights) are an assignment problem, solved by ``linear_sum_assignment``, and two equal pictures are 0
+apart without solving anything.
 """
 from __future__ import annotations
 
@@ -116,6 +117,8 @@ def block_emd(answer, target) -> float:
         height = math.floor(MAX_PATCHES / (width / PATCH[0])) * PATCH[0]
         answer, target = answer.resize((width, height)), target.resize((width, height))
     first, second = np.array(answer), np.array(target)
+    if np.array_equal(first, second):
+        return 0.0  # every patch stays where it is at no cost, and no cost is negative
     background, share = most_frequent_colour(second)
     background_grey = float(_grey(background).squeeze() / 255.0)
     sig1, sig2 = signature(first, background), signature(second, background)
