@@ -87,7 +87,6 @@ def describe(rest: str, **options: Any) -> dict[str, Any]:
 
 
 RESOLVE_OPTIONS = ("code_column", "image_column", "lang", "chat", "license", "split", "config", "layout")
-EXTRA_OPTIONS = RESOLVE_OPTIONS
 
 
 def stream(rest: str, seed: int = 0, start: int = 0, streaming: bool = True, data_files: Any = None,
