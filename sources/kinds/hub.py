@@ -3,29 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from pydantic import Field
-
 from ..base import RawSample
 from ..hub import describe, stream
-from ..registry import SourceKind, SourceOptions, source_kind
-
-
-class HubOptions(SourceOptions):
-    """``data_files``/``image_root``: a local copy instead of the Hub's files; ``offset``: rows left to
-    another recipe; the rest override the dataset's registry entry (or describe an unregistered one)."""
-
-    streaming: bool = True  # accepted for old manifests: every read is a sliced stream
-    data_files: Any = None
-    image_root: str | None = None
-    offset: int = Field(0, ge=0)
-    code_column: str | None = None
-    image_column: str | None = None
-    lang: str | None = None
-    chat: bool | None = None
-    license: str | None = None
-    split: str | None = None
-    config: str | None = None
-    layout: str | None = None
+from ..hub.options import HubOptions
+from ..registry import SourceKind, source_kind
 
 
 @source_kind

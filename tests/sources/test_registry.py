@@ -8,7 +8,7 @@ import pytest
 
 from core.errors import SourceError
 from core.languages import SYNTHETIC_SOURCES
-from sources.kinds.hub import HubOptions
+from sources.hub.options import HubOptions
 from sources.registry import KINDS, SourceKind, SourceOptions, known_specs, resolve_source, source_kind
 
 
