@@ -125,7 +125,9 @@ def check_options_of(spec: str, model: type[SourceOptions], options: dict[str, A
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise SourceError(f"source {spec}: option {where}: {first['msg']} (got {first.get('input')!r})") from None
+        given = repr(first.get("input"))
+        given = given if len(given) <= 80 else given[:77] + "..."
+        raise SourceError(f"source {spec}: option {where}: {first['msg']} (got {given})") from None
 
 
 def check_lang(spec: str, lang: Any) -> None:

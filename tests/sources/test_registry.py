@@ -56,15 +56,20 @@ def test_each_kind_describes_itself_for_the_plan_and_names_what_stops_a_build(tm
     assert hub.details().startswith("ChartMimic/ChartMimic: config chartmimic, split test") and "from row 10" in hub.details()
 
 
-def test_a_registered_kind_is_resolved_like_the_others(monkeypatch):
-    """A new kind is one class: its prefix, its options model and how it opens."""
+def test_a_kind_registered_once_works_in_the_harvester_the_manifest_the_plan_and_the_preflight(monkeypatch, tmp_path):
+    """A new kind is one class; every place that takes a spec resolves it through ``resolve_source``."""
+    import argparse
+
+    from pipelines.manifest import ManifestError, load_manifest
+    from pipelines.plan import source_details
+    from pipelines.preflight import preflight
+    from sources.base import RawSample
+    from sources.commands import cmd_harvest
 
     class Count(SourceOptions):
         upto: int = 3
 
-    from sources.base import RawSample
-
-    monkeypatch.setitem(KINDS, "count", KINDS.get("count"))
+    monkeypatch.setitem(KINDS, "count", None)
 
     @source_kind
     class Counter(SourceKind):
@@ -73,7 +78,25 @@ def test_a_registered_kind_is_resolved_like_the_others(monkeypatch):
         def open(self, seed=0, start=0):
             return (RawSample(self.rest, str(i), self.spec, str(i), "CC0") for i in range(start, self.options.upto))
 
+        def details(self):
+            return f"{self.spec}: counts to {self.options.upto}"
+
+        def problem(self):
+            return None if self.rest == "svg" else f"{self.spec}: only svg counts"
+
     assert [s.code for s in resolve_source("count:svg", {"upto": 4}).open(start=1)] == ["1", "2", "3"]
     assert "count:<lang>" in known_specs()
-    with pytest.raises(SourceError, match="it takes: upto"):
-        resolve_source("count:svg", {"up_to": 4})
+
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text("name: x\nsources:\n  - {source: 'count:svg', n: 3, options: {upto: 4}}\n  - {source: 'count:c', n: 1}\n")
+    loaded = load_manifest(manifest)
+    assert source_details(loaded.sources[0].source, loaded.sources[0].options) == "count:svg: counts to 4"
+    assert preflight(loaded).errors == ["sources.1: count:c: only svg counts"]
+    manifest.write_text("name: x\nsources:\n  - {source: 'count:svg', n: 3, options: {up_to: 4}}\n")
+    with pytest.raises(ManifestError, match=r"sources.0.options: source count:svg: unknown option 'up_to' "
+                                            r"\(did you mean 'upto'\?\); it takes: upto"):
+        load_manifest(manifest)
+
+    out = tmp_path / "rows.jsonl"
+    args = argparse.Namespace(source="count:svg", option=["upto=5"], n=10, seed=0, output=str(out))
+    assert cmd_harvest(args) == 0 and len(out.read_text().splitlines()) == 5
