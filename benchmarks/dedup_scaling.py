@@ -163,6 +163,8 @@ def base_near_pairs(ref: str):
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(folder, filter="data")
     (folder / "filters").rename(folder / "dedup_base")
+    for name in [m for m in sys.modules if m == "dedup_base" or m.startswith("dedup_base.")]:
+        del sys.modules[name]
     sys.path.insert(0, str(folder))
     try:
         return importlib.import_module("dedup_base.dedup").near_pairs
