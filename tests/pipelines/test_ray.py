@@ -269,3 +269,61 @@ exec {sys.executable} -m pipelines.cli build {manifest} --out {out} --workers 1 
         shutil.rmtree(temp, ignore_errors=True)
     assert done.returncode == 0, done.stderr[-3000:] + (tmp_path / "head.log").read_text()[-2000:]
     assert (home / ".ray" / "auth_token").is_file() and rows_of(out) == rows_of(local_out)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(not (shutil.which("unshare") and shutil.which("ip") and shutil.which("pgrep")),
+                    reason="needs unshare, ip and pgrep")
+def test_a_build_survives_a_node_killed_mid_build(reference, tmp_path):
+    """A real two-node cluster (head + a second ``ray start --address`` node, one CPU each, token auth) in
+    network and PID namespaces of the test's own; one actor per node. The second node's raylet and every
+    process under it (its actor, mid-unit) get SIGKILL: the lost unit runs again on a live actor, uncounted
+    (``retries: 0``), and the rows equal the local executor's."""
+    import sys
+    import tempfile
+
+    import yaml
+
+    manifest, local_out = reference
+    spec = {**yaml.safe_load(manifest.read_text()), "retries": 0, "ray": {"actors": 2, "actor_cpus": 0.5}}
+    manifest = tmp_path / "two-nodes.yaml"
+    manifest.write_text(yaml.safe_dump(spec))
+    exe = shutil.which("ray") or os.path.join(os.path.dirname(sys.executable), "ray")
+    home, out = tmp_path / "home", tmp_path / "out"
+    home.mkdir()
+    temp = tempfile.mkdtemp(prefix="vr", dir="/tmp")  # Ray's socket paths must stay short
+    script = tmp_path / "cluster.sh"
+    script.write_text(f"""set -e
+ip link set lo up
+export HOME={home} RAY_USAGE_STATS_ENABLED=0 PYTHONPATH={os.getcwd()}
+unset RAY_ADDRESS RAY_AUTH_TOKEN RAY_AUTH_TOKEN_PATH
+{exe} get-auth-token --generate > /dev/null
+export RAY_AUTH_MODE=token
+{exe} start --head --num-cpus=1 --port=6399 --include-dashboard=false --node-ip-address=127.0.0.1 \\
+    --temp-dir={temp}/head --disable-usage-stats > {tmp_path}/head.log 2>&1
+{exe} start --address=127.0.0.1:6399 --num-cpus=1 --node-manager-port=6398 --node-ip-address=127.0.0.1 \\
+    --temp-dir={temp}/second --disable-usage-stats > {tmp_path}/second.log 2>&1
+{sys.executable} -m pipelines.cli build {manifest} --out {out} --workers 1 --no-report --executor ray \\
+    --address 127.0.0.1:6399 &
+build=$!
+raylet=$(pgrep -o -f -- '--node_manager_port=6398')
+until pgrep -P $raylet -f 'UnitActor[.]__call__' > /dev/null; do
+    ps -o stat= -p $build | grep -q '^[^Z]' || {{ echo "the build ended before a unit ran on the second node" >&2; exit 3; }}
+    sleep 0.05
+done
+tree() {{ echo $1; for child in $(pgrep -P $1); do tree $child; done; }}
+kill -9 $(tree $raylet) || true  # a process may end on its own meanwhile
+touch {tmp_path}/killed
+wait $build
+""")
+    try:
+        done = subprocess.run(["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--",
+                               "bash", str(script)], capture_output=True, text=True, timeout=540)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    logs = "".join((tmp_path / f"{node}.log").read_text()[-1000:] for node in ("head", "second")
+                   if (tmp_path / f"{node}.log").exists())
+    assert done.returncode == 0 and (tmp_path / "killed").exists(), done.stderr[-3000:] + logs
+    assert "lost with its Ray actor" in done.stderr  # the kill hit a unit in flight
+    assert rows_of(out) == rows_of(local_out)
