@@ -145,7 +145,7 @@ class Design2Code:
             try:
                 versions = [[page, coloured(page), coloured(page, 50)] for page in sides]
             except PoolExhausted:
-                versions = [[page, page, page] for page in sides]  # drawn, but no blocks (identical screenshots)
+                versions = [[page, page, page] for page in sides]  # drawn, but found to have no blocks (``_blocks``)
             pages.append(sides)
             for trio in versions:
                 jobs += [(page, sample.meta.get("files") or {}) for page in trio]
@@ -181,7 +181,10 @@ class Design2Code:
         plain, marked, shifted = trio
         if not (marked.ok and shifted.ok):
             return []  # the evaluator draws a blank page for a failed screenshot: no text moves
-        return find_blocks(page, plain.png, marked.png, shifted.png)
+        try:
+            return find_blocks(page, plain.png, marked.png, shifted.png)
+        except PoolExhausted:
+            return []  # more text elements than colours: the evaluator fails on the page, here it has no blocks
 
     def summary(self, rows: list[dict]) -> dict[str, float]:
         return {c.title: mean_percent(rows, c.key) for c in self.columns}

@@ -19,7 +19,7 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
-from .html_tree import Element, Text, parse, serialize
+from .html_tree import Element, parse, serialize
 
 TEXT_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "div", "span", "a", "b", "li", "table", "td",
                        "th", "button", "footer", "header", "figcaption"})

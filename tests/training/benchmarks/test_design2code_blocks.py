@@ -57,3 +57,12 @@ def test_blocks_are_the_pixels_that_moved_by_50_in_the_element_colour():
     assert len(blocks) == 1 and blocks[0].text == "hello"
     assert blocks[0].bbox == (20 / 200, 10 / 100, 40 / 200, 10 / 100) and blocks[0].color == (200, 0, 0)
     assert find_blocks(page, png(plain), png(marked), png(marked)) == []
+
+
+def test_more_text_elements_than_the_evaluators_colours_is_an_error_of_its_own():
+    import pytest
+
+    from training.benchmarks.design2code_blocks import PoolExhausted
+
+    with pytest.raises(PoolExhausted):
+        coloured("<html><body>" + "<b>x</b>" * 4097 + "</body></html>")
