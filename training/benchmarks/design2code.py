@@ -37,6 +37,7 @@ CLIP_ENV = "VINCI_DESIGN2CODE_CLIP"
 PLACEHOLDER = "rick.jpg"
 SCREENSHOT = {"viewport_width": 1280, "viewport_height": 720, "full_page": True, "files_beside": True}
 MAX_PAGE = 2_000_000
+MAX_ANSWER = 200_000  # the repetition check compares every 100-character chunk with every earlier one
 BLOCK_COLUMNS = (Column("block", "Block-Match"), Column("text", "Text"), Column("position", "Position"),
                  Column("color", "Color"))
 CLIP_COLUMNS = (Column("clip", "CLIP"), Column("score", "Score"))
@@ -138,20 +139,32 @@ class Design2Code:
         reason = self.clip.unavailable()
         if reason:
             self.columns, self.not_computed = BLOCK_COLUMNS, {"CLIP": reason, "Score": "0.2 x (the four + CLIP): needs CLIP"}
-        pages: list[list[str] | None] = []
+        pages: list[list[str]] = []
+        unusable: dict[int, str] = {}
         jobs: list[tuple[str, dict]] = []
-        for sample, code in zip(samples, codes):
-            sides = [sample.reference] + ([clean_generated(code)] if code is not None and len(code) <= MAX_PAGE else [])
-            try:
-                versions = [[page, coloured(page), coloured(page, 50)] for page in sides]
-            except PoolExhausted:
-                versions = [[page, page, page] for page in sides]  # drawn, but found to have no blocks (``_blocks``)
+        for i, (sample, code) in enumerate(zip(samples, codes)):
+            sides = [sample.reference]
+            if code is None:
+                unusable[i] = "no acceptable answer"
+            elif len(code) > MAX_ANSWER:
+                unusable[i] = f"answer longer than {MAX_ANSWER:,} characters"
+            else:
+                try:
+                    sides.append(clean_generated(code))
+                except RecursionError:
+                    unusable[i] = "answer nested too deeply to read"
+            versions = []
+            for page in sides:
+                try:
+                    versions.append([page, coloured(page), coloured(page, 50)])
+                except (PoolExhausted, RecursionError):
+                    versions.append([page, page, page])  # drawn, but found to have no blocks (``_blocks``)
             pages.append(sides)
             for trio in versions:
                 jobs += [(page, sample.meta.get("files") or {}) for page in trio]
         renders = iter(self._draw(service, jobs))
         out = []
-        for sample, code, sides in zip(samples, codes, pages):
+        for i, (sample, sides) in enumerate(zip(samples, pages)):
             drawn = [[next(renders) for _ in range(3)] for _ in sides]
             reference = drawn[0]
             if not reference[0].ok:
@@ -159,8 +172,8 @@ class Design2Code:
                                         f"({reference[0].error_kind}: {reference[0].first_line()})"))
                 continue
             zero = {c.key: 0.0 for c in self.columns}
-            if len(sides) == 1:
-                out.append((zero, None, "no acceptable answer" if code is None else f"answer longer than {MAX_PAGE:,} characters"))
+            if i in unusable:
+                out.append((zero, None, unusable[i]))
                 continue
             answer = drawn[1]
             if not answer[0].ok:
@@ -183,8 +196,8 @@ class Design2Code:
             return []  # the evaluator draws a blank page for a failed screenshot: no text moves
         try:
             return find_blocks(page, plain.png, marked.png, shifted.png)
-        except PoolExhausted:
-            return []  # more text elements than colours: the evaluator fails on the page, here it has no blocks
+        except (PoolExhausted, RecursionError):
+            return []  # more text elements than colours (the evaluator fails), or nested past Python's stack
 
     def summary(self, rows: list[dict]) -> dict[str, float]:
         return {c.title: mean_percent(rows, c.key) for c in self.columns}

@@ -109,3 +109,20 @@ def test_outputs_file_to_table(tmp_path):
     table = (tmp_path / "o" / "table.md").read_text()
     assert "| Block-Match | Text | Position | Color |" in table
     assert (tmp_path / "o" / "worst.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_unusable_answers_score_zero_with_the_reason(tmp_path):
+    """No page, a page too long for the repetition check, a page nested past Python's stack: each scores 0
+    and says why; nothing is drawn for them but the ground truth."""
+    class Service:
+        def render_many(self, jobs):
+            from types import SimpleNamespace
+
+            return [SimpleNamespace(ok=True, png=(REAL / "4405.png").read_bytes()) for _ in jobs]
+
+    bench = Design2Code(clip_model=str(tmp_path / "none"))
+    sample = next(s for s in bench.load(str(REAL)) if s.id == "4405")
+    results = bench.score([sample] * 3, [None, "x" * 200_001, "<div>" * 5000], Service())
+    assert [error for _m, _p, error in results] == ["no acceptable answer", "answer longer than 200,000 characters",
+                                                    "answer nested too deeply to read"]
+    assert all(not any(m.values()) for m, _p, _e in results)
