@@ -41,7 +41,7 @@ PACKAGES = ("amsmath,amssymb,amsfonts", "graphicx", "amsmath", "xcolor", "algori
 STARRED = ("equation", "align", "alignat", "gather", "flalign", "multline", "eqnarray", "subeqnarray", "aligneq")
 BEGIN, END, CLASS = r"\begin{document}", r"\end{document}", r"\documentclass{article}"
 SUBSET = "plot"
-MAX_CODE = 50_000  # HELM's preamble regexes scan to the end of the line from every \\usepackage
+MAX_CODE = 50_000  # HELM's preamble regexes scan to the end of the line from every usepackage
 
 
 @lru_cache(maxsize=1)
