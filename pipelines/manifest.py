@@ -111,10 +111,11 @@ class PerturbConfig(Strict):
 
 
 class RayConfig(Strict):
-    """Resources of the Ray executor; they decide where units run, never which rows come out."""
+    """Resources of the Ray executor; they decide where units run, never which rows come out.
+    ``actor_cpus`` unset: what the actor's render workers declare (``filters.render.base.render_cpus``)."""
 
     actors: Union[PositiveInt, Literal["auto"]] = "auto"
-    actor_cpus: float = Field(0.5, gt=0)
+    actor_cpus: float | None = Field(None, gt=0)
     actor_memory_mb: int | None = Field(None, gt=0)
     workers_per_language: Union[PositiveInt, dict[str, PositiveInt]] = 1
 

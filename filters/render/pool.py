@@ -47,8 +47,8 @@ class WorkerProcess:
 
     def __init__(self, lang: str, isolation: str):
         self.lang = lang
-        cls = renderer_class(lang)
-        self.cage = ProcessCage(cls.pids_max, cls.memory_max)
+        resources = renderer_class(lang).resources
+        self.cage = ProcessCage(resources.tasks, resources.memory_bytes)
         self.seq = 0
         self.ready: dict = {}
         cmd, env = worker_command(lang, isolation)

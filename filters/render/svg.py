@@ -9,9 +9,9 @@ from __future__ import annotations
 import base64
 import io
 import urllib.parse
-from typing import Any, ClassVar
+from typing import Any
 
-from .base import Canvas, Convention, RenderError, resolve_conventions
+from .base import Canvas, Convention, RenderError, Renderer, resolve_conventions
 
 LONG_SIDE = 512
 
@@ -76,21 +76,16 @@ def svg_to_png(data: bytes, canvas: Canvas, long_side: int = LONG_SIDE, size: tu
         raise RenderError("runtime", f"{type(exc).__name__}: {exc}") from None
 
 
-class SvgRenderer:
-    lang: ClassVar[str] = "svg"
-    canvas: ClassVar[Canvas] = Canvas(
+class SvgRenderer(Renderer):
+    lang = "svg"
+    canvas = Canvas(
         f"the SVG's own aspect ratio, longer side {LONG_SIDE} px, white background",
         prompt=f"It is rendered with its own aspect ratio, the longer side scaled to {LONG_SIDE} px, on white.",
     )
-    conventions: ClassVar[dict[str, Convention]] = {
+    conventions = {
         "long_side": Convention(LONG_SIDE, "px of the picture's longer side", bounds=(16, 4096)),
     }
-    mode: ClassVar[str] = "parse"
-    pids_max: ClassVar[int] = 32
-    memory_max: ClassVar[int | None] = None  # per-process RLIMIT_AS bounds it; a memory cgroup costs ~9 ms a sample in page-fault charging
-    sample_in_jail: ClassVar[bool] = False
-    keeps_processes: ClassVar[bool] = False
-    jailed: bool = False
+    mode = "parse"
 
     @classmethod
     def canvas_prompt(cls, conventions: dict[str, Any] | None) -> str:
@@ -105,8 +100,6 @@ class SvgRenderer:
                size: tuple[int, int] | None = None) -> bytes:
         return svg_to_png(code.encode("utf-8"), self.canvas, resolve_conventions(type(self), conventions)["long_side"], size)
 
-    def teardown(self) -> None:
-        pass
 
 
 RENDERER = SvgRenderer

@@ -25,7 +25,7 @@ import traceback
 from . import jail, seccomp
 from .base import ERROR_KINDS, RenderError, normalize_png, renderer_class
 from .protocol import MAX_TRACE_BYTES, read_frame, write_frame
-from .sandbox import (SampleLimits, apply_sample_limits, cpu_used_s, install_audit_hook, kill_group, python_trees,
+from .sandbox import (apply_sample_limits, cpu_used_s, install_audit_hook, kill_group, python_trees,
                       wall_deadline_s)
 
 EXIT_WAIT_S = 2.0
@@ -35,7 +35,7 @@ class Worker:
     def __init__(self, lang: str, in_fd: int, out_fd: int):
         self.renderer = renderer_class(lang)()
         self.in_fd, self.out_fd = in_fd, out_fd
-        self.limits = SampleLimits()
+        self.limits = self.renderer.resources.sample
         self.jail_spec = jail.JailSpec(scratch_bytes=self.limits.scratch_bytes, carry=tuple(python_trees()))
         self.audit = os.environ.get("VINCI_AUDIT_HOOK") == "1"
         self.in_pid_namespace = os.environ.get("VINCI_PID_NAMESPACE") == "1"

@@ -7,9 +7,9 @@ to the shared ``--out`` folder. The driver keeps at most ``2 × actors`` units i
 failure policy (``retries.py``). Dedup, split and the shard writing stay global steps in the driver.
 
 Resources come from the manifest's ``ray`` section (actors, CPUs and memory per actor, render
-workers per language in each actor); CPUs per actor are fractional by default so actors
-never starve the driver's tasks on small machines. ``RAY_ADDRESS`` (``auto``, ``HOST:PORT``) picks
-the cluster; unset, a local one is started.
+workers per language in each actor); CPUs per actor default to what its render workers declare
+(``filters.render.base.render_cpus``), so a node takes as many actors as its cores keep busy.
+``RAY_ADDRESS`` (``auto``, ``HOST:PORT``) picks the cluster; unset, a local one is started.
 
 Token authentication (on by default for clusters of Ray >= 2.59): Ray's client turns it on by itself
 only for a cluster it finds locally, never for an explicit address, so ``--address HOST:PORT`` of such a
@@ -20,12 +20,14 @@ in token mode; a connection that still fails is one line saying what to set.
 from __future__ import annotations
 
 import copy
+import math
 import os
 from typing import Iterable, Iterator
 
 from pathlib import Path
 
 from core.errors import BuildError
+from filters.render.base import render_cpus
 
 from .retries import Retries
 
@@ -75,11 +77,12 @@ def connect(workers: int):
 
 
 def run_units(units: Iterable, runner, workers: int, retries: int) -> Iterator[tuple[object, int]]:
-    ray = connect(workers)
     cfg = runner.manifest.ray
-    policy = Retries(retries)
     actors_n = max(1, workers if cfg.actors == "auto" else cfg.actors)
-    options = {"num_cpus": cfg.actor_cpus, "max_restarts": retries, "max_task_retries": retries}
+    actor_cpus = cfg.actor_cpus or render_cpus(cfg.workers_per_language)
+    ray = connect(max(workers, math.ceil(actors_n * actor_cpus)))  # a local cluster holds every actor it starts
+    policy = Retries(retries)
+    options = {"num_cpus": actor_cpus, "max_restarts": retries, "max_task_retries": retries}
     if cfg.actor_memory_mb:
         options["memory"] = cfg.actor_memory_mb * 2**20
     runner = copy.copy(runner)
