@@ -11,13 +11,19 @@ import numpy as np
 from core.languages import LANGUAGES
 from core.verdicts import KEEP, Verdict
 
+REASON_TOKEN = re.compile(r"[a-z0-9_]+")
+
+
 def code_reason(lang: str, code: str, min_chars: int, max_chars: int, harvest_error: str | None = None) -> str | None:
-    if harvest_error and re.fullmatch(r"[a-z0-9_]+", harvest_error):
-        return harvest_error  # the harvester's own reason (an unsafe image path, a row over its cap...) first
+    """``harvest_error`` is the harvester's verdict on the row: a reason token (``undecodable_code``, an
+    unsafe image path, a row over its cap...) is kept as the drop reason, ahead of every check here; any
+    other text is a message, counted as ``harvest_error`` (its words are never parsed)."""
+    if harvest_error and REASON_TOKEN.fullmatch(harvest_error):
+        return harvest_error
     if not code or not code.strip():
         return "empty_code"
     if harvest_error:
-        return "undecodable_code" if "UTF-8" in harvest_error else "harvest_error"
+        return "harvest_error"
     if len(code) > max_chars:
         return "code_too_long"
     if len(code.strip()) < min_chars and not (lang in LANGUAGES and LANGUAGES[lang].short_code_ok):
