@@ -12,6 +12,8 @@ from core.languages import LANGUAGES
 from core.verdicts import KEEP, Verdict
 
 REASON_TOKEN = re.compile(r"[a-z0-9_]+")
+MIN_STD = 3.0  # grey levels, over a 64x64 thumbnail
+MAX_DOMINANT_SHARE = 0.995  # of the thumbnail in one band of 8 grey levels
 
 
 def code_reason(lang: str, code: str, min_chars: int, max_chars: int, harvest_error: str | None = None) -> str | None:
@@ -48,10 +50,16 @@ def image_reason(img, min_side: int, max_pixels: int, max_aspect: float, min_std
         return "image_too_large"
     if max(w, h) / min(w, h) > max_aspect:
         return "extreme_aspect"
+    return blank_reason(img, min_std, max_dominant_share)
+
+
+def blank_reason(img, min_std: float = MIN_STD, max_dominant_share: float = MAX_DOMINANT_SHARE) -> str | None:
+    """Is there nothing to see: a near-uniform picture, or one colour band over almost all of it? The
+    build drops such a render, and the ViRL reward gives it nothing to compare."""
     small = np.asarray(img.convert("L").resize((64, 64)), dtype=np.float32)
     if small.std() < min_std:
         return "near_uniform"
-    values, counts = np.unique((small // 8).astype(np.uint8), return_counts=True)
+    _, counts = np.unique((small // 8).astype(np.uint8), return_counts=True)
     if counts.max() / counts.sum() > max_dominant_share:
         return "mostly_empty"
     return None

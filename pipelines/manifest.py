@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.inputs import InputError, read_utf8
+from filters.quality import MAX_DOMINANT_SHARE, MIN_STD
 
 
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -67,8 +68,8 @@ class QualityConfig(Strict):
     min_side: int = 32
     max_pixels: int = 4096 * 4096
     max_aspect: float = 8.0
-    min_std: float = 3.0
-    max_dominant_share: float = 0.995
+    min_std: float = MIN_STD
+    max_dominant_share: float = MAX_DOMINANT_SHARE
 
 
 class HeldOut(Strict):

@@ -5,7 +5,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from filters.quality import CodeCheck, code_reason, image_reason, language_reason
+from filters.quality import CodeCheck, blank_reason, code_reason, image_reason, language_reason
 from pipelines.manifest import QualityConfig
 from sources.base import open_source
 
@@ -60,3 +60,12 @@ def test_language_check():
     assert language_reason("svg", "<html><body></body></html>") == "wrong_language"
     assert language_reason("latex", "\\begin{tikzpicture}\\end{tikzpicture}") is None
     assert language_reason("smiles", "import os") == "wrong_language"
+
+
+def test_the_reward_calls_blank_what_the_build_drops_as_blank():
+    from training.rewards import RewardConfig
+
+    quality, reward = QualityConfig(), RewardConfig()
+    assert (reward.min_std, reward.max_dominant_share) == (quality.min_std, quality.max_dominant_share)
+    flat = Image.new("RGB", (300, 200), (250, 250, 250))
+    assert blank_reason(flat) == image_reason(flat, **ARGS) == "near_uniform"
