@@ -76,11 +76,22 @@ def connect(workers: int):
     return ray
 
 
+def fit(cfg, actors: int, cpus: float, cluster_cpus: float) -> tuple[int, float]:
+    """Actors and CPUs per actor that a cluster of ``cluster_cpus`` can place: what the manifest sets is
+    kept; the declared defaults shrink to the cluster (no actor may wait for CPUs that never come)."""
+    if cfg.actor_cpus is None and cluster_cpus:
+        cpus = min(cpus, cluster_cpus)
+    if cfg.actors == "auto" and cluster_cpus:
+        actors = max(1, min(actors, int(cluster_cpus // cpus)))
+    return actors, cpus
+
+
 def run_units(units: Iterable, runner, workers: int, retries: int) -> Iterator[tuple[object, int]]:
     cfg = runner.manifest.ray
     actors_n = max(1, workers if cfg.actors == "auto" else cfg.actors)
     actor_cpus = cfg.actor_cpus or render_cpus(cfg.workers_per_language)
     ray = connect(max(workers, math.ceil(actors_n * actor_cpus)))  # a local cluster holds every actor it starts
+    actors_n, actor_cpus = fit(cfg, actors_n, actor_cpus, ray.cluster_resources().get("CPU", 0.0))
     policy = Retries(retries)
     options = {"num_cpus": actor_cpus, "max_restarts": retries, "max_task_retries": retries}
     if cfg.actor_memory_mb:
