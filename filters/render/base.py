@@ -1,4 +1,5 @@
-"""Shared types of the render engine: results, error kinds, canvases and the renderer registry.
+"""Shared types of the render engine: results, error kinds, canvases, the renderer base class with its
+declared resources, and the renderer registry.
 
 A renderer turns code of one language into PNG bytes. It runs *inside* a sandboxed worker
 (see ``worker.py``); the pool in the parent only ever sees ``RenderResult`` values.
@@ -190,6 +191,7 @@ class Renderer:
         """Build the warm state every sample of this worker shares (imports, a browser, a format)."""
 
     def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None) -> bytes:
+        """The sample's picture as image bytes (the worker normalises them), or a ``RenderError``."""
         raise NotImplementedError
 
     def teardown(self) -> None:
