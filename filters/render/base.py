@@ -77,6 +77,7 @@ def resolve_conventions(renderer: type, given: Mapping[str, Any] | None) -> dict
             takes = ", ".join(known) or "none"
             raise ValueError(f"the {renderer.lang} renderer takes no render convention {name!r} (it takes: {takes})")
         out[name] = known[name].check(name, value)
+    renderer.check_together(out)
     return out
 
 
@@ -181,6 +182,10 @@ class Renderer:
             raise TypeError(f"renderer {cls.__name__} declares no {', '.join(missing)}")
         if cls.mode not in MODES:
             raise TypeError(f"renderer {cls.__name__}: mode is one of {', '.join(MODES)}, not {cls.mode!r}")
+
+    @classmethod
+    def check_together(cls, settings: dict[str, Any]) -> None:
+        """Refuse, with a ``ValueError``, resolved conventions that are valid one by one but not together."""
 
     @classmethod
     def canvas_prompt(cls, conventions: dict[str, Any] | None) -> str:
