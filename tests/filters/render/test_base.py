@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from core.languages import LANGS
-from filters.render.base import MODES, Canvas, Renderer, Resources, render_cpus, renderer_class
+from filters.render.base import MODES, Canvas, Renderer, Resources, render_cpus, renderer_class, resolve_conventions
 from filters.render.pool import WorkerProcess
 from filters.render.sandbox import SampleLimits, detect_isolation
 
@@ -26,6 +26,14 @@ def test_a_renderer_that_does_not_say_how_it_confines_a_sample_is_refused():
         type("Nameless", (Renderer,), {"lang": "x", "canvas": Canvas("c")})
     with pytest.raises(TypeError, match="mode is one of"):
         type("Loose", (Renderer,), {"lang": "x", "canvas": Canvas("c"), "mode": "thread"})
+
+
+def test_conventions_valid_alone_but_not_together_are_refused():
+    svg = renderer_class("svg")
+    with pytest.raises(ValueError, match="set together"):
+        resolve_conventions(svg, {"width": 336})
+    assert resolve_conventions(svg, {"width": 336, "height": 200})["height"] == 200
+    assert svg.canvas_prompt({"width": 336, "height": 200}) == "It is rendered stretched to exactly 336×200 px, on white."
 
 
 def test_an_actor_reserves_the_cpus_of_its_busiest_language():
