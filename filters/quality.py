@@ -11,13 +11,21 @@ import numpy as np
 from core.languages import LANGUAGES
 from core.verdicts import KEEP, Verdict
 
+REASON_TOKEN = re.compile(r"[a-z0-9_]+")
+MIN_STD = 3.0  # grey levels, over a 64x64 thumbnail
+MAX_DOMINANT_SHARE = 0.995  # of the thumbnail in one band of 8 grey levels
+
+
 def code_reason(lang: str, code: str, min_chars: int, max_chars: int, harvest_error: str | None = None) -> str | None:
-    if harvest_error and re.fullmatch(r"[a-z0-9_]+", harvest_error):
-        return harvest_error  # the harvester's own reason (an unsafe image path, a row over its cap...) first
+    """``harvest_error`` is the harvester's verdict on the row: a reason token (``undecodable_code``, an
+    unsafe image path, a row over its cap...) is kept as the drop reason, ahead of every check here; any
+    other text is a message, counted as ``harvest_error`` (its words are never parsed)."""
+    if harvest_error and REASON_TOKEN.fullmatch(harvest_error):
+        return harvest_error
     if not code or not code.strip():
         return "empty_code"
     if harvest_error:
-        return "undecodable_code" if "UTF-8" in harvest_error else "harvest_error"
+        return "harvest_error"
     if len(code) > max_chars:
         return "code_too_long"
     if len(code.strip()) < min_chars and not (lang in LANGUAGES and LANGUAGES[lang].short_code_ok):
@@ -42,10 +50,16 @@ def image_reason(img, min_side: int, max_pixels: int, max_aspect: float, min_std
         return "image_too_large"
     if max(w, h) / min(w, h) > max_aspect:
         return "extreme_aspect"
+    return blank_reason(img, min_std, max_dominant_share)
+
+
+def blank_reason(img, min_std: float = MIN_STD, max_dominant_share: float = MAX_DOMINANT_SHARE) -> str | None:
+    """Is there nothing to see: a near-uniform picture, or one colour band over almost all of it? The
+    build drops such a render, and the ViRL reward gives it nothing to compare."""
     small = np.asarray(img.convert("L").resize((64, 64)), dtype=np.float32)
     if small.std() < min_std:
         return "near_uniform"
-    values, counts = np.unique((small // 8).astype(np.uint8), return_counts=True)
+    _, counts = np.unique((small // 8).astype(np.uint8), return_counts=True)
     if counts.max() / counts.sum() > max_dominant_share:
         return "mostly_empty"
     return None
