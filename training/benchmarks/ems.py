@@ -16,8 +16,9 @@ those costs.
 Both transports are solved exactly: by OpenCV's ``cv2.EMD`` (what HELM calls) where OpenCV is
 installed, else as the same linear programme by ``scipy.optimize.linprog`` (HiGHS; exact, far slower).
 Patches with the same pixels share one inner transport, two patches with no pixel at 0.001 (equal
-weights) are an assignment problem, solved by ``linear_sum_assignment``, and two equal pictures are 0
-apart without solving anything.
+weights) are an assignment problem, solved by ``linear_sum_assignment``, without OpenCV a patch of one grey
+against any other splits into a closed-form grey term and a min-cost flow on the 8 x 8 grid (224 arcs instead
+of 4,096 pairings), and two equal pictures are 0 apart without solving anything.
 """
 from __future__ import annotations
 
@@ -70,13 +71,19 @@ def pixel_points(values: np.ndarray, background_grey: float) -> np.ndarray:
     return np.column_stack((weights, values, xs.ravel(), ys.ravel())).astype(np.float32)
 
 
-def transport(supply: np.ndarray, demand: np.ndarray, cost: np.ndarray) -> float:
-    """Optimal transport cost of ``supply`` onto ``demand`` (equal totals) under ``cost``, divided by the
-    flow, as ``cv2.EMD`` returns it."""
+@lru_cache(maxsize=1)
+def _opencv():
     try:
         import cv2
     except ImportError:
-        cv2 = None
+        return None
+    return cv2
+
+
+def transport(supply: np.ndarray, demand: np.ndarray, cost: np.ndarray) -> float:
+    """Optimal transport cost of ``supply`` onto ``demand`` (equal totals) under ``cost``, divided by the
+    flow, as ``cv2.EMD`` returns it."""
+    cv2 = _opencv()
     if cv2 is not None:
         a = np.column_stack((supply, np.zeros_like(supply))).astype(np.float32)
         b = np.column_stack((demand, np.zeros_like(demand))).astype(np.float32)
@@ -94,8 +101,41 @@ def transport(supply: np.ndarray, demand: np.ndarray, cost: np.ndarray) -> float
     return float(solved.fun) / float(a.sum())
 
 
+@lru_cache(maxsize=1)
+def _grid_incidence():
+    """Node-arc incidence of the 8 x 8 pixel grid, both directions of every 4-neighbour step."""
+    from scipy.sparse import lil_matrix
+
+    steps = [(k, k + 1) for k in range(64) if k % PATCH[0] < PATCH[0] - 1] + [(k, k + PATCH[0]) for k in range(64 - PATCH[0])]
+    arcs = steps + [(v, u) for u, v in steps]
+    incidence = lil_matrix((64, len(arcs)))
+    for e, (u, v) in enumerate(arcs):
+        incidence[u, e], incidence[v, e] = 1.0, -1.0
+    return incidence.tocsr()
+
+
+def grid_transport(supply: np.ndarray, demand: np.ndarray) -> float:
+    """Transport between two masses on the same 8 x 8 pixel grid under the L1 distance of positions: the L1
+    distance is the shortest path of 1/8 steps, so this is a min-cost flow over the grid's 224 arcs."""
+    from scipy.optimize import linprog
+
+    a, b = supply.astype(np.float64), demand.astype(np.float64)
+    b = b * (a.sum() / b.sum())
+    incidence = _grid_incidence()
+    solved = linprog(np.full(incidence.shape[1], 1.0 / PATCH[0]), A_eq=incidence, b_eq=a - b, bounds=(0, None), method="highs")
+    if solved.status != 0:
+        raise ArithmeticError(f"transport not solved: {solved.message}")
+    return float(solved.fun) / float(a.sum())
+
+
 def patch_emd(first: np.ndarray, second: np.ndarray) -> float:
-    """EMD between two patches' pixel points (L1 over grey, x, y)."""
+    """EMD between two patches' pixel points (L1 over grey, x, y). Where one patch is one grey ``c``, every
+    plan pays ``sum_j b_j |c - v_j|`` for the grey whatever it moves, and the rest is a flow on the grid."""
+    for constant, other in ((first, second), (second, first)) if _opencv() is None else ():  # cv2.EMD is faster still
+        if np.all(constant[:, 1] == constant[0, 1]):
+            mass = other[:, 0].astype(np.float64) / float(np.sum(other[:, 0], dtype=np.float64))
+            grey = float(np.sum(mass * np.abs(other[:, 1].astype(np.float64) - float(constant[0, 1]))))
+            return grey + grid_transport(first[:, 0], second[:, 0])
     cost = np.abs(first[:, None, 1:] - second[None, :, 1:]).sum(axis=2)
     if np.all(first[:, 0] == first[0, 0]) and np.all(second[:, 0] == second[0, 0]):
         from scipy.optimize import linear_sum_assignment

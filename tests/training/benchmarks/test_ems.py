@@ -37,3 +37,14 @@ def test_transport_moves_mass_at_the_least_cost():
     cost = np.array([[0.0, 1.0], [1.0, 0.0]])
     assert transport(np.array([0.5, 0.5]), np.array([0.5, 0.5]), cost) == pytest.approx(0.0, abs=1e-7)
     assert transport(np.array([1.0, 0.0]), np.array([0.25, 0.75]), cost) == pytest.approx(0.75, abs=1e-7)
+
+
+def test_a_one_grey_patch_splits_into_its_grey_term_and_a_grid_flow():
+    rng = np.random.default_rng(5)
+    values = rng.random(64).astype(np.float32)
+    values[::3] = 1.0  # background pixels: weight 0.001
+    first, second = pixel_points(np.full(64, 0.25, dtype=np.float32), 1.0), pixel_points(values, 1.0)
+    cost = np.abs(first[:, None, 1:] - second[None, :, 1:]).sum(axis=2)
+    full = transport(first[:, 0], second[:, 0], cost)
+    assert patch_emd(first, second) == pytest.approx(full, abs=1e-6)
+    assert patch_emd(second, first) == pytest.approx(full, abs=1e-6)
