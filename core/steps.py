@@ -20,10 +20,10 @@ from .verdicts import Drop, Verdict, drop_of
 
 @dataclass(frozen=True)
 class StepResources:
-    """What a step needs where it runs: host CPUs for its own thread, and whether it sends work to
-    the warm render service (the renderers declare their own resources)."""
+    """What a step needs where it runs beyond the runner's own thread: whether it sends work to the warm
+    render service (the runner hands the service to exactly these steps; CPUs and memory per render are
+    the renderers' own declaration, in ``filters/render``)."""
 
-    cpus: float = 1.0
     renders: bool = False
 
 
