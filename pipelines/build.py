@@ -74,6 +74,7 @@ class Build:
         self.perturbed_dir = self.out / "work" / "perturbed"
         self.plan_dir = self.out / "work" / "perturb_plan"
         self.excluded_dir = self.out / "work" / "excluded"
+        self.global_filters = [f.from_manifest(manifest) for f in GLOBAL_FILTERS]
         self.lock = FolderLock(self.out).acquire()
         try:
             self._claim_folder(restart)
@@ -102,7 +103,6 @@ class Build:
     def run(self, executor: str = "local") -> Stats:
         start = time.monotonic()
         units = cut_units(self.manifest, self.limit)
-        self.global_filters = [f.from_manifest(self.manifest) for f in GLOBAL_FILTERS]
         try:
             for f in self.global_filters:  # dedup.against is fingerprinted here: a bad target fails before any render
                 f.setup()
