@@ -104,19 +104,22 @@ def sample_row(s: Scored) -> dict:
             **{k: round(v, 6) for k, v in (s.metrics or {}).items()}}
 
 
-def table_markdown(bench, summary: dict[str, float]) -> str:
-    """One row, the paper's columns; metrics that need a judge are shown as not computed."""
-    titles = [c.title for c in bench.columns] + list(bench.not_computed)
-    cells = [f"{summary[c.title]:.1f}" for c in bench.columns] + ["n/c" for _ in bench.not_computed]
+def table_markdown(bench, summary: dict[str, float], not_computed: dict[str, str] | None = None) -> str:
+    """One row, the paper's columns; metrics that need a judge (or weights this machine lacks) are shown
+    as not computed (``not_computed``: those of the run, when they depend on the machine)."""
+    not_computed = bench.not_computed if not_computed is None else not_computed
+    columns = [c for c in bench.columns if c.title in summary]
+    titles = [c.title for c in columns] + list(not_computed)
+    cells = [f"{summary[c.title]:.1f}" for c in columns] + ["n/c" for _ in not_computed]
     lines = [f"**{bench.title}**", "", "| " + " | ".join(titles) + " |", "|" + "---:|" * len(titles),
              "| " + " | ".join(cells) + " |"]
-    lines += [f"\nn/c ({k}): not computed, {why}." for k, why in bench.not_computed.items()]
+    lines += [f"\nn/c ({k}): not computed, {why}." for k, why in not_computed.items()]
     return "\n".join(lines) + "\n"
 
 
 def print_table(bench_name: str, report: dict) -> None:
     bench = get(bench_name)
-    print(table_markdown(bench, report["scores"]), end="")
+    print(table_markdown(bench, report["scores"], report["not_computed"]), end="")
     left = report["left_out"]
     print(f"{report['n']} samples" + (f"; {len(left)} left out (reference fails): {', '.join(sorted(left)[:5])}" if left else ""),
           file=sys.stderr)
