@@ -86,7 +86,7 @@ class WorkerProcess:
             frame = read_frame(self.out_fd, start + wall_deadline_s(timeout_s) + GRACE_S)
         except TimeoutError:
             raise WorkerGone("timeout") from None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise WorkerGone(str(exc)) from None
         if frame is None:
             raise WorkerGone("died")

@@ -24,7 +24,7 @@ import traceback
 
 from . import jail, seccomp
 from .base import ERROR_KINDS, RenderError, normalize_png, renderer_class
-from .protocol import MAX_TRACE_BYTES, read_frame, write_frame
+from .protocol import MAX_HEADER, MAX_TRACE_BYTES, read_frame, write_frame
 from .sandbox import (SampleLimits, apply_sample_limits, cpu_used_s, install_audit_hook, kill_group, python_trees,
                       wall_deadline_s)
 
@@ -82,7 +82,7 @@ class Worker:
                 png, header = b"", {"ok": False, "kind": "runtime", "message": f"{type(exc).__name__}: {exc}"}
             header["elapsed_s"] = time.monotonic() - start
             header["seq"] = request.get("seq")
-            write_frame(self.out_fd, header, png)
+            write_frame(self.out_fd, *fitted(header, png))
         self.renderer.teardown()
 
     def confinement(self) -> str:
@@ -187,7 +187,7 @@ class Worker:
             frame = read_frame(read_fd, deadline)
         except TimeoutError:
             frame = "timeout"
-        except (ValueError, json.JSONDecodeError):
+        except (ValueError, RecursionError):  # a header nested past the decoder's stack is malformed too
             frame = None
         finally:
             os.close(read_fd)
@@ -362,6 +362,22 @@ def reply_payload(header, payload: bytes) -> tuple[bytes, str | None]:
     kind = header.get("kind")
     message = header.get("message")
     raise RenderError(kind if kind in ERROR_KINDS else "runtime", message if isinstance(message, str) else "")
+
+
+MAX_MESSAGE_CHARS = 2000  # what the pool keeps of a failure's message (``RenderResult.failure``)
+
+
+def fitted(header: dict, png: bytes) -> tuple[dict, bytes]:
+    """The reply as the pool will accept it: a failure's message cut to what the pool keeps, and a reply
+    that still would not fit a frame (a trace of characters that JSON escapes into six or twelve bytes
+    each) turned into that sample's failure. A sample's text must never make the pool refuse the
+    worker's frame: it would replace the worker and retry the sample, twice, for nothing."""
+    if isinstance(header.get("message"), str):
+        header["message"] = header["message"][:MAX_MESSAGE_CHARS]
+    if len(json.dumps(header)) <= MAX_HEADER - 256:
+        return header, png
+    failed = {"ok": False, "kind": "runtime", "message": "the sample's reply is larger than a reply may be"}
+    return {**failed, "elapsed_s": header.get("elapsed_s"), "seq": header.get("seq")}, b""
 
 
 def describe_death(status: int) -> tuple[str, str]:

@@ -702,3 +702,40 @@ def test_workers_and_samples_run_as_an_unprivileged_host_uid(service, alone):
             assert host_uid_of(pid) != 0, f"{lang} worker process {pid} runs as host root"
     assert report(service, ROOT_ONLY).endswith("reads="), "root-only kernel files were readable"
     renders_as_alone(service, alone, "python")
+
+
+# A fresh reviewer's round: what the worker relays, and what the host trusts ---------------------------
+
+# A sample writes its own reply on its pipe: a header that fits a frame (1 MiB) from the sample, but not
+# once the worker adds its fields (a message), or once JSON escapes it again (a trace of raw emoji).
+REPLY_AT_THE_LIMIT = r"""
+import json, os, struct, zlib
+def chunk(kind, data):
+    return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+rows = b''.join(b'\x00' + bytes([x % 256 for x in range(48)]) for _ in range(16))
+png = (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 16, 16, 8, 2, 0, 0, 0))
+       + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b''))
+header = HEADER
+header = json.dumps(header, ensure_ascii=False).encode()
+frame = struct.pack('<II', len(header), len(png)) + header + png
+for fd in [int(f) for f in os.listdir('/proc/self/fd') if int(f) > 2]:
+    try:
+        os.write(fd, frame)
+    except OSError:
+        pass
+os._exit(0)
+"""
+LONG_MESSAGE = '{"ok": False, "kind": "runtime", "message": "m" * ((1 << 20) - 60)}'
+ESCAPED_TRACE = '{"ok": True, "trace": "\\U0001F600" * 200000}'  # 4 bytes as the sample writes it, 12 relayed
+
+
+@pytest.mark.parametrize("header", [LONG_MESSAGE, ESCAPED_TRACE], ids=["long-message", "escaped-trace"])
+def test_a_reply_that_grows_when_relayed_costs_only_that_sample(service, alone, header):
+    """Before: the pool refused the worker's frame as oversized, replaced the worker, retried the sample
+    on a fresh one, and reported 'the render worker died on this sample, twice' (two restarts, ~25 s)."""
+    pool = service.pool("python")
+    before = {w.proc.pid for w in pool._all}
+    result = service.render_many([("python", REPLY_AT_THE_LIMIT.replace("HEADER", header))], trace="chartmimic")[0]
+    assert result.error_kind == "runtime" and "died" not in result.message, result.message
+    assert {w.proc.pid for w in pool._all} == before, "the sample's reply took the worker down"
+    renders_as_alone(service, alone, "python")
