@@ -739,3 +739,27 @@ def test_a_reply_that_grows_when_relayed_costs_only_that_sample(service, alone, 
     assert result.error_kind == "runtime" and "died" not in result.message, result.message
     assert {w.proc.pid for w in pool._all} == before, "the sample's reply took the worker down"
     renders_as_alone(service, alone, "python")
+
+
+SMUGGLED = r"""
+import struct, zlib
+def chunk(kind, data):
+    return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+rows = b''.join(b'\x00' + bytes([x % 256 for x in range(48)]) for _ in range(16))
+junk = b'<html><script>alert(1)</script>' * 100000
+stream = STREAM
+png = (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 16, 16, 8, 2, 0, 0, 0))
+       + b''.join(chunk(b'IDAT', part) for part in stream) + chunk(b'IEND', b''))
+open('out.png', 'wb').write(png)
+"""
+
+
+@pytest.mark.parametrize("stream", ["[zlib.compress(rows), junk]", "[zlib.compress(rows + junk, 0)]"],
+                         ids=["after-the-stream", "inside-the-stream"])
+def test_bytes_smuggled_in_idat_are_not_kept_as_the_picture(service, alone, stream):
+    """Before: a 16 x 16 picture whose IDAT chunks carried 3 MB more (after its zlib stream, or inside it
+    past the last row) passed as a bare PNG and was kept byte for byte, script and all."""
+    result = render_one(service, "python", SMUGGLED.replace("STREAM", stream))
+    assert result.ok, result.message
+    assert len(result.png) < 4096 and b"<html>" not in result.png
+    renders_as_alone(service, alone, "python")
