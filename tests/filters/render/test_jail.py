@@ -763,3 +763,35 @@ def test_bytes_smuggled_in_idat_are_not_kept_as_the_picture(service, alone, stre
     assert result.ok, result.message
     assert len(result.png) < 4096 and b"<html>" not in result.png
     renders_as_alone(service, alone, "python")
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A 1-bit PNG header for ``width`` x ``height`` pixels and a few rows: what a host decoder allocates
+    for is the header's size."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("width,height,says", [(12_000, 12_000, (16, 16)), (16, 16, (17, 16)), (0, 0, (16, 16))],
+                         ids=["bomb", "wrong-size", "not-a-png"])
+def test_a_worker_reply_is_checked_before_the_host_decodes_it(width, height, says):
+    """A worker taken over through its parser (SVG, SMILES, Chromium) answers 'ok, 16 x 16' with a PNG
+    whose header asks the host's decoder for 144 M pixels (432 MB as RGB). Before: the pool passed it
+    on as a good render; now the sample fails and nothing on the host decodes it."""
+    to_worker_r, to_worker_w = os.pipe()
+    from_worker_r, from_worker_w = os.pipe()
+    worker = WorkerProcess.__new__(WorkerProcess)
+    worker.in_fd, worker.out_fd, worker.seq, worker.lang = to_worker_w, from_worker_r, 0, "svg"
+    worker.cage = worker.proc = None
+    png = bomb_png(width, height) if width else b"GIF89a" + b"\x00" * 64
+    write_frame(from_worker_w, {"ok": True, "width": says[0], "height": says[1], "seq": 1}, png)
+    result = worker.request("<svg/>", 1.0)
+    assert not result.ok and result.error_kind == "runtime", result
+    assert "the worker sent a picture" in result.message
+    for fd in (to_worker_r, to_worker_w, from_worker_r, from_worker_w):
+        os.close(fd)
