@@ -795,3 +795,37 @@ def test_a_worker_reply_is_checked_before_the_host_decodes_it(width, height, say
     assert "the worker sent a picture" in result.message
     for fd in (to_worker_r, to_worker_w, from_worker_r, from_worker_w):
         os.close(fd)
+
+
+# Every forked sample is a copy of the worker's memory. A sample with private code and a private file
+# beside it (a ``dir:`` tree), then an attacker's sample that searches its own memory for them.
+PRIVATE_CODE = ("import matplotlib.pyplot as plt\n" + "#" * 60_000 + "\n# PRIVATE-CODE-OF-SAMPLE-A\n"
+                "plt.plot([1, 2, 3], [2, 3, 1])\n")
+PRIVATE_FILES = {"helper.py": "#" * 40_000 + "\nTOKEN = 'PRIVATE-FILE-A'\n"}
+SEARCH_MEMORY = r"""
+needles = [b"-".join([b"PRIVATE", s]) for s in (b"CODE-OF-SAMPLE-A", b"FILE-A")]  # built here, so found once
+counts = [0, 0]
+with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+    for line in maps:
+        fields = line.split()
+        lo, hi = (int(x, 16) for x in fields[0].split("-"))
+        if not fields[1].startswith("r") or hi - lo > 1 << 30:
+            continue
+        try:
+            mem.seek(lo)
+            chunk = mem.read(hi - lo)
+        except (OSError, ValueError, OverflowError):
+            continue
+        for i, needle in enumerate(needles):
+            counts[i] += chunk.count(needle)
+raise RuntimeError("found=" + ",".join(map(str, counts)))
+"""
+
+
+def test_a_later_sample_finds_nothing_of_an_earlier_one_in_its_memory(service, alone):
+    """Before: the code and the file of the private sample were in every later sample's memory (freed by
+    the worker, never cleared), 2 and 3 copies; now only the searcher's own needles are."""
+    assert report(service, SEARCH_MEMORY).endswith("found=1,1")
+    assert service.render_many([("python", PRIVATE_CODE, PRIVATE_FILES)])[0].ok
+    assert report(service, SEARCH_MEMORY).endswith("found=1,1")
+    renders_as_alone(service, alone, "python")
