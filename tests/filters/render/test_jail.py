@@ -829,3 +829,24 @@ def test_a_later_sample_finds_nothing_of_an_earlier_one_in_its_memory(service, a
     assert service.render_many([("python", PRIVATE_CODE, PRIVATE_FILES)])[0].ok
     assert report(service, SEARCH_MEMORY).endswith("found=1,1")
     renders_as_alone(service, alone, "python")
+
+
+RENICE_UID = ("import os\nfor which in (os.PRIO_USER, os.PRIO_PGRP):\n    try:\n        os.setpriority(which, 0, 19)\n"
+              "    except OSError:\n        pass\n")
+NICE = "import os\nraise RuntimeError('nice=%d' % os.getpriority(os.PRIO_PROCESS, 0))\n"
+
+
+def nice_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[16])
+
+
+def test_renicing_the_whole_sandbox_uid_reaches_no_other_process(service, alone):
+    """Contained already: ``setpriority(PRIO_USER)`` acts only on processes of the caller's PID namespace."""
+    before = report(service, NICE)
+    render_one(service, "python", RENICE_UID)
+    assert report(service, NICE) == before
+    for lang in ("python", "svg"):
+        for pid in service.pool(lang)._all[0].cage.pids():
+            assert nice_of(pid) == 0, f"{lang} worker process {pid} was reniced"
+    renders_as_alone(service, alone, "python")
