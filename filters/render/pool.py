@@ -22,7 +22,7 @@ from core.languages import LANGS
 from .base import ERROR_KINDS, Canvas, RenderError, RenderResult, printable, renderer_class, resolve_conventions
 from .jail import describe
 from .sandbox import NAMESPACES, ProcessCage, detect_isolation, wall_deadline_s, worker_command
-from .protocol import MAX_TRACE_BYTES, read_frame, write_frame
+from .protocol import MAX_TRACE_BYTES, FrameTooLarge, read_frame, write_frame
 
 log = logging.getLogger("vinci.render")
 
@@ -90,6 +90,11 @@ class WorkerProcess:
             message["size"] = list(size)
         try:
             write_frame(self.in_fd, message, payload)
+        except FrameTooLarge as exc:  # nothing was sent: the worker never sees it, and stays
+            return RenderResult.failure("forbidden", f"the sample and its files are too large to send: {exc}")
+        except OSError as exc:
+            raise WorkerGone(str(exc)) from None
+        try:
             frame = read_frame(self.out_fd, start + wall_deadline_s(timeout_s) + GRACE_S)
         except TimeoutError:
             raise WorkerGone("timeout") from None

@@ -850,3 +850,16 @@ def test_renicing_the_whole_sandbox_uid_reaches_no_other_process(service, alone)
         for pid in service.pool(lang)._all[0].cage.pids():
             assert nice_of(pid) == 0, f"{lang} worker process {pid} was reniced"
     renders_as_alone(service, alone, "python")
+
+
+def test_a_sample_too_large_to_send_costs_only_that_sample(service, alone):
+    """A helper module beside a script (a ``dir:`` tree allows 2 MiB a file) whose text is over the 1 MiB a
+    request frame carries. Before: the worker read the frame's size, refused it and exited; the pool
+    replaced it, retried the sample on a fresh one, which did the same: two restarts, 'died twice'."""
+    pool = service.pool("python")
+    before = {w.proc.pid for w in pool._all}
+    code = "import matplotlib.pyplot as plt\nfrom data import X\nplt.plot(X)\n"
+    result = service.render_many([("python", code, {"data.py": "X = [1, 2]\n# " + "é" * 200_000 + "\n"})])[0]
+    assert result.error_kind == "forbidden" and "too large to send" in result.message, result.message
+    assert {w.proc.pid for w in pool._all} == before, "the request took the worker down"
+    renders_as_alone(service, alone, "python")
