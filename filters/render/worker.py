@@ -244,11 +244,12 @@ class Worker:
                     png, traced = self.renderer.render(code, workdir, timeout_s, conventions, trace=trace)
                     write_frame(write_fd, {"ok": True, "trace": traced}, png)
             except RenderError as exc:
-                write_frame(write_fd, {"ok": False, "kind": exc.kind, "message": exc.message})
+                write_frame(write_fd, {"ok": False, "kind": exc.kind, "message": exc.message[:MAX_MESSAGE_CHARS]})
             except MemoryError:
                 write_frame(write_fd, {"ok": False, "kind": "memory", "message": "MemoryError"})
             except BaseException as exc:  # noqa: BLE001 - anything else the sample raised
-                write_frame(write_fd, {"ok": False, "kind": "runtime", "message": f"{type(exc).__name__}: {exc}"})
+                message = f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE_CHARS]  # a frame's worth of text is no message
+                write_frame(write_fd, {"ok": False, "kind": "runtime", "message": message})
         finally:
             os._exit(0)
 

@@ -863,3 +863,9 @@ def test_a_sample_too_large_to_send_costs_only_that_sample(service, alone):
     assert result.error_kind == "forbidden" and "too large to send" in result.message, result.message
     assert {w.proc.pid for w in pool._all} == before, "the request took the worker down"
     renders_as_alone(service, alone, "python")
+
+
+def test_a_sample_with_a_huge_error_message_is_reported_with_its_start(service):
+    """Before: the sample's own reply was over a frame, so it read 'exited with status 0 before replying'."""
+    result = render_one(service, "python", "raise ValueError('\\x01' * 3_000_000)\n")
+    assert result.error_kind == "runtime" and result.first_line().startswith("ValueError: \\x01"), result.message
