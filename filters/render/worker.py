@@ -29,6 +29,8 @@ from .sandbox import (SampleLimits, apply_sample_limits, cpu_used_s, install_aud
                       wall_deadline_s)
 
 EXIT_WAIT_S = 2.0
+MAX_MESSAGE_CHARS = 2000  # what the pool keeps of a failure's message (``RenderResult.failure``)
+M_PERTURB, SCRUB_BYTE = -6, 0x5A  # glibc's mallopt: fill what is freed with this byte
 
 
 class Worker:
@@ -303,10 +305,6 @@ def write_support_files(workdir: str, files: dict[str, str | bytes]) -> None:
                 fh.write(data)
 
 
-M_PERTURB = -6
-SCRUB_BYTE = 0x5A
-
-
 def scrub_freed_memory(on: bool) -> None:
     """In a forking worker, glibc overwrites every chunk it frees (``M_PERTURB``): every later sample is a
     copy of the worker's memory, and without this it finds an earlier sample's code, files and picture
@@ -383,9 +381,6 @@ def reply_payload(header, payload: bytes) -> tuple[bytes, str | None]:
     kind = header.get("kind")
     message = header.get("message")
     raise RenderError(kind if kind in ERROR_KINDS else "runtime", message if isinstance(message, str) else "")
-
-
-MAX_MESSAGE_CHARS = 2000  # what the pool keeps of a failure's message (``RenderResult.failure``)
 
 
 def fitted(header: dict, png: bytes) -> tuple[dict, bytes]:
