@@ -173,14 +173,16 @@ COLOUR_HINTS = (b"bKGD", b"pHYs", b"gAMA", b"cHRM", b"sRGB")  # small fixed-size
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # PNG colour type -> samples per pixel
 
 
-def is_bare_png(data: bytes) -> bool:
-    """Only IHDR, IDAT, IEND and small colour hints, nothing after IEND, and IDAT data that inflates to
-    exactly the image's rows, nothing before or after them: a PNG that carries nothing but pixels (cairo's
-    background hint included, so its output is kept as it is, not re-encoded).
+def is_bare_png(data: bytes, rows_only: bool = True) -> bool:
+    """Only IHDR, IDAT, IEND and small colour hints, nothing after IEND, and (``rows_only``) IDAT data
+    that inflates to exactly the image's rows, nothing before or after them: a PNG that carries nothing
+    but pixels (cairo's background hint included, so its output is kept as it is, not re-encoded).
 
     Anything else (a private chunk, bytes after the end, bytes after the compressed rows inside IDAT
     or past them in the stream, an interlaced image) means the file is re-encoded, so a row's image
-    holds exactly its pixels whatever the sample wrote, and is no larger than they need.
+    holds exactly its pixels whatever the sample wrote, and is no larger than they need. The inflate
+    costs ~1 ms per Mpx: ``rows_only=False`` skips it for bytes only vinci's own encoders wrote (cairo,
+    Chromium, Pillow, RDKit), which a sample draws into but does not write.
     """
     if not data.startswith(b"\x89PNG\r\n\x1a\n"):
         return False
@@ -198,7 +200,7 @@ def is_bare_png(data: bytes) -> bool:
         elif kind == b"IDAT" and rows is not None:
             idat.append(body)
         elif kind == b"IEND":
-            return pos == len(data) and rows is not None and _inflates_to(b"".join(idat), rows)
+            return pos == len(data) and rows is not None and (not rows_only or _inflates_to(b"".join(idat), rows))
         elif not (kind in COLOUR_HINTS and length <= 64):
             return False
     return False
@@ -216,12 +218,14 @@ def _inflates_to(stream: bytes, size: int) -> bool:
     return len(out) == size and inflater.eof and not inflater.unused_data and not inflater.unconsumed_tail
 
 
-def normalize_png(data: bytes, canvas: Canvas) -> tuple[bytes, int, int]:
+def normalize_png(data: bytes, canvas: Canvas, written_by_sample: bool = True) -> tuple[bytes, int, int]:
     """Decode any renderer output, flatten it on white, reject blanks, re-encode deterministically.
 
     Re-encoding strips metadata (timestamps, RDKit's embedded mol blocks, software tags), which is
     what makes the same code give the same bytes whatever the renderer wrote. A PNG that is already
     plain RGB without any metadata chunk is kept as it is: re-encoding it would only cost time.
+    ``written_by_sample``: the sample wrote these bytes itself (a Python script's ``savefig``), so they
+    are kept only if their IDAT holds exactly the rows (``is_bare_png``).
     """
     from PIL import Image
 
@@ -238,7 +242,7 @@ def normalize_png(data: bytes, canvas: Canvas) -> tuple[bytes, int, int]:
         raise RenderError("forbidden", f"render exceeds the canvas limit: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any undecodable output is the sample's failure
         raise RenderError("runtime", f"renderer produced no readable image: {exc}") from None
-    plain = img.format == "PNG" and img.mode == "RGB" and not img.info and is_bare_png(data)
+    plain = img.format == "PNG" and img.mode == "RGB" and not img.info and is_bare_png(data, rows_only=written_by_sample)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

@@ -76,7 +76,8 @@ class Worker:
                 raw, trace = self.run_sample(request["code"], float(request["timeout_s"]), support_files(request, payload),
                                              request.get("conventions") or None, request.get("trace"),
                                              output_size(request.get("size")))
-                png, width, height = normalize_png(raw, self.renderer.canvas)
+                # a forked sample writes its picture's bytes itself; the other renderers' encoders are vinci's
+                png, width, height = normalize_png(raw, self.renderer.canvas, written_by_sample=self.renderer.mode == "fork")
                 header = {"ok": True, "width": width, "height": height}
                 if trace is not None:
                     header["trace"] = trace
