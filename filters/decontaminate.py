@@ -16,6 +16,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from core.markup import md_code
+from core.steps import Filter
+from core.verdicts import KEEP, Drop, Verdict
 
 from .dedup import near_pairs, normalize_code
 
@@ -70,6 +72,41 @@ def contaminated(ids: Sequence[str], hashes: np.ndarray, ref: Reference, radius:
         cross = pairs[(pairs[:, 0] < n) & (pairs[:, 1] >= n)]
         hit[cross[:, 1] - n] = True
     return hit
+
+
+class Decontaminate(Filter):
+    """The ``decontaminate`` global filter: drops the rows that ``contaminated`` finds in ``dedup.against``.
+    Without targets it lets every row through uncounted; ``setup`` fingerprints the targets once."""
+
+    name = "decontaminate"
+
+    def __init__(self, targets: Sequence[tuple[str, dict]], radius: int, seed: int = 0) -> None:
+        self.targets, self.radius, self.seed = list(targets), radius, seed
+        self.reference: Reference | None = None
+
+    @classmethod
+    def from_manifest(cls, manifest) -> "Decontaminate":
+        return cls(manifest.dedup.targets(), manifest.dedup.phash_radius, manifest.seed)
+
+    def setup(self, service=None) -> None:
+        super().setup(service)
+        if self.targets and self.reference is None:
+            self.reference = load_reference(self.targets, self.seed)
+
+    def __call__(self, work) -> None:
+        if not self.targets:
+            return
+        if self.reference is None:
+            raise RuntimeError("Decontaminate.setup() must run before the rows")
+        for target, n in self.reference.counts.items():
+            work.stats.add(self.name, "all", f"reference:{target}", n)
+        super().__call__(work)
+
+    def verdicts(self, rows) -> list[Verdict]:
+        hashes = np.array([r.phash for r in rows], dtype=np.uint64)
+        hit = contaminated([r.id for r in rows], hashes, self.reference, self.radius)
+        why = f"within {self.radius} pHash bits of, or the same code as, a picture of dedup.against"
+        return [Drop("contaminated", why) if h else KEEP for h in hit]
 
 
 def code_id(lang: str, code: str) -> str:

@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.inputs import InputError, read_utf8
+from filters.quality import MAX_DOMINANT_SHARE, MIN_STD
 
 
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -67,8 +68,8 @@ class QualityConfig(Strict):
     min_side: int = 32
     max_pixels: int = 4096 * 4096
     max_aspect: float = 8.0
-    min_std: float = 3.0
-    max_dominant_share: float = 0.995
+    min_std: float = MIN_STD
+    max_dominant_share: float = MAX_DOMINANT_SHARE
 
 
 class HeldOut(Strict):
@@ -111,10 +112,11 @@ class PerturbConfig(Strict):
 
 
 class RayConfig(Strict):
-    """Resources of the Ray executor; they decide where units run, never which rows come out."""
+    """Resources of the Ray executor; they decide where units run, never which rows come out.
+    ``actor_cpus`` unset: what the actor's render workers declare (``filters.render.base.render_cpus``)."""
 
     actors: Union[PositiveInt, Literal["auto"]] = "auto"
-    actor_cpus: float = Field(0.5, gt=0)
+    actor_cpus: float | None = Field(None, gt=0)
     actor_memory_mb: int | None = Field(None, gt=0)
     workers_per_language: Union[PositiveInt, dict[str, PositiveInt]] = 1
 
@@ -145,19 +147,14 @@ class Manifest(Strict):
     @classmethod
     def _known_sources(cls, entries: list[SourceEntry]) -> list[SourceEntry]:
         from core.errors import SourceError
-        from sources.base import PREFIXED, SYNTHETIC
-        from sources.options import check_options, known_specs
+        from sources.registry import resolve_source
 
         for i, entry in enumerate(entries):
-            prefix = entry.source.partition(":")[0]
-            if entry.source not in SYNTHETIC and prefix not in PREFIXED:
-                close = difflib.get_close_matches(entry.source, list(SYNTHETIC), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ValueError(f"sources.{i}: unknown source {entry.source!r}{hint}; known: {', '.join(known_specs())}")
             try:
-                check_options(entry.source, entry.options)
+                resolve_source(entry.source, entry.options)
             except SourceError as exc:
-                raise ValueError(f"sources.{i}.options: {exc}") from None
+                where = f"sources.{i}" if str(exc).startswith("unknown source spec") else f"sources.{i}.options"
+                raise ValueError(f"{where}: {exc}") from None
         return entries
 
     def fingerprint(self) -> str:

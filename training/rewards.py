@@ -27,10 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from filters.quality import MAX_DOMINANT_SHARE, MIN_STD, blank_reason
+
 from .answers import completion_text, extract_code
 
 __all__ = ["CLS_CHOICES", "DinoEncoder", "RewardConfig", "VisualCodeReward", "completion_text", "crops",
-           "extract_code", "is_blank", "tile_grid"]
+           "extract_code", "tile_grid"]
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -52,8 +54,8 @@ class RewardConfig:
     encoder_batch: int = 32
     cache_size: int = 4096
     device: str | None = None
-    min_std: float = 3.0
-    max_dominant_share: float = 0.995
+    min_std: float = MIN_STD
+    max_dominant_share: float = MAX_DOMINANT_SHARE
 
     def __post_init__(self):
         if self.cls not in CLS_CHOICES:
@@ -151,15 +153,6 @@ class DinoEncoder:
         return torch.cat(out) if out else torch.zeros(0)
 
 
-def is_blank(image, min_std: float = 3.0, max_dominant_share: float = 0.995) -> bool:
-    """Near-uniform or almost empty (the build's image-quality bounds): nothing to compare."""
-    small = np.asarray(image.convert("L").resize((64, 64)), dtype=np.float32)
-    if small.std() < min_std:
-        return True
-    _, counts = np.unique((small // 8).astype(np.uint8), return_counts=True)
-    return counts.max() / counts.sum() > max_dominant_share
-
-
 class VisualCodeReward:
     """The ViRL reward. ``visual`` and ``format`` are trl reward functions (weights 0.9 / 0.1)."""
 
@@ -244,7 +237,7 @@ class VisualCodeReward:
         for i, png in enumerate(pngs):
             if png is not None and formats[i]:
                 image = Image.open(io.BytesIO(png)).convert("RGB")
-                if is_blank(image, cfg.min_std, cfg.max_dominant_share):
+                if blank_reason(image, cfg.min_std, cfg.max_dominant_share):
                     blank.add(i)
                     continue
                 grid = tile_grid(*targets[i].size, cfg.max_tiles)

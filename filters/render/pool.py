@@ -54,8 +54,8 @@ class WorkerProcess:
 
     def __init__(self, lang: str, isolation: str):
         self.lang = lang
-        cls = renderer_class(lang)
-        self.cage = ProcessCage(cls.pids_max, cls.memory_max)
+        resources = renderer_class(lang).resources
+        self.cage = ProcessCage(resources.tasks, resources.memory_bytes)
         self.seq = 0
         self.ready: dict = {}
         cmd, env = worker_command(lang, isolation)
@@ -77,7 +77,7 @@ class WorkerProcess:
         return self
 
     def request(self, code: str, timeout_s: float, files: Files | None = None, conventions: dict | None = None,
-                trace: str | None = None, size: tuple[int, int] | None = None) -> RenderResult:
+                trace: str | None = None) -> RenderResult:
         start = time.monotonic()
         cpu_before = self.cpu_seconds()
         self.seq += 1
@@ -86,8 +86,6 @@ class WorkerProcess:
                    "conventions": conventions or {}}
         if trace is not None:
             message["trace"] = trace
-        if size is not None:
-            message["size"] = list(size)
         try:
             write_frame(self.in_fd, message, payload)
         except FrameTooLarge as exc:  # nothing was sent: the worker never sees it, and stays
@@ -217,11 +215,10 @@ class RenderPool:
         return self._spawn()
 
     def render(self, code: str, timeout_s: float | None = None, files: Files | None = None,
-               conventions: dict | None = None, trace: str | None = None,
-               size: tuple[int, int] | None = None) -> RenderResult:
-        """Render one sample; ``files`` are placed beside it in its scratch folder, ``conventions`` are its
-        dataset's render conventions (``base.Convention``; ``None``: vinci's defaults), ``trace`` asks for a
-        drawing trace, ``size`` for an exact output size (SVG).
+               conventions: dict | None = None, trace: str | None = None) -> RenderResult:
+        """Render one sample; ``files`` are placed beside it in its scratch folder, ``conventions`` say how it
+        is drawn (``base.Convention``: a dataset's choices, or a benchmark's, as SVG's exact ``width`` and
+        ``height``; ``None``: vinci's defaults), ``trace`` asks for a drawing trace beside the picture.
 
         A worker that dies is replaced and the sample tried once more on the fresh one, so a crash
         of the machinery (not of the sample) does not change which rows a build keeps; a sample
@@ -236,7 +233,7 @@ class RenderPool:
         try:
             for attempt in (1, 2):
                 try:
-                    return worker.request(code, timeout, files, conventions, trace, size)
+                    return worker.request(code, timeout, files, conventions, trace)
                 except WorkerGone as gone:
                     if self._aborted:
                         return RenderResult.failure("runtime", "the render pool was stopped")
@@ -251,12 +248,11 @@ class RenderPool:
 
     def render_many(self, codes: Iterable[str], timeout_s: float | None = None,
                     files: Sequence[Files | None] | None = None,
-                    conventions: Sequence[dict | None] | None = None, trace: str | None = None,
-                    size: tuple[int, int] | None = None) -> list[RenderResult]:
+                    conventions: Sequence[dict | None] | None = None, trace: str | None = None) -> list[RenderResult]:
         codes = list(codes)
         files = list(files) if files is not None else [None] * len(codes)
         conventions = list(conventions) if conventions is not None else [None] * len(codes)
-        return list(self._threads.map(lambda job: self.render(job[0], timeout_s, job[1], job[2], trace, size),
+        return list(self._threads.map(lambda job: self.render(job[0], timeout_s, job[1], job[2], trace),
                                       zip(codes, files, conventions)))
 
     def close(self) -> None:
@@ -299,11 +295,10 @@ class RenderService:
                 self._pools[lang] = RenderPool(lang, n, self.timeout_s)
             return self._pools[lang]
 
-    def render_many(self, samples: Sequence[tuple], trace: str | None = None,
-                    size: tuple[int, int] | None = None) -> list[RenderResult]:
+    def render_many(self, samples: Sequence[tuple], trace: str | None = None) -> list[RenderResult]:
         """Render ``(lang, code)``, ``(lang, code, files)`` or ``(lang, code, files, conventions)`` tuples;
         results come back in input order. ``trace`` asks every sample's renderer for a drawing trace
-        (``RenderResult.trace``); ``size`` an exact output size (SVG)."""
+        (``RenderResult.trace``)."""
         results: list[RenderResult | None] = [None] * len(samples)
         by_lang: dict[str, list[int]] = {}
         for i, (lang, *_) in enumerate(samples):
@@ -320,7 +315,7 @@ class RenderService:
             files = [samples[i][2] if len(samples[i]) > 2 else None for i in idx]
             conventions = [samples[i][3] if len(samples[i]) > 3 else None for i in idx]
             for i, result in zip(idx, pool.render_many([samples[i][1] for i in idx], files=files, conventions=conventions,
-                                                       trace=trace, size=size)):
+                                                       trace=trace)):
                 results[i] = result
 
         with ThreadPoolExecutor(max(1, len(by_lang))) as ex:

@@ -1,29 +1,24 @@
 """SMILES renderer: RDKit 2D depiction on a fixed square canvas."""
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from .base import Canvas, Convention, RenderError, resolve_conventions
+from .base import Canvas, Convention, RenderError, Renderer, resolve_conventions
 
 SIZE = 512
 MAX_HEAVY_ATOMS = 300
 
 
-class SmilesRenderer:
-    lang: ClassVar[str] = "smiles"
-    canvas: ClassVar[Canvas] = Canvas(
+class SmilesRenderer(Renderer):
+    lang = "smiles"
+    canvas = Canvas(
         f"{SIZE}x{SIZE} px, white background, RDKit 2D depiction; at most {MAX_HEAVY_ATOMS} heavy atoms",
         prompt=f"It is drawn by RDKit as a 2D depiction on a {SIZE}×{SIZE} canvas.",
     )
-    conventions: ClassVar[dict[str, Convention]] = {
+    conventions = {
         "size": Convention(SIZE, "px of the square canvas", bounds=(64, 2048)),
     }
-    mode: ClassVar[str] = "parse"
-    pids_max: ClassVar[int] = 32
-    memory_max: ClassVar[int | None] = None  # per-process RLIMIT_AS bounds it; a memory cgroup costs ~9 ms a sample in page-fault charging
-    sample_in_jail: ClassVar[bool] = False
-    keeps_processes: ClassVar[bool] = False
-    jailed: bool = False
+    mode = "parse"
 
     def setup(self) -> None:
         from rdkit import RDLogger
@@ -68,8 +63,6 @@ class SmilesRenderer:
         drawer.FinishDrawing()
         return drawer.GetDrawingText()
 
-    def teardown(self) -> None:
-        pass
 
 
 RENDERER = SmilesRenderer

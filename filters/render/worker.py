@@ -25,7 +25,7 @@ import traceback
 from . import jail, seccomp
 from .base import ERROR_KINDS, RenderError, normalize_png, renderer_class
 from .protocol import MAX_HEADER, MAX_TRACE_BYTES, read_frame, write_frame
-from .sandbox import (SampleLimits, apply_sample_limits, cpu_used_s, install_audit_hook, kill_group, python_trees,
+from .sandbox import (apply_sample_limits, cpu_used_s, install_audit_hook, kill_group, python_trees,
                       wall_deadline_s)
 
 EXIT_WAIT_S = 2.0
@@ -37,7 +37,7 @@ class Worker:
     def __init__(self, lang: str, in_fd: int, out_fd: int):
         self.renderer = renderer_class(lang)()
         self.in_fd, self.out_fd = in_fd, out_fd
-        self.limits = SampleLimits()
+        self.limits = self.renderer.resources.sample
         self.jail_spec = jail.JailSpec(scratch_bytes=self.limits.scratch_bytes, carry=tuple(python_trees()))
         self.audit = os.environ.get("VINCI_AUDIT_HOOK") == "1"
         self.in_pid_namespace = os.environ.get("VINCI_PID_NAMESPACE") == "1"
@@ -74,8 +74,7 @@ class Worker:
             start = time.monotonic()
             try:
                 raw, trace = self.run_sample(request["code"], float(request["timeout_s"]), support_files(request, payload),
-                                             request.get("conventions") or None, request.get("trace"),
-                                             output_size(request.get("size")))
+                                             request.get("conventions") or None, request.get("trace"))
                 # a forked sample writes its picture's bytes itself; the other renderers' encoders are vinci's
                 png, width, height = normalize_png(raw, self.renderer.canvas, written_by_sample=self.renderer.mode == "fork")
                 header = {"ok": True, "width": width, "height": height}
@@ -133,12 +132,9 @@ class Worker:
         return bool(header["ok"]), header.get("credentials", {})
 
     def run_sample(self, code: str, timeout_s: float, files: dict[str, str | bytes], conventions: dict | None,
-                   trace: str | None = None, size: tuple[int, int] | None = None) -> tuple[bytes, str | None]:
+                   trace: str | None = None) -> tuple[bytes, str | None]:
         """The sample's raw image, and its trace when one was asked for (only forked renderers,
-        whose samples are code, trace; a trace request to another renderer is unsupported). ``size``
-        asks a parsing renderer (SVG) for an exact output size."""
-        if size is not None and self.renderer.mode != "parse":
-            raise RenderError("unsupported", f"the {self.renderer.lang} renderer takes no output size")
+        whose samples are code, trace; a trace request to another renderer is unsupported)."""
         if self.renderer.mode == "fork":
             try:
                 return self.run_forked(code, files, timeout_s, conventions, trace)
@@ -150,7 +146,7 @@ class Worker:
         try:
             write_support_files(workdir, files)
             if self.renderer.mode == "parse":
-                return self.run_parser(code, workdir, timeout_s, conventions, size), None
+                return self.run_parser(code, workdir, timeout_s, conventions), None
             try:
                 return self.renderer.render(code, workdir, timeout_s, conventions), None
             except MemoryError:
@@ -160,8 +156,7 @@ class Worker:
                 self.sweep()
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def run_parser(self, code: str, workdir: str, timeout_s: float, conventions: dict | None,
-                   size: tuple[int, int] | None = None) -> bytes:
+    def run_parser(self, code: str, workdir: str, timeout_s: float, conventions: dict | None) -> bytes:
         """Render data in the worker itself under a CPU-time timer (the pool kills a stuck worker)."""
         def expire(_sig, _frame):
             raise RenderError("timeout", cpu_message(timeout_s))
@@ -169,8 +164,6 @@ class Worker:
         previous = signal.signal(signal.SIGPROF, expire)
         signal.setitimer(signal.ITIMER_PROF, timeout_s)
         try:
-            if size is not None:
-                return self.renderer.render(code, workdir, timeout_s, conventions, size=size)
             return self.renderer.render(code, workdir, timeout_s, conventions)
         except MemoryError:
             raise RenderError("memory", "the sample exceeded the memory limit") from None
@@ -327,16 +320,6 @@ def prefer_as_oom_victim() -> None:
             fh.write("1000")
     except OSError:
         pass
-
-
-def output_size(value) -> tuple[int, int] | None:
-    """A requested output size: two integers in [1, 4096], or none."""
-    if value is None:
-        return None
-    if (not isinstance(value, list) or len(value) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 4096 for v in value)):
-        raise RenderError("unsupported", f"output size must be two integers in [1, 4096], not {value!r}")
-    return value[0], value[1]
 
 
 def wait_exit(pid: int, timeout_s: float) -> bool:

@@ -214,7 +214,7 @@ def test_an_image_path_out_of_the_image_folder_is_never_read(tmp_path):
     from pipelines.manifest import QualityConfig
 
     samples = list(open_source("hub:xxxllz/Chart2Code-160k", options=fixture.options))
-    verdicts = [CodeCheck(QualityConfig())(s) for s in samples[2:]]
+    verdicts = [CodeCheck(QualityConfig()).verdict(s) for s in samples[2:]]
     assert [v[:2] for v in verdicts] == [(False, reason) for reason in escapes.values()]
     assert all("row" in v[2] and "image" not in v[1] for v in verdicts)
 

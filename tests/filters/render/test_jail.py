@@ -608,9 +608,12 @@ raise RuntimeError(f'held {held} x 400 MiB')
 
 @needs_namespaces
 def test_the_worker_memory_cgroup_counts_every_process_of_a_sample(monkeypatch, alone):
+    from dataclasses import replace
+
     from filters.render.python import PythonRenderer
 
-    monkeypatch.setattr(PythonRenderer, "memory_max", 1 << 30)  # the same cage, smaller, to keep the test light
+    smaller = replace(PythonRenderer.resources, memory_bytes=1 << 30)  # the same cage, smaller, to keep the test light
+    monkeypatch.setattr(PythonRenderer, "resources", smaller)
     with RenderService(workers=1, timeout_s=30.0) as svc:
         if not svc.pool("python")._all[0].cage.memory_limited:
             pytest.skip("no writable memory cgroup here")
