@@ -437,7 +437,7 @@ from filters.decontaminate import _phash_or_none
 from pipelines.manifest import QualityConfig
 from sources.base import open_source
 samples = list(open_source("hub:xxxllz/Chart2Code-160k", options={"data_files": sys.argv[1]}))
-verdicts = [CodeCheck(QualityConfig())(s) for s in samples]
+verdicts = [CodeCheck(QualityConfig()).verdict(s) for s in samples]
 verdicts = [v if v is True else list(v[:2]) for v in verdicts]
 for s in samples:
     for check in (lambda: phash_distance(s.image, s.image), lambda: _phash_or_none(s.image)):
