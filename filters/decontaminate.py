@@ -8,7 +8,6 @@ gives rows their ids). The targets are fingerprinted once per build, in the driv
 """
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,13 +154,15 @@ def _add_source(ref: Reference, target: str, options: dict, seed: int) -> None:
 
 
 def _phash_or_none(data: bytes) -> str | None:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
+
+    from core.bounded import open_image
 
     from .dedup import phash_of
 
     try:
-        return phash_of(Image.open(io.BytesIO(data)))
-    except (UnidentifiedImageError, OSError, ValueError):
+        return phash_of(open_image(data))
+    except (UnidentifiedImageError, OSError, ValueError):  # Rejected is a ValueError
         return None
 
 

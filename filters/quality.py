@@ -135,12 +135,14 @@ class ImageCheck(Filter):
 
 
 def decodes(data: bytes) -> bool:
-    import io
-
-    from PIL import Image
+    """A picture of a bounded size in a known raster format (``core.bounded.open_image``) whose structure checks out."""
+    from core.bounded import open_image
+    from core.errors import Rejected
 
     try:
-        Image.open(io.BytesIO(data)).verify()
+        open_image(data).verify()
         return True
+    except Rejected:
+        return False
     except Exception:  # noqa: BLE001 - PIL raises many types for garbage input
         return False

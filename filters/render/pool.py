@@ -19,10 +19,10 @@ from typing import Iterable, Sequence
 
 from core.languages import LANGS
 
-from .base import RenderError, RenderResult, printable, renderer_class, resolve_conventions
+from .base import ERROR_KINDS, Canvas, RenderError, RenderResult, printable, renderer_class, resolve_conventions
 from .jail import describe
 from .sandbox import NAMESPACES, ProcessCage, detect_isolation, wall_deadline_s, worker_command
-from .protocol import MAX_TRACE_BYTES, read_frame, write_frame
+from .protocol import MAX_TRACE_BYTES, FrameTooLarge, read_frame, write_frame
 
 log = logging.getLogger("vinci.render")
 
@@ -36,6 +36,13 @@ def pack_files(files: Files) -> tuple[dict[str, str], list[list], bytes]:
     texts = {name: data for name, data in files.items() if isinstance(data, str)}
     binary = [(name, bytes(data)) for name, data in files.items() if not isinstance(data, str)]
     return texts, [[name, len(data)] for name, data in binary], b"".join(data for _, data in binary)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR, without decoding it; (0, 0) for anything else."""
+    if len(data) < 24 or not data.startswith(b"\x89PNG\r\n\x1a\n") or data[12:16] != b"IHDR":
+        return 0, 0
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
 class WorkerGone(Exception):
@@ -81,10 +88,15 @@ class WorkerProcess:
             message["trace"] = trace
         try:
             write_frame(self.in_fd, message, payload)
+        except FrameTooLarge as exc:  # nothing was sent: the worker never sees it, and stays
+            return RenderResult.failure("forbidden", f"the sample and its files are too large to send: {exc}")
+        except OSError as exc:
+            raise WorkerGone(str(exc)) from None
+        try:
             frame = read_frame(self.out_fd, start + wall_deadline_s(timeout_s) + GRACE_S)
         except TimeoutError:
             raise WorkerGone("timeout") from None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise WorkerGone(str(exc)) from None
         if frame is None:
             raise WorkerGone("died")
@@ -92,20 +104,28 @@ class WorkerProcess:
         if header.get("seq") != self.seq:
             raise WorkerGone(f"sent a reply to request {header.get('seq')!r} while {self.seq} was asked")
         elapsed = time.monotonic() - start
-        result = self._result(header, png, elapsed)
+        result = self._result(header, png, elapsed, renderer_class(self.lang).canvas)
         result.cpu_s = max(0.0, self.cpu_seconds() - cpu_before)
         return result
 
     @staticmethod
-    def _result(header: dict, png: bytes, elapsed: float) -> RenderResult:
-        """The worker's reply as a result; a malformed trace fails the sample."""
+    def _result(header: dict, png: bytes, elapsed: float, canvas: Canvas) -> RenderResult:
+        """The worker's reply as a result, read as untrusted too (a parser exploit in an SVG or SMILES worker,
+        or in Chromium, speaks for the worker): a malformed trace, or a picture that is not a PNG of the size
+        the header says within the language's canvas, fails the sample before anything on the host decodes it."""
         if not header.get("ok"):
-            return RenderResult.failure(header.get("kind", "runtime"), header.get("message", ""), elapsed)
+            kind, message = header.get("kind"), header.get("message")
+            return RenderResult.failure(kind if kind in ERROR_KINDS else "runtime",
+                                        message if isinstance(message, str) else "", elapsed)
         traced = header.get("trace")
         if traced is not None and (not isinstance(traced, str) or len(traced) > MAX_TRACE_BYTES):
             return RenderResult.failure("runtime", "the worker sent a malformed trace", elapsed)
-        return RenderResult(ok=True, png=png, elapsed_s=elapsed, width=header["width"], height=header["height"],
-                            trace=traced)
+        width, height = png_size(png)
+        if (width, height) != (header.get("width"), header.get("height")) or not 0 < width * height <= canvas.max_pixels \
+                or max(width, height) > canvas.max_side:
+            return RenderResult.failure("runtime", f"the worker sent a picture of {width}x{height} pixels as "
+                                        f"{header.get('width')!r}x{header.get('height')!r}", elapsed)
+        return RenderResult(ok=True, png=png, elapsed_s=elapsed, width=width, height=height, trace=traced)
 
     def cpu_seconds(self) -> float:
         """CPU used so far by the worker and everything it spawned: its cage's accounting, else the

@@ -129,6 +129,9 @@ def worst_sheet(bench, scored: list[Scored], rows: int = SHEET_ROWS) -> bytes:
     """Target | the answer's render | its scores, for the samples lowest on the benchmark's primary metric."""
     from PIL import Image, ImageDraw
 
+    from core.bounded import open_image
+    from core.errors import Rejected
+
     key = bench.columns[-1].key
     worst = sorted(scored, key=lambda s: (s.metrics.get(key, 0.0), s.sample.id))[:rows]
     canvas = Image.new("RGB", (3 * THUMB + 20, max(1, len(worst)) * (THUMB + 10)), "white")
@@ -136,7 +139,11 @@ def worst_sheet(bench, scored: list[Scored], rows: int = SHEET_ROWS) -> bytes:
     for i, s in enumerate(worst):
         top = i * (THUMB + 10)
         for col, png in enumerate((s.sample.image, s.png)):
-            picture = Image.open(io.BytesIO(png)).convert("RGB") if png else Image.new("RGB", (THUMB, THUMB), (200, 200, 200))
+            try:  # the benchmark's own picture is data from a download: bounded, known formats only
+                picture = open_image(png).convert("RGB") if png else None
+            except Rejected:
+                picture = None
+            picture = picture or Image.new("RGB", (THUMB, THUMB), (200, 200, 200))
             picture.thumbnail((THUMB, THUMB))
             canvas.paste(picture, (col * (THUMB + 10), top))
         text = [s.sample.id[:28]] + [f"{c.title}: {100 * s.metrics.get(c.key, 0.0):.1f}" for c in bench.columns]
