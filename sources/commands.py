@@ -35,9 +35,8 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     from itertools import islice
 
     from core.errors import SourceError
-    from sources.base import open_source
     from sources.harvest import write_samples
-    from sources.options import check_options
+    from sources.registry import resolve_source
 
     if not args.output.endswith((".parquet", ".jsonl")):
         print(f"error: -o {args.output}: write .parquet or .jsonl", file=sys.stderr)
@@ -45,8 +44,8 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     options = parse_options(args.option)
     try:
         check_writable(Path(args.output))
-        check_options(args.source, options)
-        samples = islice(open_source(args.source, seed=args.seed, options=options), args.n)
+        source = resolve_source(args.source, options)
+        samples = islice(source.open(seed=args.seed), args.n)
         count = write_samples(samples, args.output)
     except (SourceError, OutputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
