@@ -20,7 +20,7 @@ from sources.base import RawSample
 
 from .dedup import normalize_code, phash_of
 
-MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
+MISSING_MODULE = re.compile(r"No module named '([\w.]+)'|File `([\w.-]+)' not found")  # a Python module, a TeX package
 MISSING_KEY = "missing_module:"
 
 
@@ -53,7 +53,7 @@ def missing_module(result: RenderResult) -> str | None:
     if result.ok or result.error_kind != "missing_module":
         return None
     found = MISSING_MODULE.search(result.message)
-    return found.group(1).split(".")[0] if found else "?"
+    return (found.group(1) or found.group(2)).split(".")[0] if found else "?"
 
 
 def count_missing_modules(rendered: Sequence[Rendered], stats) -> None:

@@ -53,6 +53,7 @@ PREAMBLE = (
 )
 USEPACKAGE = re.compile(r"^\s*\\usepackage(?:\[[^\]]*\])?\{([^}]*)\}\s*(%.*)?$", re.M)
 FORBIDDEN_LOG = re.compile(r"Not (?:reading from|writing to) |runsystem\(|I can't (?:find|write on) file `/")
+MISSING_PACKAGE = re.compile(r"! LaTeX Error: File `([\w.-]+\.(?:sty|cls))' not found")
 # All pdflatex is shown (``jail.bare_root``): its binaries and libraries, the TeX trees and fonts; the
 # formats folder and its scratch folder are added per run.
 TEX_VISIBLE = ("/usr/bin", "/usr/lib", "/usr/lib64", "/usr/share/texlive", "/usr/share/texmf", "/usr/share/fonts",
@@ -101,6 +102,9 @@ def classify_log(log: str, returncode: int = 1) -> tuple[str, str]:
     if forbidden:
         line = log[forbidden.start():].splitlines()[0]
         return "forbidden", line
+    missing = MISSING_PACKAGE.search(log)
+    if missing:  # a package the TeX installation lacks, named as a Python module is (``filters/execution.py``)
+        return "missing_module", f"LaTeX Error: File `{missing.group(1)}' not found"
     errors = [line for line in log.splitlines() if line.startswith("!")]
     first = errors[0] if errors else f"{describe_exit(returncode)} without an error line; the log ends: {last_log_line(log)}"
     if "TeX capacity exceeded" in log:

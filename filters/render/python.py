@@ -181,9 +181,10 @@ class PythonRenderer(Renderer):
             figure.set_dpi(DPI)
             canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
             if options:
-                buf = io.BytesIO()
-                savefig(figure, buf, format="png", dpi=DPI, metadata={"Software": None}, **options)
-                rgba = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGBA"))
+                # Raw RGBA, not PNG: the same pixels (savefig draws the picture into the canvas's renderer
+                # either way) without encoding a PNG to decode it again; the output is byte-identical.
+                savefig(figure, io.BytesIO(), format="raw", dpi=DPI, **options)
+                rgba = np.asarray(canvas.renderer.buffer_rgba())
             else:
                 canvas.draw()
                 rgba = np.asarray(canvas.buffer_rgba())

@@ -55,6 +55,12 @@ class SmilesRenderer(Renderer):
             Chem.SanitizeMol(mol)
         except Exception as exc:  # noqa: BLE001 - RDKit raises valence/kekulize errors of several types
             raise RenderError("runtime", f"{type(exc).__name__}: {exc}") from None
+        # Drawn from the molecule ``MolFromSmiles`` gives, as every dataset's script draws it: its
+        # stereo perception and removal of explicit hydrogens change the depiction (a mirrored or
+        # rotated layout, another Kekulé form) of 90 of 299 real molecules.
+        mol = Chem.MolFromSmiles(smiles)
+        if mol is None:
+            raise RenderError("runtime", f"RDKit cannot sanitize SMILES {smiles[:80]!r}")
         rdDepictor.SetPreferCoordGen(False)
         rdDepictor.Compute2DCoords(mol, canonOrient=True)
         drawer = rdMolDraw2D.MolDraw2DCairo(size, size)
