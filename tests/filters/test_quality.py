@@ -49,7 +49,7 @@ def test_a_harvested_row_that_is_not_utf8_is_dropped_with_its_typed_reason(tmp_p
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><text>caf\xe9</text><circle r="4"/></svg>'
     pq.write_table(pa.table({"src": pa.array([svg], pa.binary())}), path)
     [sample] = open_source("hub:someone/icons", options={"data_files": str(path), "code_column": "src", "lang": "svg"})
-    assert CodeCheck(QualityConfig())(sample) == (False, "undecodable_code", "code is not valid UTF-8")
+    assert CodeCheck(QualityConfig()).verdict(sample) == (False, "undecodable_code", "code is not valid UTF-8")
 
 
 def test_language_check():

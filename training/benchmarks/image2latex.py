@@ -16,8 +16,8 @@ An answer that does not compile scores 0 (and counts against the compile rate), 
 
 Departures: HELM retries a failed compile twice with guessed fixes (``$$`` around the body, a
 ``\\usepackage`` named after an undefined environment); here one compile decides. Packages of HELM's
-preamble missing from this TeX installation are left out of it (``missing_packages``: here
-``algorithm``, ``algorithmicx``, ``algpseudocode``, which plots do not use). Where the rows keep
+preamble missing from this TeX installation are left out of it (``missing_packages``; with the
+Makefile's ``texlive-science`` none is missing). Where the rows keep
 the structure, HELM by default recompiles it into the target picture; here the row's picture is the
 target.
 """
