@@ -6,12 +6,13 @@ Prints, in one run on this machine:
 
 1. pairs/s per benchmark, scoring the fixture pairs (tests/fixtures/benchmarks/) through warm
    sandboxed pools, beside each benchmark's official way of running, emulated here (our code, written
-   from how their evaluators run) on the same pairs, unsandboxed:
+   from how their evaluators run) on the same pairs (ChartMimic, Design2Code: the first 3), unsandboxed:
 
    * ChartMimic: a fresh interpreter per metric and per side (4 metrics x 2 sides), as its evaluators
-     call ``python3 FILE`` for each (the scripts only run; the tracing is not counted);
+     call ``python3 FILE`` for each (the plain script, without their tracing code: if anything too fast);
    * ChemDraw: RDKit in this process, as MolScribe's evaluator scores (parse, canonical SMILES with and
-     without cis/trans, Morgan Tanimoto); no picture of the answer;
+     without cis/trans, Morgan Tanimoto; one process, where MolScribe may spread it over a pool); vinci
+     also draws each answer in the sandbox for the contact sheet;
    * UniSVG: cairosvg in this process at 336 x 336 and SSIM, as UniSVG's ``evaluation.py`` (its PSNR too;
      LPIPS and CLIP left out on both sides);
    * Design2Code: a fresh interpreter launching a fresh browser for each of the 6 screenshots of a pair
