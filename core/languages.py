@@ -25,6 +25,7 @@ from typing import Callable
 
 from .bounded import parse_python
 from .errors import Rejected
+from .errors import VinciError
 
 SMILES_TOKENS = re.compile(r"(?:\[[^\]]+\]|Br|Cl|[BCNOPSFI]|[bcnops]|\*|%\d\d|\d|[=#$:/\\.()+\-@~])+")
 HTML_SIGN = re.compile(r"<\s*(html|body|div|p|h[1-6]|span|table|section|main|!doctype)\b", re.I)
@@ -126,7 +127,7 @@ FENCE_TAGS: dict[str, str] = {tag: lang.name for lang in LANGUAGES.values() for 
 SYNTHETIC_SOURCES: dict[str, str] = {lang.synthetic_source: lang.generator for lang in LANGUAGES.values()}
 
 
-class UnknownLanguage(KeyError):
+class UnknownLanguage(VinciError, KeyError):
     pass
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core.errors import VinciError
 from core.inputs import InputError, read_utf8
 
 
@@ -174,8 +175,8 @@ class Manifest(Strict):
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-class ManifestError(ValueError):
-    pass
+class ManifestError(VinciError, ValueError):
+    exit_code = 2
 
 
 def load_manifest(path: str | Path) -> Manifest:

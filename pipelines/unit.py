@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, TypeVar
 import pyarrow as pa
 
 from core.atomic import write_table
-from core.errors import Rejected
+from core.errors import Rejected, VinciError
 from core.exclusions import write_unit_exclusions
 from core.records import Record, arrow_schema, to_arrow_row
 from core.stats import Stats
@@ -39,7 +39,7 @@ from .source_images import attach_source_images
 T = TypeVar("T")
 
 
-class UnitAborted(RuntimeError):
+class UnitAborted(VinciError, RuntimeError):
     """A unit that was running when the build stopped; it is not committed and runs again on resume."""
 
 

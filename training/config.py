@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from core.errors import VinciError
+
 
 @dataclass
 class LoraSettings:
@@ -121,7 +123,7 @@ def trl_config(kind, where: str, values: dict):
         raise ConfigError(f"{where}: trl's {kind.__name__} refused it: {(str(exc).splitlines() or [''])[0]}") from None
 
 
-class ConfigError(ValueError):
+class ConfigError(VinciError, ValueError):
     """A training config that cannot be used; the message is one line naming the file."""
 
 

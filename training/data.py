@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from core.errors import VinciError
 from core.fences import fenced
 
 from .prompts import generate_prompt, optimize_prompt, row_conventions
@@ -25,7 +26,7 @@ def as_image(value: Any):
     return Image.open(io.BytesIO(data)).convert("RGB")
 
 
-class DataError(ValueError):
+class DataError(VinciError, ValueError):
     """``--data`` names no usable corpus; the message is one line for the user."""
 
 

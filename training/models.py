@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from core.errors import VinciError
+
 TINY = "tiny:qwen2-vl"
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>",
                   "<|video_pad|>"]
@@ -202,7 +204,7 @@ def build_tiny_dinov2(folder: str | Path, seed: int = 0) -> Path:
     return folder
 
 
-class ModelUnavailable(ValueError):
+class ModelUnavailable(VinciError, ValueError):
     """A ``--model`` that cannot be loaded here; the message names it and says what to pass instead."""
 
 

@@ -10,12 +10,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Protocol
 
+from core.errors import VinciError
 from core.languages import LANGS, LANGUAGES, language_of_path
 
 ERROR_KINDS = ("syntax", "runtime", "timeout", "memory", "blank", "forbidden", "unsupported", "missing_module")
 
 
-class RenderError(Exception):
+class RenderError(VinciError):
     """A sample failed in a way we can name; ``kind`` is one of ``ERROR_KINDS``."""
 
     def __init__(self, kind: str, message: str):

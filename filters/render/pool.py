@@ -17,6 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Sequence
 
+from core.errors import VinciError
 from core.languages import LANGS
 
 from .base import RenderError, RenderResult, printable, renderer_class, resolve_conventions
@@ -38,7 +39,7 @@ def pack_files(files: Files) -> tuple[dict[str, str], list[list], bytes]:
     return texts, [[name, len(data)] for name, data in binary], b"".join(data for _, data in binary)
 
 
-class WorkerGone(Exception):
+class WorkerGone(VinciError):
     """The worker died or stopped answering; the pool replaces it."""
 
 
