@@ -86,10 +86,14 @@ def add_encoder_options(p) -> None:
 
 
 def reward_config(args: argparse.Namespace, workers: int = 1):
+    from core.validation import validate
+
+    from .config import ConfigError
     from .encoders import resolve_encoder
     from .rewards import RewardConfig
 
-    return RewardConfig(encoder=resolve_encoder(args.encoder), cls=args.cls, timeout_s=getattr(args, "timeout", 10.0), workers=workers)
+    options = {"encoder": resolve_encoder(args.encoder), "cls": args.cls, "timeout_s": getattr(args, "timeout", 10.0), "workers": workers}
+    return validate(RewardConfig, options, "options", ConfigError)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
