@@ -99,13 +99,15 @@ def reward_config(args: argparse.Namespace, workers: int = 1):
 def cmd_train(args: argparse.Namespace) -> int:
     from core.interrupts import exit_interrupted
 
-    from .config import ConfigError, TrainConfig
+    from .config import ConfigError, TrainConfig, config_path
     from .data import check_data
     from .models import check_model
     from .resume import clear_checkpoints, earlier_run, run_state
 
+    if args.config:
+        config_path(args.config)  # a config that is not there fails first
+    check_data(args.data)  # then a corpus that is not there, at once: checking trl's fields imports trl (seconds)
     cfg = TrainConfig.load(args.config, stage=args.stage, sets=args.set, model=args.model, output_dir=args.output)
-    check_data(args.data)
     check_model(cfg.model)
     earlier = earlier_run(cfg.output_dir)
     if earlier and not (args.resume or args.overwrite):

@@ -91,6 +91,7 @@ def test_plan_checks_dir_paths_and_options(tmp_path):
     one_line_error(vinci("build", langs, "--plan"), "unknown option 'langs'", "takes no options")
 
 
+@pytest.mark.renders
 def test_empty_sft_warns_in_plan_and_build_exits_zero_with_its_report(tmp_path):
     manifest = write_manifest(tmp_path, sources=[{"source": "synthetic.smiles", "n": 3}], splits={"virl": 5, "sft": "rest"})
     plan = vinci("build", manifest, "--plan")
