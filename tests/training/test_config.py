@@ -129,3 +129,12 @@ def config_file(name):
     from training.config import config_path
 
     return config_path(name)
+
+
+def test_every_packaged_config_loads_for_its_stage():
+    from training.config import packaged_configs
+
+    for name in packaged_configs():
+        stage = "virl" if "virl" in name else "sft"
+        cfg = TrainConfig.load(name, stage=stage)
+        assert cfg.model and cfg.split == stage, name
