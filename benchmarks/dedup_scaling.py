@@ -148,20 +148,28 @@ def sampled_agreement(hashes: np.ndarray, pairs: np.ndarray, radius: int, rows: 
 
 
 def base_near_pairs(ref: str):
-    """``near_pairs`` of ``filters/dedup.py`` as it was at git revision ``ref``: before and after in one run."""
-    import importlib.util
+    """``near_pairs`` of ``filters.dedup`` as it was at git revision ``ref``: before and after in one run.
+    The ``filters`` package of that revision is loaded under another name (``dedup_base``), so its
+    relative imports find its own modules."""
+    import importlib
+    import io
     import subprocess
+    import tarfile
     import tempfile
 
-    source = subprocess.run(["git", "show", f"{ref}:filters/dedup.py"], cwd=Path(__file__).resolve().parents[1],
-                            check=True, capture_output=True, text=True).stdout
-    path = Path(tempfile.mkdtemp()) / "dedup_base.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("dedup_base", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["dedup_base"] = module
-    spec.loader.exec_module(module)
-    return module.near_pairs
+    archive = subprocess.run(["git", "archive", ref, "filters"], cwd=Path(__file__).resolve().parents[1],
+                             check=True, capture_output=True).stdout
+    folder = Path(tempfile.mkdtemp())
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    (folder / "filters").rename(folder / "dedup_base")
+    for name in [m for m in sys.modules if m == "dedup_base" or m.startswith("dedup_base.")]:
+        del sys.modules[name]
+    sys.path.insert(0, str(folder))
+    try:
+        return importlib.import_module("dedup_base.dedup").near_pairs
+    finally:
+        sys.path.remove(str(folder))
 
 
 def main() -> None:

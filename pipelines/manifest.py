@@ -142,19 +142,14 @@ class Manifest(Strict):
     @classmethod
     def _known_sources(cls, entries: list[SourceEntry]) -> list[SourceEntry]:
         from core.errors import SourceError
-        from sources.base import PREFIXED, SYNTHETIC
-        from sources.options import check_options, known_specs
+        from sources.registry import resolve_source
 
         for i, entry in enumerate(entries):
-            prefix = entry.source.partition(":")[0]
-            if entry.source not in SYNTHETIC and prefix not in PREFIXED:
-                close = difflib.get_close_matches(entry.source, list(SYNTHETIC), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ValueError(f"sources.{i}: unknown source {entry.source!r}{hint}; known: {', '.join(known_specs())}")
             try:
-                check_options(entry.source, entry.options)
+                resolve_source(entry.source, entry.options)
             except SourceError as exc:
-                raise ValueError(f"sources.{i}.options: {exc}") from None
+                where = f"sources.{i}" if str(exc).startswith("unknown source spec") else f"sources.{i}.options"
+                raise ValueError(f"{where}: {exc}") from None
         return entries
 
     def fingerprint(self) -> str:

@@ -33,19 +33,14 @@ def print_plan(manifest: Manifest, limit: int | None = None) -> None:
 
 
 def source_details(source: str, options: dict) -> str:
-    """Dataset, config, split, layout and licence of a hub source; the kind of any other source."""
-    if not source.startswith("hub:"):
-        return f"{source}: {'procedural' if source.startswith('synthetic.') else 'files'}"
+    """What a source will read, as its kind describes it (a hub source: dataset, config, split, layout, licence)."""
     from core.errors import SourceError
-    from sources.hub import describe
+    from sources.registry import resolve_source
 
     try:
-        d = describe(source.removeprefix("hub:"), **options)
+        return resolve_source(source, options).details()
     except SourceError as exc:
         return f"{source}: error: {exc}"
-    role = (f", from row {d['offset']:,}" if d["offset"] else "") + ("  [evaluation benchmark]" if d["benchmark"] else "")
-    return (f"{d['dataset']}: config {d['config'] or '-'}, split {d['split']}, layout {d['layout']}, "
-            f"licence {d['license']}, files {d['files']}{role}")
 
 
 def print_source_details(manifest: Manifest) -> None:

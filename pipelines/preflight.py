@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,12 +19,15 @@ def quota_total(manifest: Manifest, limit: int | None = None) -> int:
 
 
 def preflight(manifest: Manifest, limit: int | None = None) -> Preflight:
-    """Missing ``dir:`` inputs are errors; a split that cannot get rows is a warning."""
+    """What a source's kind says stops it (a ``dir:`` input that is not there) is an error; a split that
+    cannot get rows is a warning."""
+    from sources.registry import resolve_source
+
     found = Preflight()
     for i, entry in enumerate(manifest.sources):
-        prefix, _, rest = entry.source.partition(":")
-        if prefix == "dir" and not os.path.exists(rest):
-            found.errors.append(f"sources.{i}: {entry.source}: no such folder or archive")
+        problem = resolve_source(entry.source, entry.options).problem()
+        if problem:
+            found.errors.append(f"sources.{i}: {problem}")
     found.warnings.extend(split_warnings(manifest, limit))
     return found
 

@@ -1,16 +1,14 @@
-"""Raw samples and the one registry of source adapters.
+"""Raw samples, and how a source is opened (the kinds of source are in ``sources.registry``).
 
 A source only *harvests*: it yields code (and sometimes an image) with where it came from. It
 never renders and never filters; the pipeline does that.
 """
 from __future__ import annotations
 
-import importlib
 import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from core.errors import SourceError
 from core.languages import SYNTHETIC_SOURCES
 
 
@@ -26,21 +24,14 @@ class RawSample:
 
 
 SYNTHETIC: dict[str, str] = SYNTHETIC_SOURCES  # synthetic.<name> → generator module, a view of the language registry
-PREFIXED: dict[str, str] = {"hub": "sources.hub", "dir": "sources.files"}
 
 
 def open_source(spec: str, seed: int = 0, start: int = 0, options: dict[str, Any] | None = None) -> Iterator[RawSample]:
-    """Resolve a source spec (``synthetic.charts``, ``hub:ID[:CONFIG][@SPLIT]``, ``dir:PATH``) to an iterator."""
-    options = dict(options or {})
-    if spec in SYNTHETIC:
-        module = importlib.import_module(SYNTHETIC[spec])
-        return module.generate(seed=seed, start=start, **options)
-    prefix, sep, rest = spec.partition(":")
-    if sep and prefix in PREFIXED:
-        module = importlib.import_module(PREFIXED[prefix])
-        return module.stream(rest, seed=seed, start=start, **options)
-    known = ", ".join([*SYNTHETIC, "hub:<dataset_id>", "dir:<path>"])
-    raise SourceError(f"unknown source spec {spec!r}; known: {known}")
+    """Raw samples of a source spec (``synthetic.charts``, ``hub:ID[:CONFIG][@SPLIT]``, ``dir:PATH``) from
+    sample ``start`` on, its options checked (``sources.registry.resolve_source``)."""
+    from .registry import resolve_source
+
+    return resolve_source(spec, options).open(seed, start)
 
 
 def sample_rng(seed: int, index: int, salt: str) -> random.Random:

@@ -34,16 +34,15 @@ def parse_options(pairs: list[str]) -> dict:
 def cmd_harvest(args: argparse.Namespace) -> int:
     from itertools import islice
 
-    from sources.base import open_source
     from sources.harvest import write_samples
-    from sources.options import check_options
+    from sources.registry import resolve_source
 
     if not args.output.endswith((".parquet", ".jsonl")):
         raise UsageError(f"-o {args.output}: write .parquet or .jsonl")
     options = parse_options(args.option)
     check_writable(Path(args.output))
-    check_options(args.source, options)
-    samples = islice(open_source(args.source, seed=args.seed, options=options), args.n)
+    source = resolve_source(args.source, options)
+    samples = islice(source.open(seed=args.seed), args.n)
     try:
         count = write_samples(samples, args.output)
     except OSError as exc:

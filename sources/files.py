@@ -23,7 +23,7 @@ from pathlib import PurePosixPath
 from typing import IO, Any, Callable, Iterable, Iterator
 
 from core.errors import Rejected, SourceError, VinciError
-from core.languages import language_of_path
+from core.languages import LANGUAGES, language_of_file, language_of_path
 from core.paths import TooLarge, confine, read_beneath
 
 from .base import RawSample
@@ -310,41 +310,47 @@ def license_for(tree: Tree, rel: str, cache: dict[str, str]) -> str:
     return found
 
 
-MOLECULE_TABLES = (".csv", ".sdf")  # containers of molecules beside the registry's own extensions
-
-
 def harvested(rel: str) -> bool:
-    """Whether a file can hold code units: a registered language's extension, or a molecule table."""
-    return language_of_path(rel) is not None or PurePosixPath(rel).suffix.lower() in MOLECULE_TABLES
+    """Whether a file can hold code units: a registered language's extension, or a container of one."""
+    return language_of_file(rel) is not None
 
 
 def units(tree: Tree, rel: str, text: str) -> Iterator[tuple[str, str, str, dict]]:
-    """(lang, code, ref, meta) for each code unit in one file; a language without a special case is the whole file."""
+    """(lang, code, ref, meta) for each code unit in one file, by its language's ``file_units`` hook
+    (the whole file where a language has none)."""
+    lang = language_of_file(rel)
+    if lang is not None:
+        yield from LANGUAGES[lang].units_of_file(tree, rel, text)
+
+
+def plotting_script_units(tree: Tree, rel: str, text: str) -> Iterator[tuple[str, str, str, dict]]:
+    """A script that draws with matplotlib (or RDKit's drawing), with the helper modules beside it that it imports."""
+    if MATPLOTLIB.search(text) or RDKIT_DRAW.search(text):
+        folder = str(PurePosixPath(rel).parent)
+        siblings = {PurePosixPath(o).stem: o for o in tree.python_by_folder.get(folder, []) if o != rel}
+        helpers = needed_helpers(text, siblings, lambda path: text_of(tree, path))
+        yield "python", text, rel, {"files": helpers} if helpers else {}
+
+
+def page_units(tree: Tree, rel: str, text: str) -> Iterator[tuple[str, str, str, dict]]:
+    """A page whole, with the files beside it that it names, and whether it loads remote assets."""
+    meta: dict[str, Any] = {"remote_assets": True} if REMOTE_ASSET.search(text) else {}
+    files = files_beside(tree, rel, text)
+    if files:
+        meta["files"] = files
+    yield "html", text, rel, meta
+
+
+def molecule_units(tree: Tree, rel: str, text: str) -> Iterator[tuple[str, str, str, dict]]:
+    """A SMILES per molecule: a line of a .smi file, a row of a .csv file's SMILES column, a record of an SD file."""
     ext = PurePosixPath(rel).suffix.lower()
-    lang = language_of_path(rel)
     if ext == ".csv":
         yield from csv_units(text, rel)
     elif ext == ".sdf":
         yield from sdf_units(text, rel, tree.skipped)
-    elif lang == "python":
-        if MATPLOTLIB.search(text) or RDKIT_DRAW.search(text):
-            folder = str(PurePosixPath(rel).parent)
-            siblings = {PurePosixPath(o).stem: o for o in tree.python_by_folder.get(folder, []) if o != rel}
-            helpers = needed_helpers(text, siblings, lambda path: text_of(tree, path))
-            yield "python", text, rel, {"files": helpers} if helpers else {}
-    elif lang == "html":
-        meta: dict[str, Any] = {"remote_assets": True} if REMOTE_ASSET.search(text) else {}
-        files = files_beside(tree, rel, text)
-        if files:
-            meta["files"] = files
-        yield "html", text, rel, meta
-    elif lang == "latex":
-        yield from tikz_units(text, rel)
-    elif lang == "smiles":
+    else:
         for n, molecule in smi_molecules(text):
             yield "smiles", molecule, f"{rel}:{n}", {}
-    elif lang is not None:
-        yield lang, text, rel, {}
 
 
 def files_beside(tree: Tree, rel: str, page: str) -> dict[str, bytes]:
@@ -410,9 +416,13 @@ def code_of_file(path: str | os.PathLike, lang: str) -> str:
     without its name; any other file whole."""
     with io.open(path, encoding="utf-8", errors="replace") as fh:
         text = fh.read()
-    if lang == "smiles":
-        return next((molecule for _, molecule in smi_molecules(text)), "")
-    return text
+    read = LANGUAGES[lang].hook("file_code") if lang in LANGUAGES else None
+    return read(text) if read else text
+
+
+def first_molecule(text: str) -> str:
+    """A .smi file's first molecule, without its name."""
+    return next((molecule for _, molecule in smi_molecules(text)), "")
 
 
 def spans(text: str, begin: str, end: str) -> Iterator[tuple[int, int]]:
@@ -447,7 +457,9 @@ def is_standalone(text: str) -> bool:
     return False
 
 
-def tikz_units(text: str, rel: str) -> Iterator[tuple[str, str, str, dict]]:
+def tikz_units(tree: Tree | None, rel: str, text: str) -> Iterator[tuple[str, str, str, dict]]:
+    """Each ``tikzpicture`` of a document, extracted with the preamble lines it needs; a standalone
+    document or a bare snippet whole."""
     has_class = "\\documentclass" in text
     pictures = list(spans(text, "\\begin{tikzpicture}", "\\end{tikzpicture}"))
     if not has_class or is_standalone(text):

@@ -69,16 +69,16 @@ def judge(completion: Any, lang: str) -> Answer:
     code = block.body.strip("\n")
     if not code.strip():
         return Answer(None, "empty_block")
-    if lang == "smiles":
-        return judge_smiles(code)
-    return Answer(code)
+    last_check = LANGUAGES[lang].hook("answer_code") if lang in LANGUAGES else None
+    return Answer(*last_check(code)) if last_check else Answer(code)
 
 
-def judge_smiles(code: str) -> Answer:
+def one_smiles_token(code: str) -> tuple[str | None, str | None]:
+    """SMILES's ``answer_code`` hook: the block is one token of printable ASCII."""
     smiles = code.strip()
     if any(not ("!" <= ch <= "~") for ch in smiles):
-        return Answer(None, "smiles_not_one_ascii_token")
-    return Answer(smiles)
+        return None, "smiles_not_one_ascii_token"
+    return smiles, None
 
 
 def looks_like_code(line: str, lang: str) -> bool:
@@ -86,13 +86,20 @@ def looks_like_code(line: str, lang: str) -> bool:
     line = line.strip()
     if not line:
         return False
-    if lang == "smiles":
-        return any(_is_smiles_like(token) for token in line.split())
-    pattern = LANGUAGES[lang].code_line if lang in LANGUAGES else None
+    known = LANGUAGES.get(lang)
+    prose_code = known.hook("prose_code") if known else None
+    if prose_code:
+        return prose_code(line)
+    pattern = known.code_line if known else None
     if pattern is not None and pattern.search(line):
         return True
     visible = [ch for ch in line if not ch.isspace()]
     return len(visible) >= 8 and sum(ch in SYMBOLS for ch in visible) / len(visible) > 0.2
+
+
+def smiles_line(line: str) -> bool:
+    """SMILES's ``prose_code`` hook: a line with a token RDKit reads as a molecule is code."""
+    return any(_is_smiles_like(token) for token in line.split())
 
 
 def _is_smiles_like(token: str) -> bool:

@@ -18,6 +18,7 @@ import numpy as np
 
 from core.errors import VinciError
 from core.fences import fenced
+from core.languages import EVAL_METRICS, LANGUAGES, resolve_hook
 
 from .answers import Answer, judge
 from .data import as_image, load_split, user_turn
@@ -178,8 +179,9 @@ def per_language(scored: list[Scored]) -> dict:
         m["fine"].append(s.parts["fine"])
         m["visual"].append(s.parts["visual"])
         m["ssim"].append(ssim(as_image(s.row["image"]), s.png))
-        if s.row["lang"] == "smiles":
-            m["tanimoto"].append(tanimoto(s.row["code"], s.answer.code if s.png else None))
+        known = LANGUAGES.get(s.row["lang"])
+        for name, metric in known.eval_metrics if known else ():
+            m[name].append(resolve_hook(metric)(s.row["code"], s.answer.code if s.png else None))
     return {lang: {k: float(np.mean(v)) for k, v in m.items()} | {"n": len(m["execution"])} for lang, m in sorted(metrics.items())}
 
 
@@ -256,8 +258,9 @@ def sheet(scored: list[Scored], path: Path, size: int = 200, label_px: int = 18)
 def print_table(table: dict, split: str | None = None, data: str | None = None) -> None:
     if split:
         print(f"split {split!r} of {data}: {sum(m['n'] for m in table.values())} rows")
-    print(f"{'lang':<8} {'n':>4} {'format':>7} {'exec':>6} {'visual':>7} {'coarse':>7} {'fine':>7} {'ssim':>6} {'tanimoto':>9}")
+    extra = "".join(f" {name:>9}" for name in EVAL_METRICS)
+    print(f"{'lang':<8} {'n':>4} {'format':>7} {'exec':>6} {'visual':>7} {'coarse':>7} {'fine':>7} {'ssim':>6}{extra}")
     for lang, m in table.items():
-        tani = f"{m['tanimoto']:.3f}" if "tanimoto" in m else "-"
+        values = "".join(f" {(f'{m[name]:.3f}' if name in m else '-'):>9}" for name in EVAL_METRICS)
         print(f"{lang:<8} {m['n']:>4} {m['format']:>7.2f} {m['execution']:>6.2f} {m['visual']:>7.3f} {m['coarse']:>7.3f} "
-              f"{m['fine']:>7.3f} {m['ssim']:>6.3f} {tani:>9}")
+              f"{m['fine']:>7.3f} {m['ssim']:>6.3f}{values}")

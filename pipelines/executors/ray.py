@@ -2,9 +2,11 @@
 
 Each actor holds one runner between its ``setup`` (a warm render service: sandboxed pools, one
 worker per language) and ``teardown``; ``__call__`` runs one unit's steps and commits the unit file
-to the shared ``--out`` folder. The driver keeps at most ``2 × actors`` units in flight
-(back-pressure: a fast source cannot flood the object store) and applies the executors' one
-failure policy (``retries.py``). Dedup, split and the shard writing stay global steps in the driver.
+to the shared ``--out`` folder. The driver keeps one unit in flight per actor (back-pressure: a fast
+source cannot flood the object store) and applies the executors' one failure policy (``retries.py``);
+an actor lost with its node or process is replaced and its unit run again, uncounted (``schedule``).
+Actors are spread over the nodes, so a lost node takes the fewest units with it. Dedup, split and
+the shard writing stay global steps in the driver.
 
 Resources come from the manifest's ``ray`` section (actors, CPUs and memory per actor, render
 workers per language in each actor); CPUs per actor are fractional by default so actors
@@ -21,9 +23,10 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Iterable, Iterator
-
+import sys
+from collections import deque
 from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
 from core.errors import BuildError
 
@@ -40,6 +43,10 @@ class UnitActor:
     def __init__(self, runner):
         self.runner = runner
         self.runner.setup()
+
+    def ready(self) -> bool:
+        """Answers once ``setup`` is done: the driver hands units only to actors that answered."""
+        return True
 
     def __call__(self, unit) -> int:
         return self.runner(unit)
@@ -77,40 +84,97 @@ def connect(workers: int):
 def run_units(units: Iterable, runner, workers: int, retries: int) -> Iterator[tuple[object, int]]:
     ray = connect(workers)
     cfg = runner.manifest.ray
-    policy = Retries(retries)
     actors_n = max(1, workers if cfg.actors == "auto" else cfg.actors)
-    options = {"num_cpus": cfg.actor_cpus, "max_restarts": retries, "max_task_retries": retries}
+    # No restarts by Ray: the driver replaces a lost actor itself (see ``schedule``).
+    options = {"num_cpus": cfg.actor_cpus, "max_restarts": 0, "max_task_retries": 0, "scheduling_strategy": "SPREAD"}
     if cfg.actor_memory_mb:
         options["memory"] = cfg.actor_memory_mb * 2**20
     runner = copy.copy(runner)
     runner.render_workers = cfg.workers_per_language
     remote = ray.remote(**options)(UnitActor)
-    actors = [remote.remote(runner) for _ in range(actors_n)]
-    queue = list(units)
-    free = list(actors)
-    in_flight: dict = {}
+    yield from schedule(units, ray, lambda: remote.remote(runner), actors_n, Retries(retries))
+
+
+def schedule(units: Iterable, ray, start_actor: Callable[[], object], actors_n: int,
+             policy: Retries) -> Iterator[tuple[object, int]]:
+    """Yield ``(unit, rows kept)`` as units finish on ``actors_n`` actors, one unit in flight per actor.
+
+    An actor gets units once it answered ``ready``. A unit whose call raised from its own work counts
+    against ``retries``; a unit whose actor died or became unreachable (its process or node gone) is
+    *lost*: the actor is killed for good and a fresh one started, which Ray places on a node with room,
+    and the unit goes back to the queue without counting (``Retries.lost``). The driver does this rather
+    than Ray's own restarts because only it can tell the two apart: Ray's task retries re-run a lost
+    call out of sight, with a restart budget per actor, not per unit, and once an actor's restarts are
+    spent every unit sent to it fails (a lost node then stopped the build after 3 tries on a dead actor).
+    """
+    lost_types = (ray.exceptions.RayActorError,)
+    queue = deque(units)
+    starting: dict = {}  # ready call -> actor not yet ready
+    running: dict = {}  # unit call -> (unit, actor)
+    free: list = []
+
+    def start() -> None:
+        actor = start_actor()
+        starting[actor.ready.remote()] = actor
+
+    for _ in range(actors_n):
+        start()
     try:
-        while queue or in_flight:
-            while queue and free and len(in_flight) < 2 * len(actors):
-                unit, actor = queue.pop(0), free.pop()
-                in_flight[actor.__call__.remote(unit)] = (unit, actor)
-            done, _ = ray.wait(list(in_flight), num_returns=1)
-            ref = done[0]
-            unit, actor = in_flight.pop(ref)
-            free.append(actor)
+        while queue or running:
+            while queue and free:
+                unit, actor = queue.popleft(), free.pop()
+                running[actor.__call__.remote(unit)] = (unit, actor)
+            ref = ray.wait([*running, *starting], num_returns=1)[0][0]
+            if ref in starting:
+                actor = starting.pop(ref)
+                try:
+                    ray.get(ref)
+                except lost_types as exc:
+                    ray.kill(actor, no_restart=True)
+                    if exc.actor_init_failed:
+                        raise BuildError(f"a Ray actor could not set up its runner: {_last_line(exc)}") from None
+                    start()
+                    continue
+                free.append(actor)
+                continue
+            unit, actor = running.pop(ref)
             try:
-                yield unit, ray.get(ref)
+                kept = ray.get(ref)
+            except lost_types as exc:
+                ray.kill(actor, no_restart=True)
+                start()
+                if policy.lost(unit, exc):
+                    _warn(f"unit {unit.name} lost with its Ray actor ({type(exc).__name__}); running it again")
+                    queue.appendleft(unit)
+                if not running and not free:
+                    _warn(f"no live Ray actor left: waiting for {len(starting)} new ones to start")
+                continue
             except ray.exceptions.RayError as exc:
+                free.append(actor)
                 if policy.again(unit, getattr(exc, "cause", None) or exc):
                     queue.append(unit)
+                continue
+            free.append(actor)
+            yield unit, kept
     except BaseException:  # Ctrl-C: kill the actors now; a unit commits by rename, so none is half-written
-        for actor in actors:
-            ray.kill(actor)
+        for actor in [*free, *starting.values(), *(actor for _, actor in running.values())]:
+            ray.kill(actor, no_restart=True)
         raise
-    for actor in actors:
-        try:
-            ray.get(actor.close.remote(), timeout=30)
-        except Exception:  # noqa: BLE001 - a dead actor has nothing left to close
-            pass
-        ray.kill(actor)
+    closing = [actor.close.remote() for actor in free]
+    if closing:
+        ray.wait(closing, num_returns=len(closing), timeout=30)
+    for actor in [*free, *starting.values()]:
+        ray.kill(actor, no_restart=True)
     policy.raise_failures()
+
+
+def _warn(line: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(f"warning: {line}", file=sys.stderr)
+
+
+def _last_line(exc: BaseException) -> str:
+    """The last line of Ray's message: the exception the actor's ``__init__`` raised, ``Type: message``."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return (lines or [type(exc).__name__])[-1][:300]

@@ -20,7 +20,9 @@ from ..base import RawSample
 from .code import chat_code
 from .esmiles import plain_smiles
 from .images import ImageRoot, image_bytes
+from ..registry import check_options_of
 from .layouts import LAYOUTS, Harvest, RowContext
+from .options import HubOptions
 from .registry import DATASETS, DatasetSpec, generic_spec
 from .rows import Row, download, hub_files, local_files, read_rows
 
@@ -87,7 +89,6 @@ def describe(rest: str, **options: Any) -> dict[str, Any]:
 
 
 RESOLVE_OPTIONS = ("code_column", "image_column", "lang", "chat", "license", "split", "config", "layout")
-EXTRA_OPTIONS = RESOLVE_OPTIONS
 
 
 def stream(rest: str, seed: int = 0, start: int = 0, streaming: bool = True, data_files: Any = None,
@@ -118,11 +119,8 @@ def pictures(rest: str, data_files: Any = None, image_root: str | None = None, o
 
 def _open_rows(rest: str, start: int, data_files: Any, image_root: str | None,
                options: dict[str, Any]) -> tuple[HubPlan, Iterator[Row], ImageRoot | None]:
+    check_options_of(f"hub:{rest}", HubOptions, options)  # called directly (decontamination), not through the registry
     options = {k: v for k, v in options.items() if k != "streaming"}
-    unknown = sorted(set(options) - set(RESOLVE_OPTIONS))
-    if unknown:
-        raise SourceError(f"hub:{rest}: unknown option(s) {', '.join(unknown)}; known: data_files, image_root, offset, "
-                          f"{', '.join(RESOLVE_OPTIONS)}")
     plan = resolve(rest, **options)
     where = f"hub:{plan.dataset_id}" + (f" (data_files={data_files})" if data_files is not None else "")
     if data_files is not None:

@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 from typing import Any, Callable
 
 from core.fences import fenced_blocks
+from core.languages import LANGUAGES
 
 from .code import chat_code, reply_code
 from .images import ImageRoot, image_bytes
@@ -44,11 +45,12 @@ class RowContext:
 
 Reader = Callable[[dict, RowContext], Harvest]
 LAYOUTS: dict[str, Reader] = {}
-# What VinciCoder's task files are about, by words in their names (chart2code_*, web2html_*, img2svg_*...).
-TASK_WORDS = (("chart", "python"), ("plot", "python"), ("html", "html"), ("web", "html"), ("svg", "svg"),
-              ("tikz", "latex"), ("latex", "latex"), ("mol", "smiles"), ("smiles", "smiles"), ("chem", "smiles"))
-# The VinciCoder RL reward picks the language from the prompt's first keyword in this order.
-PROMPT_WORDS = (("svg", "svg"), ("html", "html"), ("python", "python"), ("latex", "latex"), ("tikz", "latex"))
+# What VinciCoder's task files are about, by words in their names (chart2code_*, web2html_*, img2svg_*...):
+# each language's ``task_words``, in the registry's order.
+TASK_WORDS = tuple((word, lang.name) for lang in LANGUAGES.values() for word in lang.task_words)
+# The VinciCoder RL reward tries the languages in this order, each by its ``prompt_words``.
+VINCICODER_PROMPT_ORDER = ("svg", "html", "python", "latex")
+PROMPT_WORDS = tuple((word, name) for name in VINCICODER_PROMPT_ORDER for word in LANGUAGES[name].prompt_words)
 
 
 def layout(name: str) -> Callable[[Reader], Reader]:

@@ -21,6 +21,7 @@ from typing import Iterator
 from core.errors import SourceError
 
 from ..base import RawSample, indexed
+from ..registry import SourceOptions
 from .molecule_edits import EDITS
 
 LICENSE = "NCI Open Database (public domain) via RDKit's data files; edits CC0-1.0"
@@ -108,6 +109,16 @@ def simple_smiles(rng: random.Random, max_chain: int, max_rings: int, heteroatom
         rings = rings[:1]  # the halogen ends the chain: one end left for a ring
     smiles = (rings[0] if rings else "") + "".join(chain) + (rings[1] if len(rings) > 1 else "")
     return Chem.MolToSmiles(Chem.MolFromSmiles(smiles))
+
+
+class Options(SourceOptions):
+    """``family``: ``nci`` (RDKit's NCI molecules, edited) or ``simple`` (a chain with up to ``max_rings``
+    rings and ``heteroatoms``)."""
+
+    family: str = "nci"
+    max_chain: int = 8
+    max_rings: int = 2
+    heteroatoms: list[str] | None = None
 
 
 def generate(seed: int = 0, start: int = 0, family: str = "nci", max_chain: int = 8, max_rings: int = 2,

@@ -1,4 +1,4 @@
-"""The language registry: every entry complete, its modules exposing what the pipeline calls, and
+"""The language registry: every entry complete, its modules and hooks doing what the pipeline asks on real input, and
 every per-language table a view of it (a language missing from one used to fail silently)."""
 from __future__ import annotations
 
@@ -75,3 +75,102 @@ def test_the_canvas_sentence_follows_a_rows_render_conventions():
     assert "224 px" in optimize_prompt("svg", "<svg/>", True, {"long_side": 224})
     assert row_conventions({"meta": '{"render": {"size": 300}}'}) == {"size": 300}
     assert row_conventions({"meta": "{}"}) is None
+
+
+SAME_CODE_REFORMATTED = {  # each language's own comment and layout, around a generator's real sample
+    "python": lambda code: "# harvested\n\n" + code + "\n\n",
+    "html": lambda code: "<!-- harvested -->\n" + code.replace("><", ">\n  <") + "\n",
+    "svg": lambda code: "<!-- harvested -->\n" + code.replace("><", ">\n  <") + "\n",
+    "latex": lambda code: "% harvested\n" + code + "\n",
+    "smiles": lambda code: _random_smiles(code) + " harvested",
+}
+
+
+def _random_smiles(code: str) -> str:
+    from rdkit import Chem
+
+    return Chem.MolToSmiles(Chem.MolFromSmiles(code), doRandom=True, rootedAtAtom=1)
+
+
+def _samples(lang, n=3):
+    return [s.code for s in islice(importlib.import_module(lang.generator).generate(seed=5, start=0), n)]
+
+
+@pytest.mark.parametrize("name", LANGS)
+def test_the_normalise_hook_makes_reformatted_copies_equal_and_keeps_different_code_apart(name):
+    from filters.dedup import normalize_code
+
+    lang = LANGUAGES[name]
+    codes = _samples(lang)
+    for code in codes:
+        assert normalize_code(name, SAME_CODE_REFORMATTED[name](code)) == normalize_code(name, code)
+    assert len({normalize_code(name, code) for code in codes}) == len(set(codes))
+
+
+@pytest.mark.parametrize("name", LANGS)
+def test_the_file_hooks_give_the_units_of_a_real_file(name, tmp_path):
+    from sources.files import code_of_file, open_tree, text_of, units
+
+    lang = LANGUAGES[name]
+    code = _samples(lang, 1)[0]
+    path = tmp_path / f"sample{lang.extensions[0]}"
+    path.write_text(code + (" aspirin\n" if name == "smiles" else ""))
+    tree = open_tree(str(tmp_path))
+    found = list(units(tree, path.name, text_of(tree, path.name)))
+    assert [(u[0], u[1]) for u in found] == [(name, code)]
+    assert code_of_file(path, name) == code
+    for ext in lang.container_extensions:  # a table of molecules: .csv column, SD records
+        table = tmp_path / f"table{ext}"
+        if ext == ".csv":
+            table.write_text(f"name,smiles\naspirin,{code}\n")
+        else:
+            from rdkit import Chem
+
+            table.write_text(Chem.MolToMolBlock(Chem.MolFromSmiles(code)) + "$$$$\n")
+        tree = open_tree(str(tmp_path))
+        units_of_table = list(units(tree, table.name, text_of(tree, table.name)))
+        assert len(units_of_table) == 1 and units_of_table[0][0] == name
+        assert normalize(name, units_of_table[0][1]) == normalize(name, code)
+
+
+def normalize(name, code):
+    from filters.dedup import normalize_code
+
+    return normalize_code(name, code)
+
+
+@pytest.mark.parametrize("name", LANGS)
+def test_the_answer_hooks_judge_a_real_answer(name):
+    from training.answers import judge
+
+    lang = LANGUAGES[name]
+    code = _samples(lang, 1)[0].strip("\n")
+    tag = lang.fence_tags[0]
+    answer = judge(f"Here it is.\n```{tag}\n{code}\n```\nDone.", name)
+    assert answer.ok and answer.code == (code.strip() if name == "smiles" else code)
+    first_line = code.splitlines()[0]
+    assert judge(f"{first_line}\n```{tag}\n{code}\n```", name).reason == "code_outside_block"
+    if lang.answer_code:  # the language's own last check refuses what its renderer would forgive
+        assert judge(f"```{tag}\n{code} scale scale\n```", name).reason == "smiles_not_one_ascii_token"
+
+
+@pytest.mark.parametrize("name", LANGS)
+def test_the_eval_metrics_of_a_language_score_real_answers(name):
+    from core.languages import EVAL_METRICS, resolve_hook
+
+    lang = LANGUAGES[name]
+    codes = _samples(lang, 2)
+    assert {metric for metric, _ in lang.eval_metrics} <= set(EVAL_METRICS)
+    for metric, target in lang.eval_metrics:
+        score = resolve_hook(target)
+        assert score(codes[0], codes[0]) == 1.0 and score(codes[0], None) == 0.0
+        assert 0.0 <= score(codes[0], codes[1]) < 1.0
+
+
+@pytest.mark.parametrize("name", LANGS)
+def test_task_and_prompt_words_name_the_language_in_vincicoder_rows(name):
+    from sources.hub.layouts import prompt_language, task_language
+
+    lang = LANGUAGES[name]
+    assert lang.task_words and all(task_language(f"data/{word}2code_refine.parquet") == name for word in lang.task_words)
+    assert all(prompt_language(f"Write the {word.upper()} code of this picture.") == name for word in lang.prompt_words)
