@@ -119,6 +119,8 @@ def test_the_train_command_reports_a_bad_config_in_one_line(tmp_path, capsys):
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("reward: {encodr: pixel}\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "virl-00000-of-00001.parquet").touch()  # the corpus check (first) passes
     assert main(["train", "virl", "--data", str(tmp_path), "--config", str(bad)]) == 1
     err = capsys.readouterr().err
     assert err == f"error: {bad}: reward.encodr: unknown field (did you mean 'encoder'?); known fields here: " + \
