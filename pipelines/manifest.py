@@ -1,7 +1,6 @@
 """Manifests: everything a build needs, validated on load with errors that name the field."""
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from pathlib import Path
