@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := chromium poppler-utils bubblewrap texlive-latex-base texlive-latex-extra texlive-pictures cm-super fonts-dejavu-core fonts-noto-cjk
+APT_PACKAGES := chromium poppler-utils bubblewrap texlive-latex-base texlive-latex-extra texlive-pictures texlive-science cm-super fonts-dejavu-core fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test setup system-deps bench lock clean
@@ -22,7 +22,7 @@ system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v pdflatex >/dev/null || ! command -v pdftoppm >/dev/null \
 	   || ! command -v bwrap >/dev/null || ! kpsewhich mylatexformat.ltx >/dev/null 2>&1 \
 	   || ! kpsewhich pgfplots.sty >/dev/null 2>&1 || ! kpsewhich standalone.cls >/dev/null 2>&1 \
-	   || ! kpsewhich sfrm0900.pfb >/dev/null 2>&1; then \
+	   || ! kpsewhich sfrm0900.pfb >/dev/null 2>&1 || ! kpsewhich siunitx.sty >/dev/null 2>&1; then \
 	  echo "installing Debian packages: $(APT_PACKAGES)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
 	fi

@@ -10,7 +10,13 @@ Prints, in one run on this machine:
    call ``python3 FILE`` for each;
 2. ChartMimic's colour pairing: the official search over every ordered selection against the
    assignment solver, on k random colours a side (same optimum asserted);
-3. agreement with the official evaluators' stored numbers, per metric: pairs, largest difference.
+3. agreement with the official evaluators' stored numbers, per metric: pairs, largest difference (EMS: its
+   fixture pictures, scored directly).
+
+Design2Code's official way is emulated as its evaluator runs: a fresh interpreter launching a fresh
+browser for each of the 6 screenshots of a pair (``os.system("python3 screenshot_single.py ...")``), here
+Playwright on the same Chromium, unsandboxed, on the fixture pages only. Image2Latex has no official-way column
+(HELM compiles with ``latex``/``pdf2image``, not emulated here).
 """
 from __future__ import annotations
 
@@ -46,6 +52,56 @@ def json_pairs(name: str, data: str):
     pairs = json.loads((FIX / name / "answers.json").read_text())
     keys = [(kind, k) for kind, by in pairs.items() for k in by]
     return bench, [gold[k] for _, k in keys], [pairs[kind][k] for kind, k in keys], [f"{kind}/{k}" for kind, k in keys]
+
+
+def design2code_pairs():
+    bench = get("design2code")
+    gold = {s.id: s for s in bench.load(str(ROOT / "tests" / "fixtures" / "real" / "design2code"))}
+    answers = sorted((FIX / "design2code" / "answers").glob("*.html"))
+    return bench, [gold[a.stem.split("__")[0]] for a in answers], [a.read_text() for a in answers], [a.stem for a in answers]
+
+
+SCREENSHOT_ONE = """
+import sys
+from playwright.sync_api import sync_playwright
+from filters.render.html import chromium_executable
+with sync_playwright() as p:
+    browser = p.chromium.launch(executable_path=chromium_executable(), args=["--no-sandbox"])
+    page = browser.new_page()
+    page.goto("file://" + sys.argv[1])
+    page.screenshot(path=sys.argv[2], full_page=True, animations="disabled")
+    browser.close()
+"""
+
+
+def fresh_browsers(pages: list[str], shots_per_pair: int = 6) -> float:
+    """Pairs/s when every screenshot starts its own interpreter and browser (Design2Code's way)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        for i, page in enumerate(pages):
+            path = Path(tmp) / f"p{i}.html"
+            path.write_text(page, encoding="utf-8")
+            for _ in range(shots_per_pair):
+                done = subprocess.run([sys.executable, "-c", SCREENSHOT_ONE, str(path), str(Path(tmp) / f"p{i}.png")],
+                                      cwd=ROOT, capture_output=True, text=True, timeout=120)
+                if done.returncode:
+                    raise RuntimeError(f"screenshot failed: {done.stderr[-300:]}")
+        return len(pages) / (time.perf_counter() - start)
+
+
+def image2latex_pairs():
+    bench = get("image2latex")
+    samples = bench.load(str(FIX / "image2latex"))
+    return bench, samples, [s.reference for s in samples]
+
+
+def ems_agreement() -> None:
+    from training.benchmarks.ems import ems
+
+    official = json.loads((FIX / "ems" / "official.json").read_text())["pairs"]
+    target = (FIX / "ems" / "target.png").read_bytes()
+    diffs = [abs(ems((FIX / "ems" / f"{k}.png").read_bytes(), target) - v) for k, v in official.items()]
+    print(f"{'image2latex':<11} {'ems':<18} {len(diffs):>5} {max(diffs):>10.2e}")
 
 
 def timed_scores(bench, samples, codes, service, repeat: int):
@@ -89,9 +145,9 @@ def pairing_table() -> None:
 
 def agreement(name: str, keys: list[str], results, official: dict, metrics: tuple[str, ...]) -> None:
     for metric in metrics:
-        diffs = [abs(m.get(metric, 0.0) - official[k][metric]) for k, (m, _p, _e) in zip(keys, results)
-                 if metric in official[k]]
-        print(f"{name:<11} {metric:<18} {len(diffs):>5} {max(diffs):>10.2e}")
+        diffs = [abs(m[metric] - official[k][metric]) for k, (m, _p, _e) in zip(keys, results)
+                 if metric in official[k] and metric in m]
+        print(f"{name:<11} {metric:<18} {len(diffs):>5} " + (f"{max(diffs):>10.2e}" if diffs else f"{'n/c':>10}"))
 
 
 def main() -> None:
@@ -111,6 +167,12 @@ def main() -> None:
         us, us_samples, us_codes, us_keys = json_pairs("unisvg", "test.json")
         us_rate, us_results = timed_scores(us, us_samples, us_codes, service, args.repeat)
         rows.append(("unisvg", us_rate, None, ""))
+        dc, dc_samples, dc_codes, dc_keys = design2code_pairs()
+        dc_rate, dc_results = timed_scores(dc, dc_samples, dc_codes, service, args.repeat)
+        rows.append(("design2code", dc_rate, fresh_browsers(dc_codes[:3]), "fresh interpreter and browser per screenshot (6 a pair)"))
+        il, il_samples, il_codes = image2latex_pairs()
+        il_rate, _ = timed_scores(il, il_samples, il_codes, service, args.repeat)
+        rows.append(("image2latex", il_rate, None, "identical answers (EMS of equal pictures needs no transport)"))
     print(f"scoring speed, {args.workers} render workers per language, pools warm")
     print(f"{'benchmark':<11} {'vinci pairs/s':>14} {'official way pairs/s':>21}  official way")
     for name, ours, theirs, how in rows:
@@ -124,6 +186,9 @@ def main() -> None:
               ("exact", "exact_no_cistrans", "tanimoto"))
     agreement("unisvg", us_keys, us_results, json.loads((FIX / "unisvg" / "official.json").read_text())["pairs"],
               ("executed", "ssim"))
+    agreement("design2code", dc_keys, dc_results, json.loads((FIX / "design2code" / "official.json").read_text())["pairs"],
+              ("block", "text", "position", "color", "clip", "score"))
+    ems_agreement()
 
 
 if __name__ == "__main__":

@@ -3,10 +3,12 @@ through vinci's sandboxed pool and compared with the dataset's own picture.
 
 Pairs come from a folder in a benchmark's layout -- a code file and its picture under the same stem
 (ChartMimic's ``ori_500``: ``NAME.py`` + ``NAME.pdf``; Design2Code's ``testset_final``: ``N.html`` +
-``N.png``) -- or from a source spec whose samples carry their picture (``hub:ID``). A PDF reference is
-rasterised at vinci's 100 DPI with poppler's ``pdftoppm``. Printed per language: render rate, failure
-reasons, the pHash distance to the reference (bits of 64; the build's ``source_phash_distance``) and
-SSIM; ``--sheet`` draws the worst pairs side by side (reference | vinci).
+``N.png``; a TikZ collection's ``NAME.tex`` + ``NAME.png``, its ``NAME.svg`` sharing the picture;
+molecules as ``NAME.smi`` + ``NAME.png``) --, from a CSV naming each code and its picture, or from a
+source spec whose samples carry their picture (``hub:ID``). A PDF reference is rasterised with poppler's
+``pdftoppm`` at the DPI vinci draws its language at (a chart 100, a LaTeX page 200). Printed per
+language: render rate, failure reasons, the pHash distance to the reference (bits of 64; the build's
+``source_phash_distance``) and SSIM; ``--sheet`` draws the worst pairs side by side (reference | vinci).
 
 Render conventions: a Hub source's samples carry their dataset's (``sources/hub/registry.py``); a
 folder takes a registry entry's with ``--like DATASET_ID`` and single ones with ``--render
@@ -16,6 +18,8 @@ beside, no conventions: the way to measure an older checkout, ``PYTHONPATH=/that
     python benchmarks/fidelity.py /data/chartmimic/ori_500 --like ChartMimic/ChartMimic [-n 100] [--sheet worst.png]
     python benchmarks/fidelity.py /data/design2code/testset_final --like SALT-NLP/Design2Code-hf --json d2c.json
     python benchmarks/fidelity.py hub:SALT-NLP/Design2Code-hf -n 100
+    python benchmarks/fidelity.py /data/janosh_tikz                      # NAME.tex / NAME.svg + NAME.png
+    python benchmarks/fidelity.py /data/ocmr/Data/Patent/smiles_map.csv --lang smiles --code-column Smiles --image-column ImagePath
 """
 from __future__ import annotations
 
@@ -39,7 +43,8 @@ from core.languages import language_of_path  # noqa: E402
 from filters.distance import flat_rgb, phash_distance  # noqa: E402
 
 PICTURES = (".png", ".jpg", ".jpeg", ".pdf")
-PDF_DPI = 100
+PDF_DPI = 100  # vinci draws a chart at 100 DPI ...
+LANG_PDF_DPI = {"latex": 200}  # ... and a LaTeX page at 200 (``filters/render/latex.py``)
 WITHIN = 8
 
 
@@ -53,11 +58,11 @@ class Pair:
     conventions: dict | None = None
 
 
-def rasterise_pdf(path: Path, cache: Path) -> bytes:
-    out = cache / (path.stem + ".png")
+def rasterise_pdf(path: Path, cache: Path, dpi: int = PDF_DPI) -> bytes:
+    out = cache / (path.stem + ("" if dpi == PDF_DPI else f"@{dpi}") + ".png")
     if not out.exists():
         cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["pdftoppm", "-r", str(PDF_DPI), "-png", "-singlefile", str(path), str(out.with_suffix(""))],
+        subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-singlefile", str(path), str(out.with_suffix(""))],
                        check=True, capture_output=True, timeout=120)
     return out.read_bytes()
 
@@ -78,9 +83,27 @@ def folder_pairs(folder: Path, cache: Path, beside: bool) -> list[Pair]:
         if picture is None:
             continue
         code = (folder / name).read_text(encoding="utf-8", errors="replace")
-        data = rasterise_pdf(picture, cache) if picture.suffix == ".pdf" else picture.read_bytes()
+        data = rasterise_pdf(picture, cache, LANG_PDF_DPI.get(lang, PDF_DPI)) if picture.suffix == ".pdf" else picture.read_bytes()
         files = {n: (folder / n).read_bytes() for n in others if beside and named_in(n, code)}
         pairs.append(Pair(name, lang, code, data, files))
+    return pairs
+
+
+def table_pairs(table: Path, lang: str, code_column: str, image_column: str) -> list[Pair]:
+    """Rows of a CSV naming each code and its picture (OCMR's ``Data/Patent/smiles_map.csv``: ``Key,Smiles,
+    ImagePath``), the picture's path relative to the table; a missing column or picture fails naming it."""
+    import csv
+
+    with open(table, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    pairs = []
+    for line, row in enumerate(rows, start=2):
+        if code_column not in row or image_column not in row:
+            raise SystemExit(f"error: {table}: no column {code_column!r} or {image_column!r} (it has: {', '.join(row)})")
+        picture = (table.parent / row[image_column]).resolve()
+        if not picture.is_relative_to(table.parent.resolve()) or not picture.is_file():
+            raise SystemExit(f"error: {table}, line {line}: no picture {row[image_column]!r} beside the table")
+        pairs.append(Pair(Path(row[image_column]).stem, lang, row[code_column].strip(), picture.read_bytes()))
     return pairs
 
 
@@ -213,7 +236,10 @@ def chosen_conventions(like: str | None, pairs: list[str]) -> dict[str, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data", help="a folder of code + picture pairs, or a source spec (hub:ID)")
+    parser.add_argument("data", help="a folder of code + picture pairs, a CSV naming them, or a source spec (hub:ID)")
+    parser.add_argument("--lang", help="a CSV's language")
+    parser.add_argument("--code-column", help="a CSV's column of code")
+    parser.add_argument("--image-column", help="a CSV's column of picture paths (relative to the CSV)")
     parser.add_argument("-n", type=int, default=0, help="first N pairs (0: all)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=20.0)
@@ -230,7 +256,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="vinci-fidelity-") as tmp:
         cache = Path(args.cache or tmp)
         cache.mkdir(parents=True, exist_ok=True)
-        if os.path.isdir(args.data):
+        if args.data.endswith(".csv"):
+            if not (args.lang and args.code_column and args.image_column):
+                raise SystemExit("error: a table of pairs needs --lang, --code-column and --image-column")
+            pairs = table_pairs(Path(args.data), args.lang, args.code_column, args.image_column)
+        elif os.path.isdir(args.data):
             pairs = folder_pairs(Path(args.data), cache, beside=not args.vinci_defaults)
         else:
             pairs = source_pairs(args.data, args.n or 1000)

@@ -47,8 +47,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-LANGS = ("smiles", "svg")
-ALL_LANGS = ("python", "html", "svg", "latex", "smiles")
+from core.languages import LANGS as ALL_LANGS, LANGUAGES  # noqa: E402
+
+LANGS = ("smiles", "svg")  # the realistic profiles' corpus
 INIT_TOKENS = 96
 
 
@@ -125,8 +126,6 @@ PROFILES = {
                    draw={"svg": 1.6, "python": 1.6, "html": 2.0, "latex": 1.6}, max_code_chars=1500,
                    also_reward="dinov2-large-shaped", device="cuda", render_workers=8),
 }
-GENERATOR = {"python": "synthetic.charts", "html": "synthetic.html", "svg": "synthetic.svg", "latex": "synthetic.latex",
-             "smiles": "synthetic.smiles"}
 
 
 def log(message: str) -> None:
@@ -139,7 +138,7 @@ def corpus_manifest(profile: Profile, seed: int) -> dict:
     """The ``vinci build`` manifest of a profile's corpus: vinci's generators with the profile's options."""
     return {
         "name": "learning-curve", "seed": seed, "unit_rows": 100, "shard_rows": 5000,
-        "sources": [{"source": GENERATOR[lang], "n": int(profile.rows_per_lang * profile.draw.get(lang, 1)),
+        "sources": [{"source": LANGUAGES[lang].synthetic_source, "n": int(profile.rows_per_lang * profile.draw.get(lang, 1)),
                      **({"options": profile.source_options[lang]} if lang in profile.source_options else {})}
                     for lang in profile.langs],
         "render": {"timeout_s": 10, "workers": profile.render_workers},

@@ -24,7 +24,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LANGS = ("python", "html", "svg", "latex", "smiles")
+sys.path.insert(0, str(ROOT))
+
+from core.languages import LANGS, LANGUAGES  # noqa: E402
+
 TIMER = r"""
 import json, os, sys, time
 from itertools import islice
@@ -39,15 +42,13 @@ def used():
     return int((group / "cpuacct.usage").read_text()) / 1e9 if group else 0.0
 from filters.render import RenderPool
 from sources.base import open_source
-SOURCES = {"python": "synthetic.charts", "html": "synthetic.html", "svg": "synthetic.svg",
-           "latex": "synthetic.latex", "smiles": "synthetic.smiles"}
-lang, n, folder = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+lang, source, n, folder = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 if folder:
     from pathlib import Path
     from core.languages import language_of_path
     codes = [p.read_text() for p in sorted(Path(folder).iterdir()) if language_of_path(p.name) == lang][:n]
 else:
-    codes = [s.code for s in islice(open_source(SOURCES[lang], seed=0), n)]
+    codes = [s.code for s in islice(open_source(source, seed=0), n)]
 with RenderPool(lang, 1, timeout_s=30) as pool:
     pool.render(codes[0])
     times, ok, cpu0, caged = [], 0, used(), 0.0
@@ -66,7 +67,9 @@ print(json.dumps({"ms": times, "ok": ok, "cpu_ms": cpu_ms}))
 
 
 def time_tree(tree: Path, lang: str, n: int, folder: str = "") -> dict:
-    out = subprocess.run([sys.executable, "-c", TIMER, lang, str(n), folder], cwd=tree, capture_output=True, text=True,
+    """Time one tree's pool; the generator is named by this checkout's registry, so any base revision reads it."""
+    source = LANGUAGES[lang].synthetic_source
+    out = subprocess.run([sys.executable, "-c", TIMER, lang, source, str(n), folder], cwd=tree, capture_output=True, text=True,
                          env={"PYTHONPATH": str(tree), "PATH": "/usr/local/bin:/usr/bin:/bin"}, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -29,11 +29,11 @@ from filters.dedup import phash_of  # noqa: E402
 from filters.execution import decode  # noqa: E402
 from filters.quality import code_reason, image_reason  # noqa: E402
 from filters.render import RenderPool  # noqa: E402
+from filters.render.base import renderer_class  # noqa: E402
 from pipelines.perturb.base import registry  # noqa: E402
 from sources.base import open_source  # noqa: E402
 
 SOURCES = {name: lang.synthetic_source for name, lang in LANGUAGES.items()}  # language → its generator
-CPU_PER_RENDER = {"html": 2.0}  # Chromium burns about twice its wall time in CPU (renderer + GPU + browser processes)
 # Language mix assumed for manifests/vincicoder-sft-1.6m.yaml (VinciCoder-1.6M-SFT's 600k split evenly across
 # its five families on top of the single-language datasets).
 SFT_MIX = {"python": 160_000 + 120_000, "html": 300_000 + 100_000 + 120_000, "svg": 210_000 + 120_000,
@@ -66,7 +66,7 @@ def per_language(lang: str, n: int) -> dict:
         for f in flawed:
             pool.render(f)
         perturb = (time.perf_counter() - t) / max(1, len(flawed))
-    cpu = CPU_PER_RENDER.get(lang, 1.0)
+    cpu = renderer_class(lang).resources.cpus  # cores a render keeps busy: wall time to core time
     per_row_core_s = harvest + render * cpu + quality + PERTURB_PER_ROW * perturb * cpu
     return {"lang": lang, "harvest": 1 / harvest, "render": 1 / (render * cpu), "quality": 1 / quality,
             "perturb": 1 / (perturb * cpu), "all": 1 / per_row_core_s, "per_row_core_s": per_row_core_s}

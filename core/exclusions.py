@@ -25,12 +25,15 @@ COLUMNS = ("id", "stage", "reason", "error", "lang", "task", "source", "source_r
 
 @dataclass
 class RowAt:
-    """A row of the build's unit files, by position: the global steps know only ids and positions;
-    the final write fills in code, source and render from the row itself."""
+    """A row of the build's unit files, by position, with the light columns the global filters judge
+    (its image's 64-bit pHash, an optimize row's parent id): the final write fills in an exclusion's
+    code, source and render from the row itself."""
 
     index: int
     id: str
     lang: str
+    phash: int = 0
+    parent: str | None = None
 
 
 @dataclass

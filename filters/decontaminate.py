@@ -8,7 +8,6 @@ gives rows their ids). The targets are fingerprinted once per build, in the driv
 """
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,8 @@ import numpy as np
 
 from core.errors import VinciError
 from core.markup import md_code
+from core.steps import Filter
+from core.verdicts import KEEP, Drop, Verdict
 
 from .dedup import near_pairs, normalize_code
 
@@ -74,6 +75,41 @@ def contaminated(ids: Sequence[str], hashes: np.ndarray, ref: Reference, radius:
     return hit
 
 
+class Decontaminate(Filter):
+    """The ``decontaminate`` global filter: drops the rows that ``contaminated`` finds in ``dedup.against``.
+    Without targets it lets every row through uncounted; ``setup`` fingerprints the targets once."""
+
+    name = "decontaminate"
+
+    def __init__(self, targets: Sequence[tuple[str, dict]], radius: int, seed: int = 0) -> None:
+        self.targets, self.radius, self.seed = list(targets), radius, seed
+        self.reference: Reference | None = None
+
+    @classmethod
+    def from_manifest(cls, manifest) -> "Decontaminate":
+        return cls(manifest.dedup.targets(), manifest.dedup.phash_radius, manifest.seed)
+
+    def setup(self, service=None) -> None:
+        super().setup(service)
+        if self.targets and self.reference is None:
+            self.reference = load_reference(self.targets, self.seed)
+
+    def __call__(self, work) -> None:
+        if not self.targets:
+            return
+        if self.reference is None:
+            raise RuntimeError("Decontaminate.setup() must run before the rows")
+        for target, n in self.reference.counts.items():
+            work.stats.add(self.name, "all", f"reference:{target}", n)
+        super().__call__(work)
+
+    def verdicts(self, rows) -> list[Verdict]:
+        hashes = np.array([r.phash for r in rows], dtype=np.uint64)
+        hit = contaminated([r.id for r in rows], hashes, self.reference, self.radius)
+        why = f"within {self.radius} pHash bits of, or the same code as, a picture of dedup.against"
+        return [Drop("contaminated", why) if h else KEEP for h in hit]
+
+
 def code_id(lang: str, code: str) -> str:
     from core.records import record_id
 
@@ -119,13 +155,15 @@ def _add_source(ref: Reference, target: str, options: dict, seed: int) -> None:
 
 
 def _phash_or_none(data: bytes) -> str | None:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
+
+    from core.bounded import open_image
 
     from .dedup import phash_of
 
     try:
-        return phash_of(Image.open(io.BytesIO(data)))
-    except (UnidentifiedImageError, OSError, ValueError):
+        return phash_of(open_image(data))
+    except (UnidentifiedImageError, OSError, ValueError):  # Rejected is a ValueError
         return None
 
 

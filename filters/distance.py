@@ -21,7 +21,9 @@ def flat_rgb(data: bytes):
     compares as it is seen, not with its transparent pixels turned black."""
     from PIL import Image
 
-    image = Image.open(io.BytesIO(data))
+    from core.bounded import open_image
+
+    image = open_image(data)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)

@@ -1,7 +1,8 @@
 """The execution filter's render step: every sample through the sandboxed pool, each failure named.
 
-The checks around it are ``quality.CodeCheck`` (before) and ``quality.ImageCheck`` (after); the
-unit's driver (``pipelines.unit``) runs the three in order and counts them.
+``Execution`` is the unit's ``execution`` step: it renders every sample, then, as a filter, keeps the
+renders that succeeded. The checks around it are ``quality.CodeCheck`` (before) and
+``quality.ImageCheck`` (after); the filter base class (``core.steps.Filter``) counts all three.
 """
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from core.records import Record, record_id
-from core.verdicts import KEEP, Verdict
+from core.steps import Filter, StepResources
+from core.verdicts import KEEP, Drop, Verdict
 from filters.render import RenderResult
 from sources.base import RawSample
 
 from .dedup import normalize_code, phash_of
 
-MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
+MISSING_MODULE = re.compile(r"No module named '([\w.]+)'|File `([\w.-]+)' not found")  # a Python module, a TeX package
 MISSING_KEY = "missing_module:"
 
 
@@ -51,7 +53,7 @@ def missing_module(result: RenderResult) -> str | None:
     if result.ok or result.error_kind != "missing_module":
         return None
     found = MISSING_MODULE.search(result.message)
-    return found.group(1).split(".")[0] if found else "?"
+    return (found.group(1) or found.group(2)).split(".")[0] if found else "?"
 
 
 def count_missing_modules(rendered: Sequence[Rendered], stats) -> None:
@@ -80,6 +82,30 @@ def card_section(stats) -> str:
     return ("## Modules missing from the render environment\n\nSamples dropped as `missing_module`, by the module "
             "they import (add it to the render environment to keep them):\n\n| module | samples |\n|---|---|\n"
             + rows + "\n\n")
+
+
+class Execution(Filter):
+    """Render each sample in the sandbox; keep the renders that succeeded (decoded once, here)."""
+
+    name = "execution"
+    resources = StepResources(renders=True)
+
+    def __call__(self, work) -> None:
+        rendered = render_samples(work.items, self.service)
+        for r in rendered:
+            work.stats.spend(self.name, r.lang, r.result.cpu_s)
+        count_missing_modules(rendered, work.stats)
+        work.items = self.keep(rendered, work.stats)
+
+    def verdict(self, rendered: Rendered) -> Verdict:
+        return rendered_ok(rendered)
+
+    def excluded(self, rendered: Rendered) -> RawSample:
+        return rendered.sample
+
+    def judged(self, rendered: Rendered, drop: Drop | None, stats) -> None:
+        if drop is None:
+            stats.observe("render_ms", rendered.lang, round(rendered.result.elapsed_s * 1000, 1))
 
 
 def rendered_ok(rendered: Rendered) -> Verdict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from core.steps import Filter
 from core.verdicts import KEEP, Verdict
 from sources.base import RawSample
 
@@ -23,15 +24,24 @@ def permitted(license: str, allow: Sequence[str] | None, deny: Sequence[str] | N
     return name not in {normalize_license(d) for d in deny or ()}
 
 
-class LicenseFilter:
-    """Keeps the samples whose licence the manifest's ``licenses`` policy permits."""
+class LicenseFilter(Filter):
+    """Keeps the samples whose licence the manifest's ``licenses`` policy permits; without a policy it
+    lets every sample through uncounted."""
 
     name = "license_filter"
 
     def __init__(self, policy) -> None:
-        self.allow, self.deny = policy.allow, policy.deny
+        self.policy = policy
 
-    def __call__(self, sample: RawSample) -> Verdict:
-        if permitted(sample.license, self.allow, self.deny):
+    @classmethod
+    def from_manifest(cls, manifest) -> "LicenseFilter":
+        return cls(manifest.licenses)
+
+    def __call__(self, work) -> None:
+        if self.policy is not None:
+            super().__call__(work)
+
+    def verdict(self, sample: RawSample) -> Verdict:
+        if permitted(sample.license, self.policy.allow, self.policy.deny):
             return KEEP
         return False, "license_refused", f"licence {sample.license!r} is refused by the manifest"

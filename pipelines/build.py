@@ -19,6 +19,7 @@ import resource
 import shutil
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -31,19 +32,30 @@ from core.errors import BuildError
 from core.exclusions import Exclusion, RowAt
 from core.records import IMAGE_COLUMNS, Record
 from core.stats import Stats
-from filters.decontaminate import DecontaminationError, contaminated, load_reference
-from filters.dedup import duplicate_of, greedy_keep, hex_to_u64, near_pairs
+from core.steps import Filter
+from filters.decontaminate import Decontaminate, DecontaminationError
+from filters.dedup import hex_to_u64
+from filters.duplicates import Dedup
 
 from .lock import FolderLock
 from .manifest import Manifest
 from .perturb.runner import PerturbRunner, plan_path
 from .preflight import held_out
-from .split import assign_splits
+from .split import PlaceOptimizeRows, assign_splits
 from .unit import Unit, UnitRunner, cut_units
 
 log = logging.getLogger("vinci.build")
 LIGHT_COLUMNS = ["id", "lang", "phash", "task", "meta"]
-GLOBAL_STEPS = ("dedup", "decontaminate", "optimize")  # over all units, in the driver, after the unit steps
+GLOBAL_FILTERS: tuple[type[Filter], ...] = (Dedup, Decontaminate)  # over the generate rows of all units, in the driver
+GLOBAL_STEPS = (*GLOBAL_FILTERS, PlaceOptimizeRows)  # then the split; optimize rows follow their parent
+
+
+@dataclass
+class RowsWork:
+    """The rows a global filter judges (``RowAt``: position, id, language, pHash) and where they count."""
+
+    stats: Stats
+    items: list[RowAt] = field(default_factory=list)
 
 
 def resolve_workers(value: int | str | None, default: int | str) -> int:
@@ -62,6 +74,7 @@ class Build:
         self.perturbed_dir = self.out / "work" / "perturbed"
         self.plan_dir = self.out / "work" / "perturb_plan"
         self.excluded_dir = self.out / "work" / "excluded"
+        self.global_filters = [f.from_manifest(manifest) for f in GLOBAL_FILTERS]
         self.lock = FolderLock(self.out).acquire()
         try:
             self._claim_folder(restart)
@@ -90,14 +103,23 @@ class Build:
     def run(self, executor: str = "local") -> Stats:
         start = time.monotonic()
         units = cut_units(self.manifest, self.limit)
-        runner = UnitRunner(self.manifest, self.units_dir, self.render_workers)
-        self.run_pass(units, runner, self.unit_done, "harvest+render+filter", executor, self.units_dir)
-        if self.perturbs():
-            self.plan_perturbations(units)
-            runner = PerturbRunner(self.manifest, self.units_dir, self.perturbed_dir, self.plan_dir, self.excluded_dir,
-                                   self.render_workers)
-            self.run_pass(units, runner, self.perturb_done, "perturb", executor, self.perturbed_dir)
-        stats = self.finalize(units)
+        try:
+            for f in self.global_filters:  # dedup.against is fingerprinted here: a bad target fails before any render
+                f.setup()
+        except DecontaminationError as exc:
+            raise BuildError(str(exc)) from exc
+        try:
+            runner = UnitRunner(self.manifest, self.units_dir, self.render_workers)
+            self.run_pass(units, runner, self.unit_done, "harvest+render+filter", executor, self.units_dir)
+            if self.perturbs():
+                self.plan_perturbations(units)
+                runner = PerturbRunner(self.manifest, self.units_dir, self.perturbed_dir, self.plan_dir, self.excluded_dir,
+                                       self.render_workers)
+                self.run_pass(units, runner, self.perturb_done, "perturb", executor, self.perturbed_dir)
+            stats = self.finalize(units)
+        finally:
+            for f in self.global_filters:
+                f.teardown()
         stats.time("total_s", time.monotonic() - start)
         stats.gauge("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         return stats
@@ -180,21 +202,21 @@ class Build:
             write_text(plan_path(self.plan_dir, unit.name), json.dumps(parents))
 
     def split_generate_rows(self, cols: dict, stats: Stats) -> dict[str, str]:
-        """Dedup, decontaminate and split the generate rows: their id → split (dropped rows absent)."""
-        generate = np.array([t == "generate" for t in cols["task"]], dtype=bool)
-        rows = np.flatnonzero(generate)
-        ids = [cols["id"][i] for i in rows]
-        langs = [cols["lang"][i] for i in rows]
-        hashes = hex_to_u64([cols["phash"][i] for i in rows])
+        """The global filters (dedup, decontamination) over the generate rows, then the split of those
+        kept: their id → split (dropped rows absent)."""
+        positions = [i for i, task in enumerate(cols["task"]) if task == "generate"]
+        hashes = hex_to_u64([cols["phash"][i] for i in positions])
+        work = RowsWork(stats, [RowAt(i, cols["id"][i], cols["lang"][i], int(h)) for i, h in zip(positions, hashes)])
         t0 = time.monotonic()
-        keep = self.dedup(ids, langs, hashes, stats, rows)
-        keep &= ~self.decontaminate(ids, langs, hashes, keep, stats, rows)
+        for f in self.global_filters:
+            f(work)
         stats.time("dedup", time.monotonic() - t0)
-        kept = np.flatnonzero(keep)
+        kept = work.items
         virl, test = held_out(self.manifest, self.limit, len(kept))
-        splits = assign_splits([ids[i] for i in kept], [langs[i] for i in kept], hashes[kept],
+        splits = assign_splits([r.id for r in kept], [r.lang for r in kept],
+                               np.array([r.phash for r in kept], dtype=np.uint64),
                                self.manifest.dedup.phash_radius, virl, test, self.manifest.seed)
-        return {ids[i]: s for i, s in zip(kept, splits)}
+        return {r.id: s for r, s in zip(kept, splits)}
 
     def finalize(self, units: list[Unit]) -> Stats:
         """Global steps over the finished units: dedup, split, optimize rows follow their parent, write."""
@@ -209,8 +231,9 @@ class Build:
         cols, _ = read_light(files)
         split_of = self.split_generate_rows(cols, stats)
         stats.spend("dedup", "all", time.thread_time() - cpu0)
-        generate = np.array([t == "generate" for t in cols["task"]], dtype=bool)
-        self.place_optimize_rows(cols, np.flatnonzero(~generate), split_of, stats)
+        optimize = [RowAt(i, cols["id"][i], cols["lang"][i], parent=json.loads(cols["meta"][i])["parent"])
+                    for i, task in enumerate(cols["task"]) if task != "generate"]
+        PlaceOptimizeRows(split_of)(RowsWork(stats, optimize))
         global_drops, stats.excluded = stats.excluded, []
         records = self.iter_records(files, split_of, {e.meta["row"]: e for e in global_drops if "row" in e.meta})
         if self.progress:
@@ -223,77 +246,6 @@ class Build:
         finally:
             records.close()
         return stats
-
-    @staticmethod
-    def place_optimize_rows(cols: dict, rows: np.ndarray, split_of: dict[str, str], stats: Stats) -> None:
-        """An optimize row lives where its clean parent lives; ``virl`` holds generate prompts only."""
-        for i in rows:
-            rid, lang = cols["id"][i], cols["lang"][i]
-            parent = json.loads(cols["meta"][i])["parent"]
-            parent_split = split_of.get(parent)
-            if parent_split is None:
-                stats.drop("optimize", lang, "parent_dropped", RowAt(int(i), rid, lang),
-                           error=f"its clean row {parent} was dropped by dedup", parent=parent)
-            elif parent_split == "virl":
-                stats.drop("optimize", lang, "parent_in_virl", RowAt(int(i), rid, lang),
-                           error=f"its clean row {parent} is a virl prompt (virl holds generate rows only)", parent=parent)
-            elif rid in split_of:
-                stats.drop("optimize", lang, "exact_duplicate", RowAt(int(i), rid, lang),
-                           error="the same target and flawed code as an earlier optimize row")
-            else:
-                split_of[rid] = parent_split
-                stats.add("optimize", lang, "out")
-
-    def dedup(self, ids: list[str], langs: list[str], hashes: np.ndarray, stats: Stats,
-              positions: np.ndarray) -> np.ndarray:
-        """Exact then perceptual duplicates; ``positions`` are the rows' places in the unit files."""
-        keep = np.ones(len(ids), dtype=bool)
-        seen: set[str] = set()
-        for i, (rid, lang) in enumerate(zip(ids, langs)):
-            stats.add("dedup", lang, "in")
-            if rid in seen:
-                keep[i] = False
-                stats.drop("dedup", lang, "exact_duplicate", RowAt(int(positions[i]), rid, lang),
-                           error="the same normalized code as an earlier row")
-            seen.add(rid)
-        radius = self.manifest.dedup.phash_radius
-        for lang in sorted(set(langs)):
-            rows = np.flatnonzero((np.array(langs) == lang) & keep)
-            pairs = near_pairs(hashes[rows], radius)
-            mask = greedy_keep(len(rows), pairs)
-            near = duplicate_of(len(rows), pairs, mask)
-            for k in np.flatnonzero(~mask):
-                r, twin = rows[k], ids[rows[near[int(k)]]]
-                keep[r] = False
-                stats.drop("dedup", lang, "near_duplicate", RowAt(int(positions[r]), ids[r], lang),
-                           error=f"image within {radius} pHash bits of row {twin}", kept=twin)
-            stats.add("dedup", lang, "out", int(mask.sum()))
-        return keep
-
-    def decontaminate(self, ids: list[str], langs: list[str], hashes: np.ndarray, keep: np.ndarray, stats: Stats,
-                      positions: np.ndarray) -> np.ndarray:
-        """Mask of kept rows that match ``dedup.against`` (dropped as ``contaminated``)."""
-        targets = self.manifest.dedup.targets()
-        hit = np.zeros(len(ids), dtype=bool)
-        if not targets:
-            return hit
-        try:
-            reference = load_reference(targets, self.manifest.seed)
-        except DecontaminationError as exc:
-            raise BuildError(str(exc)) from exc
-        for target, n in reference.counts.items():
-            stats.add("decontaminate", "all", f"reference:{target}", n)
-        rows = np.flatnonzero(keep)
-        hit[rows] = contaminated([ids[i] for i in rows], hashes[rows], reference, self.manifest.dedup.phash_radius)
-        for i in rows:
-            stats.add("decontaminate", langs[i], "in")
-            if hit[i]:
-                stats.drop("decontaminate", langs[i], "contaminated", RowAt(int(positions[i]), ids[i], langs[i]),
-                           error=f"within {self.manifest.dedup.phash_radius} pHash bits of, or the same code as, "
-                                 "a picture of dedup.against")
-            else:
-                stats.add("decontaminate", langs[i], "out")
-        return hit
 
     @staticmethod
     def iter_records(files: list[Path], split_of: dict[str, str],

@@ -11,8 +11,11 @@ from collections import defaultdict
 
 from core.stats import Stats
 
-PER_ROW_STEPS = ("harvest", "license_filter", "quality_code", "execution", "quality_image", "source_images", "refine")
-PERTURB_STEP = "perturb"
+from .perturb.stage import Perturb
+from .unit import UNIT_STEPS
+
+PER_ROW_STEPS = tuple(step.name for step in UNIT_STEPS)
+PERTURB_STEP = Perturb.name
 
 
 def cpu_table(stats: Stats) -> dict[str, dict[str, float]]:

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from core.errors import VinciError
 from core.inputs import InputError, read_utf8
 from core.validation import Strict, validate
+from filters.quality import MAX_DOMINANT_SHARE, MIN_STD
 
 
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -63,8 +64,8 @@ class QualityConfig(Strict):
     min_side: int = 32
     max_pixels: int = 4096 * 4096
     max_aspect: float = 8.0
-    min_std: float = 3.0
-    max_dominant_share: float = 0.995
+    min_std: float = MIN_STD
+    max_dominant_share: float = MAX_DOMINANT_SHARE
 
 
 class HeldOut(Strict):
@@ -107,10 +108,11 @@ class PerturbConfig(Strict):
 
 
 class RayConfig(Strict):
-    """Resources of the Ray executor; they decide where units run, never which rows come out."""
+    """Resources of the Ray executor; they decide where units run, never which rows come out.
+    ``actor_cpus`` unset: what the actor's render workers declare (``filters.render.base.render_cpus``)."""
 
     actors: Union[PositiveInt, Literal["auto"]] = "auto"
-    actor_cpus: float = Field(0.5, gt=0)
+    actor_cpus: float | None = Field(None, gt=0)
     actor_memory_mb: int | None = Field(None, gt=0)
     workers_per_language: Union[PositiveInt, dict[str, PositiveInt]] = 1
 

@@ -1,10 +1,14 @@
-"""Hold out ``virl`` and ``test`` from ``sft`` by near-duplicate cluster, stratified by language."""
+"""Hold out ``virl`` and ``test`` from ``sft`` by near-duplicate cluster, stratified by language; optimize
+rows follow their parent."""
 from __future__ import annotations
 
 import hashlib
 
 import numpy as np
 
+from core.exclusions import RowAt
+from core.steps import Filter
+from core.verdicts import KEEP, Drop, Verdict
 from filters.dedup import near_pairs
 
 
@@ -56,3 +60,25 @@ def assign_splits(ids: list[str], langs: list[str], hashes: np.ndarray, radius: 
                     out[r] = split
                 break
     return out
+
+
+class PlaceOptimizeRows(Filter):
+    """The ``optimize`` global filter: an optimize row lives where its clean parent lives, and ``virl``
+    holds generate prompts only. ``split_of`` (row id → split) gains each row it keeps."""
+
+    name = "optimize"
+
+    def __init__(self, split_of: dict[str, str]) -> None:
+        self.split_of = split_of
+
+    def verdict(self, row: RowAt) -> Verdict:
+        parent_split = self.split_of.get(row.parent)
+        if parent_split is None:
+            return Drop("parent_dropped", f"its clean row {row.parent} was dropped by dedup", detail={"parent": row.parent})
+        if parent_split == "virl":
+            return Drop("parent_in_virl", f"its clean row {row.parent} is a virl prompt (virl holds generate rows only)",
+                        detail={"parent": row.parent})
+        if row.id in self.split_of:
+            return Drop("exact_duplicate", "the same target and flawed code as an earlier optimize row")
+        self.split_of[row.id] = parent_split
+        return KEEP

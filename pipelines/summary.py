@@ -10,10 +10,10 @@ from core.stats import Stats
 
 from .build import GLOBAL_STEPS
 from .perturb.runner import PerturbRunner
-from .unit import UnitRunner
+from .unit import UNIT_STEPS
 
 EXAMPLES = 5
-STAGES = UnitRunner.STEPS + (PerturbRunner.STEP,) + GLOBAL_STEPS
+STAGES = tuple(step.name for step in (*UNIT_STEPS, *PerturbRunner.STEPS, *GLOBAL_STEPS))
 
 
 def skipped_text(counts: dict[str, int]) -> str:

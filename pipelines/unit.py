@@ -1,12 +1,12 @@
-"""A build unit: one slice of one source, run through an ordered list of named steps.
+"""A build unit: one slice of one source, run through an ordered list of step objects.
 
-``UnitRunner.steps`` is the whole story of a unit's first pass: harvest → licence filter → code
-check → render → image check → source pictures → refine → commit. Perturbation is a second pass
-(``perturb/runner.py``) once the split is known, so no flawed render is made for a held-out row. A filter step answers keep
-or ``(False, reason[, error])`` for each item and ``keep_where`` counts ``in``/``out``/drops and
-keeps the exclusion records, so no filter counts for itself. ``setup`` starts the runner's warm
-render service and ``teardown`` stops it: an executor (``executors/``) only decides where and when
-``runner(unit)`` runs.
+``UNIT_STEPS`` is the whole story of a unit's first pass: harvest → licence filter → code check →
+render → image check → source pictures → refine → commit. Perturbation is a second pass
+(``perturb/runner.py``) once the split is known, so no flawed render is made for a held-out row.
+Each step is a ``core.steps.Step``; a filter step answers a verdict per item and the ``Filter``
+base class counts ``in``/``out``/drops and keeps the exclusion records, so no filter counts for
+itself. The runner's ``setup`` starts its warm render service and sets its steps up, ``teardown``
+stops them: an executor (``executors/``) only decides where and when ``runner(unit)`` runs.
 """
 from __future__ import annotations
 
@@ -17,26 +17,23 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
 
 import pyarrow as pa
 
 from core.atomic import write_table
-from core.errors import Rejected, VinciError
+from core.errors import VinciError
 from core.exclusions import write_unit_exclusions
 from core.records import Record, arrow_schema, to_arrow_row
 from core.stats import Stats
-from core.verdicts import Verdict, parts
-from filters.execution import Rendered, count_missing_modules, render_samples, rendered_ok, to_record
+from core.steps import Step, count_made
+from filters.execution import Execution
 from filters.licenses import LicenseFilter
 from filters.quality import CodeCheck, ImageCheck
 from sources.base import RawSample, open_source
 
 from .manifest import Manifest
-from .perturb.refine import refine_records, take_drafts
+from .perturb.refine import Refine, take_drafts
 from .source_images import attach_source_images
-
-T = TypeVar("T")
 
 
 class UnitAborted(VinciError, RuntimeError):
@@ -64,62 +61,82 @@ def cut_units(manifest: Manifest, limit: int | None = None) -> list[Unit]:
     return units
 
 
-def keep_where(stage: str, items: Iterable[T], check: Callable[[T], Verdict], stats: Stats,
-               what: Callable[[T], Any] = lambda item: item, image: Callable[[T], bytes | None] = lambda item: None) -> list[T]:
-    """The items ``check`` keeps; the one place a filter's ``in``, ``out`` and drops are counted.
+class Harvest(Step):
+    """Read this unit's slice of its source; each sample is counted as the step's ``out``. The refine
+    drafts some datasets pair with a row are taken out of the samples here (``UnitWork.drafts``)."""
 
-    ``what`` gives the thing an exclusion record is made of (a raw sample), ``image`` the render it shows.
-    A check that raises ``Rejected`` (a bounded host-side parser refusing untrusted input), or runs out of
-    stack or memory on one item, drops that item with the reason; the unit goes on.
-    """
-    kept = []
-    for item in items:
-        lang = item.lang
-        stats.add(stage, lang, "in")
-        try:
-            keep, reason, error = parts(check(item))
-        except Rejected as exc:  # a bounded parser refused this item: it alone is dropped
-            keep, reason, error = False, exc.reason, str(exc)
-        except (RecursionError, MemoryError) as exc:  # the safety net under a parser that is not bounded yet
-            keep, reason, error = False, "check_failed", f"{type(exc).__name__} while checking this sample"
-        if keep:
-            stats.add(stage, lang, "out")
-            kept.append(item)
-        else:
-            stats.drop(stage, lang, reason, what(item), error=error, image=image(item))
-    return kept
+    name = "harvest"
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+
+    @classmethod
+    def from_manifest(cls, manifest: Manifest) -> "Harvest":
+        return cls(manifest)
+
+    def __call__(self, work: "UnitWork") -> None:
+        entry, unit = self.manifest.sources[work.unit.source_index], work.unit
+        source = open_source(entry.source, seed=self.manifest.seed, start=unit.start, options=entry.options)
+        work.samples = list(islice(source, unit.stop - unit.start))
+        for sample in work.samples:
+            conventions = entry.conventions_for(sample.lang, sample.meta.get("render"))
+            if conventions:
+                sample.meta["render"] = conventions
+        count_made(self.name, work.samples, work.stats)
+        work.stats.source(unit.source_index, "harvested", len(work.samples))
+        skipped = getattr(source, "skipped_in_slice", None)
+        for reason, n in (skipped() if skipped else {}).items():
+            work.stats.source(unit.source_index, f"skipped:{reason}", n)
+        work.drafts = take_drafts(work.samples)
+        work.items = list(work.samples)
+
+
+class SourceImages(Step):
+    """Keep a dataset's own picture beside vinci's render (``source_images``)."""
+
+    name = "source_images"
+
+    def __call__(self, work: "UnitWork") -> None:
+        attach_source_images(work.items, work.samples, work.stats)
+
+
+UNIT_STEPS: tuple[type[Step], ...] = (Harvest, LicenseFilter, CodeCheck, Execution, ImageCheck, SourceImages, Refine)
+"""The first pass, in order; adding a filter is one class in ``filters/`` and one entry here."""
 
 
 @dataclass
 class UnitWork:
-    """What one unit carries from step to step."""
+    """What one unit carries from step to step: ``items`` (raw samples, then renders, then rows)."""
 
     unit: Unit
     stats: Stats = field(default_factory=Stats)
+    items: list = field(default_factory=list)
     samples: list[RawSample] = field(default_factory=list)
     drafts: dict[str, str] = field(default_factory=dict)
-    rendered: list[Rendered] = field(default_factory=list)
-    records: list[Record] = field(default_factory=list)
 
     def langs(self) -> Counter[str]:
         """Items per language at this point of the unit (what a step's host CPU is shared by)."""
-        return Counter(x.lang for x in (self.records or self.rendered or self.samples))
+        return Counter(x.lang for x in self.items)
 
     def clean(self) -> list[Record]:
         """The generate rows: what refine and perturb start from (never each other's output)."""
-        return [r for r in self.records if r.task == "generate"]
+        return [r for r in self.items if r.task == "generate"]
 
 
 class RenderingRunner:
-    """What every pass of a build shares: a warm render service between ``setup`` and ``teardown``,
-    a Ctrl-C that kills rather than drains it, and one all-or-nothing commit per unit.
+    """What every pass of a build shares: its steps (``STEPS``, built from the manifest), a warm render
+    service between ``setup`` and ``teardown`` for the steps that declare they render, a Ctrl-C that
+    kills rather than drains it, and one all-or-nothing commit per unit.
 
-    Picklable before ``setup`` (a manifest, folders and the render workers per language), so any
-    executor can ship it to where the renderers will run.
+    Picklable before ``setup`` (a manifest, folders, the steps' configuration and the render workers
+    per language), so any executor can ship it to where the renderers will run.
     """
+
+    STEPS: tuple[type[Step], ...] = ()
 
     def __init__(self, manifest: Manifest, render_workers: int | dict[str, int] = 1):
         self.manifest, self.render_workers = manifest, render_workers
+        self.steps = [step.from_manifest(manifest) for step in self.STEPS]
         self.service = None
         self.stopped = False
 
@@ -127,8 +144,23 @@ class RenderingRunner:
         from filters.render import RenderService
 
         self.service = RenderService(workers=self.render_workers, timeout_s=self.manifest.render.timeout_s)
+        for step in self.steps:
+            step.setup(self.service if step.resources.renders else None)
+
+    def run_steps(self, work) -> None:
+        """Each step over ``work`` in order, its wall time and host CPU recorded under its name."""
+        if self.service is None:
+            raise RuntimeError(f"{type(self).__name__}.setup() must run before a unit")
+        for step in self.steps:
+            t0, cpu0 = time.monotonic(), time.thread_time()
+            langs = work.langs()
+            step(work)
+            work.stats.time(step.name, time.monotonic() - t0)
+            work.stats.spend_shared(step.name, langs or work.langs(), time.thread_time() - cpu0)
 
     def teardown(self) -> None:
+        for step in self.steps:
+            step.teardown()
         if self.service is not None:
             self.service.close()
             self.service = None
@@ -165,70 +197,14 @@ class UnitRunner(RenderingRunner):
         self.units_dir = Path(units_dir)
         self.excluded_dir = self.units_dir.parent / "excluded"
 
-    STEPS = ("harvest", "license_filter", "quality_code", "execution", "quality_image", "source_images", "refine")
-
-    def steps(self) -> list[tuple[str, Callable[[UnitWork], None]]]:
-        """The unit's steps in order: each a method of the same name, timed and counted under that name."""
-        return [(name, getattr(self, name)) for name in self.STEPS]
+    STEPS = UNIT_STEPS
 
     def __call__(self, unit: Unit) -> int:
-        if self.service is None:
-            raise RuntimeError("UnitRunner.setup() must run before a unit")
         work = UnitWork(unit)
-        for name, step in self.steps():
-            t0, cpu0 = time.monotonic(), time.thread_time()
-            langs = work.langs()
-            step(work)
-            work.stats.time(name, time.monotonic() - t0)
-            work.stats.spend_shared(name, langs or work.langs(), time.thread_time() - cpu0)
+        self.run_steps(work)
         return self.commit(work)
-
-    def harvest(self, work: UnitWork) -> None:
-        entry, unit = self.manifest.sources[work.unit.source_index], work.unit
-        source = open_source(entry.source, seed=self.manifest.seed, start=unit.start, options=entry.options)
-        work.samples = list(islice(source, unit.stop - unit.start))
-        for sample in work.samples:
-            conventions = entry.conventions_for(sample.lang, sample.meta.get("render"))
-            if conventions:
-                sample.meta["render"] = conventions
-            work.stats.add("harvest", sample.lang, "out")
-        work.stats.source(unit.source_index, "harvested", len(work.samples))
-        skipped = getattr(source, "skipped_in_slice", None)
-        for reason, n in (skipped() if skipped else {}).items():
-            work.stats.source(unit.source_index, f"skipped:{reason}", n)
-
-    def license_filter(self, work: UnitWork) -> None:
-        if self.manifest.licenses is not None:
-            work.samples = keep_where("license_filter", work.samples, LicenseFilter(self.manifest.licenses), work.stats)
-        work.drafts = take_drafts(work.samples)
-
-    def quality_code(self, work: UnitWork) -> None:
-        work.samples = keep_where("quality_code", work.samples, CodeCheck(self.manifest.quality), work.stats)
-
-    def execution(self, work: UnitWork) -> None:
-        rendered = render_samples(work.samples, self.service)
-        for r in rendered:
-            work.stats.spend("execution", r.lang, r.result.cpu_s)
-        count_missing_modules(rendered, work.stats)
-        work.rendered = keep_where("execution", rendered, rendered_ok, work.stats, what=lambda r: r.sample)
-        for r in work.rendered:
-            work.stats.observe("render_ms", r.lang, round(r.result.elapsed_s * 1000, 1))
-
-    def quality_image(self, work: UnitWork) -> None:
-        kept = keep_where("quality_image", work.rendered, ImageCheck(self.manifest.quality), work.stats,
-                          what=lambda r: r.sample, image=lambda r: r.result.png)
-        for r in kept:
-            work.stats.observe("image_px", r.lang, r.result.width * r.result.height)
-        work.records = [to_record(r) for r in kept]
-        work.rendered = []
-
-    def source_images(self, work: UnitWork) -> None:
-        attach_source_images(work.records, work.samples, work.stats)
-
-    def refine(self, work: UnitWork) -> None:
-        work.records += refine_records(work.clean(), work.drafts, self.service, self.manifest.perturb, work.stats)
 
     def commit(self, work: UnitWork) -> int:
         name = work.unit.name
-        return self.commit_unit(work.unit, work.records, work.stats, self.units_dir / f"{name}.parquet",
+        return self.commit_unit(work.unit, work.items, work.stats, self.units_dir / f"{name}.parquet",
                                 self.excluded_dir / f"{name}.parquet")

@@ -46,7 +46,7 @@ def add_commands(sub) -> None:
     p.add_argument("--data", required=True)
     p.add_argument("--split", default=None, help="default: the first of test, virl, sft that the data has")
     p.add_argument("--model", default=None, help="Hub id or folder to generate with (or give --outputs with --benchmark)")
-    p.add_argument("--benchmark", default=None, help="score as a paper benchmark scores: chartmimic, chemdraw, unisvg "
+    p.add_argument("--benchmark", default=None, help="score as a paper benchmark scores: chartmimic, chemdraw, design2code, image2latex, unisvg "
                    "(--data: the benchmark's own files)")
     p.add_argument("--outputs", default=None, metavar="FILE.jsonl",
                    help='with --benchmark: answers produced elsewhere, one {"id": ..., "completion": ...} per line')

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 from pathlib import Path
@@ -16,14 +15,14 @@ from .prompts import generate_prompt, optimize_prompt, row_conventions
 
 def as_image(value: Any):
     """A PIL image from whatever a row holds (PIL already, ``{"bytes": ...}``, raw bytes)."""
-    from PIL import Image
+    from core.bounded import open_image
 
     if value is None:
         return None
     if hasattr(value, "convert"):
         return value.convert("RGB")
     data = value.get("bytes") if isinstance(value, dict) else value
-    return Image.open(io.BytesIO(data)).convert("RGB")
+    return open_image(data, "a row's image").convert("RGB")  # bounded: a corpus from the Hub is untrusted
 
 
 class DataError(VinciError, ValueError):

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
+
+from core.atomic import atomic_path
 
 from core.errors import VinciError
 
@@ -117,9 +119,27 @@ def build_qwen2_vl(folder: str | Path, tokenizer, shape: ModelShape = ModelShape
     model = Qwen2VLForConditionalGeneration(config)
     model.generation_config.eos_token_id = ids["<|im_end|>"]
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
-    folder.mkdir(parents=True, exist_ok=True)
-    save_model(model, folder)
-    save_processor_folder(folder, tokenizer, shape.min_pixels, shape.max_pixels)
+
+    def write(staging: Path) -> None:
+        save_model(model, staging)
+        save_processor_folder(staging, tokenizer, shape.min_pixels, shape.max_pixels)
+
+    return saved_once(folder, write)
+
+
+def saved_once(folder: Path, write: Callable[[Path], None]) -> Path:
+    """``folder`` as ``write`` fills it, all or nothing (``core.atomic``): a crash leaves no half-saved
+    model that a later call would take for a finished one, and of builders racing for one folder the
+    first to finish wins (the others' renames fail on the folder it left, and they use it)."""
+    if (folder / "config.json").exists():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with atomic_path(folder) as staging:
+            write(staging)
+    except OSError:
+        if not (folder / "config.json").exists():
+            raise
     return folder
 
 
@@ -179,29 +199,17 @@ def load_model(path: str, bf16: bool = False):
 def build_tiny_dinov2(folder: str | Path, seed: int = 0) -> Path:
     """A random DINOv2 (hidden 64, 2 layers) saved like a real one, for CPU tests of the reward.
 
-    Written beside ``folder`` and renamed into place, so concurrent callers never see half a model."""
-    import os
-    import shutil
-    import tempfile
-
+    Saved all or nothing (``saved_once``), so concurrent callers never see half a model."""
     import torch
     from transformers import Dinov2Config, Dinov2Model
 
     folder = Path(folder)
     if (folder / "config.json").exists():
         return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     torch.manual_seed(seed)
-    save_model(Dinov2Model(Dinov2Config(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
-                                        image_size=448, patch_size=14)), staging)
-    try:
-        os.replace(staging, folder)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not (folder / "config.json").exists():
-            raise
-    return folder
+    model = Dinov2Model(Dinov2Config(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+                                     image_size=448, patch_size=14))
+    return saved_once(folder, lambda staging: save_model(model, staging))
 
 
 class ModelUnavailable(VinciError, ValueError):

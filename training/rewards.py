@@ -29,10 +29,12 @@ from pydantic import Field, field_validator
 
 from core.validation import Strict
 
+from filters.quality import MAX_DOMINANT_SHARE, MIN_STD, blank_reason
+
 from .answers import completion_text, extract_code
 
 __all__ = ["CLS_CHOICES", "DinoEncoder", "RewardConfig", "VisualCodeReward", "completion_text", "crops",
-           "extract_code", "is_blank", "tile_grid"]
+           "extract_code", "tile_grid"]
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -55,8 +57,8 @@ class RewardConfig(Strict):
     encoder_batch: int = Field(32, ge=1)
     cache_size: int = Field(4096, ge=0)
     device: str | None = None
-    min_std: float = Field(3.0, ge=0)
-    max_dominant_share: float = Field(0.995, gt=0, le=1)
+    min_std: float = Field(MIN_STD, ge=0)
+    max_dominant_share: float = Field(MAX_DOMINANT_SHARE, gt=0, le=1)
 
     @field_validator("cls")
     @classmethod
@@ -157,15 +159,6 @@ class DinoEncoder:
         return torch.cat(out) if out else torch.zeros(0)
 
 
-def is_blank(image, min_std: float = 3.0, max_dominant_share: float = 0.995) -> bool:
-    """Near-uniform or almost empty (the build's image-quality bounds): nothing to compare."""
-    small = np.asarray(image.convert("L").resize((64, 64)), dtype=np.float32)
-    if small.std() < min_std:
-        return True
-    _, counts = np.unique((small // 8).astype(np.uint8), return_counts=True)
-    return counts.max() / counts.sum() > max_dominant_share
-
-
 class VisualCodeReward:
     """The ViRL reward. ``visual`` and ``format`` are trl reward functions (weights 0.9 / 0.1)."""
 
@@ -250,7 +243,7 @@ class VisualCodeReward:
         for i, png in enumerate(pngs):
             if png is not None and formats[i]:
                 image = Image.open(io.BytesIO(png)).convert("RGB")
-                if is_blank(image, cfg.min_std, cfg.max_dominant_share):
+                if blank_reason(image, cfg.min_std, cfg.max_dominant_share):
                     blank.add(i)
                     continue
                 grid = tile_grid(*targets[i].size, cfg.max_tiles)

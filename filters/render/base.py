@@ -1,4 +1,5 @@
-"""Shared types of the render engine: results, error kinds, canvases and the renderer registry.
+"""Shared types of the render engine: results, error kinds, canvases, the renderer base class with its
+declared resources, and the renderer registry.
 
 A renderer turns code of one language into PNG bytes. It runs *inside* a sandboxed worker
 (see ``worker.py``); the pool in the parent only ever sees ``RenderResult`` values.
@@ -8,10 +9,13 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping, Protocol
+from types import MappingProxyType
+from typing import Any, ClassVar, Mapping
 
 from core.errors import VinciError
 from core.languages import LANGS, LANGUAGES, language_of_path
+
+from .sandbox import SampleLimits
 
 ERROR_KINDS = ("syntax", "runtime", "timeout", "memory", "blank", "forbidden", "unsupported", "missing_module")
 
@@ -67,13 +71,14 @@ class Convention:
 def resolve_conventions(renderer: type, given: Mapping[str, Any] | None) -> dict[str, Any]:
     """A renderer's conventions: its defaults, overridden by ``given``; an unknown name or a bad value is
     refused with a ``ValueError`` naming the ones it takes."""
-    known: dict[str, Convention] = getattr(renderer, "conventions", {})
+    known: Mapping[str, Convention] = renderer.conventions
     out = {name: c.default for name, c in known.items()}
     for name, value in (given or {}).items():
         if name not in known:
             takes = ", ".join(known) or "none"
             raise ValueError(f"the {renderer.lang} renderer takes no render convention {name!r} (it takes: {takes})")
         out[name] = known[name].check(name, value)
+    renderer.check_together(out)
     return out
 
 
@@ -115,8 +120,33 @@ def printable(text: str, keep_newlines: bool = False) -> str:
     return "".join(escape(ch) for ch in text)
 
 
-class Renderer(Protocol):
-    """One language's renderer, instantiated once per worker process.
+MODES = ("fork", "parse", "own")
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one render worker of a language needs and may take, declared once per renderer.
+
+    Read by the pool (its worker's cgroup cage: ``tasks``, ``memory_bytes``), the worker (``sample``: the
+    rlimits of every sample, and of the helper programs a renderer runs), the Ray executor (an actor's
+    CPUs, ``render_cpus``) and the scale projection (``cpus`` turns render wall time into core time).
+
+    ``cpus``: cores one render keeps busy (Chromium about 2: its renderer, GPU and browser processes).
+    ``memory_bytes``: what the worker and all its processes may hold together (a memory cgroup); ``None``
+    leaves it to the per-process address-space limit of ``sample``, since charging a memory cgroup costs
+    ~9 ms a sample in page faults where the render is cheap.
+    ``tasks``: how many processes and threads the worker's cage may hold (a fork bomb stalls there).
+    """
+
+    cpus: float = 1.0
+    memory_bytes: int | None = None
+    tasks: int = 32
+    sample: SampleLimits = SampleLimits()
+
+
+class Renderer:
+    """One language's renderer, instantiated once per worker process. A renderer subclasses this and
+    declares ``lang``, ``canvas`` and ``mode``; everything else has a default.
 
     ``mode`` says how a sample is confined inside the (already sandboxed) worker:
 
@@ -130,28 +160,57 @@ class Renderer(Protocol):
       the deadline on them.
 
     ``conventions``: the settings a dataset may choose (``Convention``); ``render`` gets them resolved
-    (``resolve_conventions``), ``None`` meaning the defaults.
+    (``resolve_conventions``), ``None`` meaning the defaults; ``canvas_prompt`` says how a render under
+    them looks. ``resources``: see ``Resources``.
     ``sample_in_jail``: the sample's code runs in the per-sample jail (``jail.py``);
     ``keeps_processes``: the worker's child processes outlive a sample (a browser), so the worker
-    must not sweep them; ``memory_max``: bytes the worker and all its processes may hold together.
-    The worker sets ``jailed`` before ``setup`` to say whether the jail is available.
+    must not sweep them. The worker sets ``jailed`` before ``setup`` to say whether the jail is available.
     """
 
     lang: ClassVar[str]
     canvas: ClassVar[Canvas]
     mode: ClassVar[str]
-    pids_max: ClassVar[int]
-    memory_max: ClassVar[int | None]
-    sample_in_jail: ClassVar[bool]
-    keeps_processes: ClassVar[bool]
-    conventions: ClassVar[dict[str, Convention]]
-    jailed: bool
+    conventions: ClassVar[Mapping[str, Convention]] = MappingProxyType({})
+    resources: ClassVar[Resources] = Resources()
+    sample_in_jail: ClassVar[bool] = False
+    keeps_processes: ClassVar[bool] = False
+    jailed: bool = False
 
-    def setup(self) -> None: ...
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        missing = [name for name in ("lang", "canvas", "mode") if not hasattr(cls, name)]
+        if missing:
+            raise TypeError(f"renderer {cls.__name__} declares no {', '.join(missing)}")
+        if cls.mode not in MODES:
+            raise TypeError(f"renderer {cls.__name__}: mode is one of {', '.join(MODES)}, not {cls.mode!r}")
 
-    def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None) -> bytes: ...
+    @classmethod
+    def check_together(cls, settings: dict[str, Any]) -> None:
+        """Refuse, with a ``ValueError``, resolved conventions that are valid one by one but not together."""
 
-    def teardown(self) -> None: ...
+    @classmethod
+    def canvas_prompt(cls, conventions: dict[str, Any] | None) -> str:
+        """How a render under ``conventions`` looks, in a prompt's words; the canvas's own by default."""
+        return cls.canvas.prompt
+
+    def setup(self) -> None:
+        """Build the warm state every sample of this worker shares (imports, a browser, a format)."""
+
+    def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None) -> bytes:
+        """The sample's picture as image bytes (the worker normalises them), or a ``RenderError``."""
+        raise NotImplementedError
+
+    def teardown(self) -> None:
+        """Release what ``setup`` built."""
+
+
+def render_cpus(workers: int | Mapping[str, int]) -> float:
+    """The CPUs one holder of render pools keeps busy while it renders a unit (a unit is of one source,
+    so one language at a time, of any): the most any language's workers declare together."""
+    def count(lang: str) -> int:
+        return workers.get(lang, 1) if isinstance(workers, Mapping) else workers
+
+    return max(count(lang) * renderer_class(lang).resources.cpus for lang in LANGS)
 
 
 def renderer_class(lang: str) -> type:
@@ -171,32 +230,62 @@ def lang_from_path(path: str) -> str:
 COLOUR_HINTS = (b"bKGD", b"pHYs", b"gAMA", b"cHRM", b"sRGB")  # small fixed-size chunks renderers write
 
 
-def is_bare_png(data: bytes) -> bool:
-    """Only IHDR, IDAT, IEND and small colour hints, nothing after IEND: a PNG that carries nothing but
-    pixels (cairo's background hint included, so its output is kept as it is, not re-encoded).
+CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # PNG colour type -> samples per pixel
 
-    Anything else (a private chunk, bytes after the end) means the file is re-encoded, so a row's
-    image holds exactly its pixels whatever the sample wrote.
+
+def is_bare_png(data: bytes, rows_only: bool = True) -> bool:
+    """Only IHDR, IDAT, IEND and small colour hints, nothing after IEND, and (``rows_only``) IDAT data
+    that inflates to exactly the image's rows, nothing before or after them: a PNG that carries nothing
+    but pixels (cairo's background hint included, so its output is kept as it is, not re-encoded).
+
+    Anything else (a private chunk, bytes after the end, bytes after the compressed rows inside IDAT
+    or past them in the stream, an interlaced image) means the file is re-encoded, so a row's image
+    holds exactly its pixels whatever the sample wrote, and is no larger than they need. The inflate
+    costs ~1 ms per Mpx: ``rows_only=False`` skips it for bytes only vinci's own encoders wrote (cairo,
+    Chromium, Pillow, RDKit), which a sample draws into but does not write.
     """
     if not data.startswith(b"\x89PNG\r\n\x1a\n"):
         return False
-    pos = 8
+    pos, idat, rows = 8, [], None
     while pos + 8 <= len(data):
         length, kind = int.from_bytes(data[pos:pos + 4], "big"), data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + length]
         pos += 12 + length
-        if kind == b"IEND":
-            return pos == len(data)
-        if kind not in (b"IHDR", b"IDAT") and not (kind in COLOUR_HINTS and length <= 64):
+        if kind == b"IHDR" and len(body) == 13 and rows is None:
+            width, height = int.from_bytes(body[0:4], "big"), int.from_bytes(body[4:8], "big")
+            depth, colour, interlace = body[8], body[9], body[12]
+            if interlace or colour not in CHANNELS:
+                return False
+            rows = height * (1 + (width * CHANNELS[colour] * depth + 7) // 8)
+        elif kind == b"IDAT" and rows is not None:
+            idat.append(body)
+        elif kind == b"IEND":
+            return pos == len(data) and rows is not None and (not rows_only or _inflates_to(b"".join(idat), rows))
+        elif not (kind in COLOUR_HINTS and length <= 64):
             return False
     return False
 
 
-def normalize_png(data: bytes, canvas: Canvas) -> tuple[bytes, int, int]:
+def _inflates_to(stream: bytes, size: int) -> bool:
+    """The zlib ``stream`` ends after exactly ``size`` bytes of output, with nothing after its end."""
+    import zlib
+
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(stream, size + 1)
+    except zlib.error:
+        return False
+    return len(out) == size and inflater.eof and not inflater.unused_data and not inflater.unconsumed_tail
+
+
+def normalize_png(data: bytes, canvas: Canvas, written_by_sample: bool = True) -> tuple[bytes, int, int]:
     """Decode any renderer output, flatten it on white, reject blanks, re-encode deterministically.
 
     Re-encoding strips metadata (timestamps, RDKit's embedded mol blocks, software tags), which is
     what makes the same code give the same bytes whatever the renderer wrote. A PNG that is already
     plain RGB without any metadata chunk is kept as it is: re-encoding it would only cost time.
+    ``written_by_sample``: the sample wrote these bytes itself (a Python script's ``savefig``), so they
+    are kept only if their IDAT holds exactly the rows (``is_bare_png``).
     """
     from PIL import Image
 
@@ -213,7 +302,7 @@ def normalize_png(data: bytes, canvas: Canvas) -> tuple[bytes, int, int]:
         raise RenderError("forbidden", f"render exceeds the canvas limit: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any undecodable output is the sample's failure
         raise RenderError("runtime", f"renderer produced no readable image: {exc}") from None
-    plain = img.format == "PNG" and img.mode == "RGB" and not img.info and is_bare_png(data)
+    plain = img.format == "PNG" and img.mode == "RGB" and not img.info and is_bare_png(data, rows_only=written_by_sample)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

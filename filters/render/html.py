@@ -24,9 +24,9 @@ import os
 import shutil
 import stat
 import urllib.parse
-from typing import Any, ClassVar
+from typing import Any
 
-from .base import Canvas, Convention, RenderError, resolve_conventions
+from .base import Canvas, Convention, RenderError, Renderer, Resources, resolve_conventions
 from .sandbox import wall_deadline_s
 
 VIEWPORT = {"width": 1024, "height": 768}
@@ -145,27 +145,24 @@ def chromium_executable() -> str | None:
     return None
 
 
-class HtmlRenderer:
-    lang: ClassVar[str] = "html"
-    canvas: ClassVar[Canvas] = Canvas(
+class HtmlRenderer(Renderer):
+    lang = "html"
+    canvas = Canvas(
         f"a {VIEWPORT['width']}x{VIEWPORT['height']} CSS-px viewport at device scale 1, full page up to "
         f"{MAX_HEIGHT} px tall, white background; only inline, data: and the page's own files beside it load",
         prompt=f"It is rendered in a {VIEWPORT['width']} px wide browser viewport; only inline CSS, data: resources "
                "and files beside the page load.",
     )
-    conventions: ClassVar[dict[str, Convention]] = {
+    conventions = {
         "viewport_width": Convention(VIEWPORT["width"], "CSS px", bounds=(200, 4096)),
         "viewport_height": Convention(VIEWPORT["height"], "CSS px; the shortest picture", bounds=(200, 4096)),
         "full_page": Convention(True, "capture the whole page (up to MAX_HEIGHT), not only the viewport"),
         "files_beside": Convention(True, "serve the page the files harvested beside it (else they are blocked, "
                                          "as a screenshot taken without them shows)"),
     }
-    mode: ClassVar[str] = "own"
-    pids_max: ClassVar[int] = 1024
-    memory_max: ClassVar[int] = 3 << 30
-    sample_in_jail: ClassVar[bool] = False
-    keeps_processes: ClassVar[bool] = True
-    jailed: bool = False
+    mode = "own"
+    resources = Resources(cpus=2.0, memory_bytes=3 << 30, tasks=1024)  # Chromium: renderer, GPU and browser processes
+    keeps_processes = True
 
     @classmethod
     def canvas_prompt(cls, conventions: dict[str, Any] | None) -> str:

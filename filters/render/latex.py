@@ -20,9 +20,9 @@ import shutil
 import signal
 import tempfile
 from collections import Counter, OrderedDict
-from typing import Any, ClassVar
+from typing import Any
 
-from .base import Canvas, Convention, RenderError, resolve_conventions
+from .base import Canvas, Convention, RenderError, Renderer, resolve_conventions
 from .jail import JailSpec
 from .sandbox import run_limited
 
@@ -53,6 +53,7 @@ PREAMBLE = (
 )
 USEPACKAGE = re.compile(r"^\s*\\usepackage(?:\[[^\]]*\])?\{([^}]*)\}\s*(%.*)?$", re.M)
 FORBIDDEN_LOG = re.compile(r"Not (?:reading from|writing to) |runsystem\(|I can't (?:find|write on) file `/")
+MISSING_PACKAGE = re.compile(r"! LaTeX Error: File `([\w.-]+\.(?:sty|cls))' not found")
 # All pdflatex is shown (``jail.bare_root``): its binaries and libraries, the TeX trees and fonts; the
 # formats folder and its scratch folder are added per run.
 TEX_VISIBLE = ("/usr/bin", "/usr/lib", "/usr/lib64", "/usr/share/texlive", "/usr/share/texmf", "/usr/share/fonts",
@@ -101,6 +102,9 @@ def classify_log(log: str, returncode: int = 1) -> tuple[str, str]:
     if forbidden:
         line = log[forbidden.start():].splitlines()[0]
         return "forbidden", line
+    missing = MISSING_PACKAGE.search(log)
+    if missing:  # a package the TeX installation lacks, named as a Python module is (``filters/execution.py``)
+        return "missing_module", f"LaTeX Error: File `{missing.group(1)}' not found"
     errors = [line for line in log.splitlines() if line.startswith("!")]
     first = errors[0] if errors else f"{describe_exit(returncode)} without an error line; the log ends: {last_log_line(log)}"
     if "TeX capacity exceeded" in log:
@@ -113,25 +117,21 @@ def classify_log(log: str, returncode: int = 1) -> tuple[str, str]:
     return kind, first
 
 
-class LatexRenderer:
-    lang: ClassVar[str] = "latex"
-    canvas: ClassVar[Canvas] = Canvas(
+class LatexRenderer(Renderer):
+    lang = "latex"
+    canvas = Canvas(
         f"the standalone page (4 pt border) at {DPI} DPI, white background",
         prompt=f"It is compiled with pdflatex as a standalone picture (TikZ and pgfplots are available) at {DPI} DPI.",
     )
-    conventions: ClassVar[dict[str, Convention]] = {
+    conventions = {
         "border": Convention(DEFAULT_BORDER, "standalone's border around a snippet (a document keeps its own class options)",
                              pattern=r"\d{1,3}(\.\d{1,2})?(pt|bp|mm|cm|in)"),
         "crop": Convention(False, "crop the page to what is drawn on it (a document of another class than standalone, too)"),
         "long_side": Convention(0, "px of the picture's longer side (0: the page at DPI)", bounds=(0, 4096)),
         "square": Convention(False, "pad the picture to a white square of its longer side, centred"),
     }
-    mode: ClassVar[str] = "own"
-    pids_max: ClassVar[int] = 32
-    memory_max: ClassVar[int | None] = None  # per-process RLIMIT_AS bounds it; a memory cgroup costs ~9 ms a sample in page-fault charging
-    sample_in_jail: ClassVar[bool] = True
-    keeps_processes: ClassVar[bool] = False
-    jailed: bool = False
+    mode = "own"
+    sample_in_jail = True
 
     @classmethod
     def canvas_prompt(cls, conventions: dict[str, Any] | None) -> str:
@@ -170,7 +170,7 @@ class LatexRenderer:
             done = run_limited(["etex", "-ini", "-interaction=batchmode", "-jobname=main", "&pdflatex",
                                 "mylatexformat.ltx", "main.tex"], cwd=build,
                                env={**self._env, "TEXMFOUTPUT": build}, timeout_s=timeout_s,
-                               jail_spec=self._jail(build) if untrusted else None)
+                               limits=self.resources.sample, jail_spec=self._jail(build) if untrusted else None)
             built = os.path.join(build, "main.fmt")
             if done.returncode != 0 or not os.path.exists(built):
                 return None
@@ -234,7 +234,8 @@ class LatexRenderer:
         if fmt:
             cmd.append(f"-fmt={fmt}")
         env = {**self._env, "TEXMFOUTPUT": workdir, "TMPDIR": workdir}
-        done = run_limited(cmd + ["main.tex"], cwd=workdir, env=env, timeout_s=timeout_s, jail_spec=self._jail(workdir))
+        done = run_limited(cmd + ["main.tex"], cwd=workdir, env=env, timeout_s=timeout_s,
+                           limits=self.resources.sample, jail_spec=self._jail(workdir))
         if done.timed_out:
             raise RenderError("timeout", f"pdflatex used more than its {timeout_s:g} s of CPU time "
                                          "(or stopped answering)")

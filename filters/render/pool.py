@@ -20,10 +20,10 @@ from typing import Iterable, Sequence
 from core.errors import VinciError
 from core.languages import LANGS
 
-from .base import RenderError, RenderResult, printable, renderer_class, resolve_conventions
+from .base import ERROR_KINDS, Canvas, RenderError, RenderResult, printable, renderer_class, resolve_conventions
 from .jail import describe
 from .sandbox import NAMESPACES, ProcessCage, detect_isolation, wall_deadline_s, worker_command
-from .protocol import MAX_TRACE_BYTES, read_frame, write_frame
+from .protocol import MAX_TRACE_BYTES, FrameTooLarge, read_frame, write_frame
 
 log = logging.getLogger("vinci.render")
 
@@ -39,6 +39,13 @@ def pack_files(files: Files) -> tuple[dict[str, str], list[list], bytes]:
     return texts, [[name, len(data)] for name, data in binary], b"".join(data for _, data in binary)
 
 
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR, without decoding it; (0, 0) for anything else."""
+    if len(data) < 24 or not data.startswith(b"\x89PNG\r\n\x1a\n") or data[12:16] != b"IHDR":
+        return 0, 0
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
 class WorkerGone(VinciError):
     """The worker died or stopped answering; the pool replaces it."""
 
@@ -48,8 +55,8 @@ class WorkerProcess:
 
     def __init__(self, lang: str, isolation: str):
         self.lang = lang
-        cls = renderer_class(lang)
-        self.cage = ProcessCage(cls.pids_max, cls.memory_max)
+        resources = renderer_class(lang).resources
+        self.cage = ProcessCage(resources.tasks, resources.memory_bytes)
         self.seq = 0
         self.ready: dict = {}
         cmd, env = worker_command(lang, isolation)
@@ -71,7 +78,7 @@ class WorkerProcess:
         return self
 
     def request(self, code: str, timeout_s: float, files: Files | None = None, conventions: dict | None = None,
-                trace: str | None = None, size: tuple[int, int] | None = None) -> RenderResult:
+                trace: str | None = None) -> RenderResult:
         start = time.monotonic()
         cpu_before = self.cpu_seconds()
         self.seq += 1
@@ -80,14 +87,17 @@ class WorkerProcess:
                    "conventions": conventions or {}}
         if trace is not None:
             message["trace"] = trace
-        if size is not None:
-            message["size"] = list(size)
         try:
             write_frame(self.in_fd, message, payload)
+        except FrameTooLarge as exc:  # nothing was sent: the worker never sees it, and stays
+            return RenderResult.failure("forbidden", f"the sample and its files are too large to send: {exc}")
+        except OSError as exc:
+            raise WorkerGone(str(exc)) from None
+        try:
             frame = read_frame(self.out_fd, start + wall_deadline_s(timeout_s) + GRACE_S)
         except TimeoutError:
             raise WorkerGone("timeout") from None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise WorkerGone(str(exc)) from None
         if frame is None:
             raise WorkerGone("died")
@@ -95,20 +105,28 @@ class WorkerProcess:
         if header.get("seq") != self.seq:
             raise WorkerGone(f"sent a reply to request {header.get('seq')!r} while {self.seq} was asked")
         elapsed = time.monotonic() - start
-        result = self._result(header, png, elapsed)
+        result = self._result(header, png, elapsed, renderer_class(self.lang).canvas)
         result.cpu_s = max(0.0, self.cpu_seconds() - cpu_before)
         return result
 
     @staticmethod
-    def _result(header: dict, png: bytes, elapsed: float) -> RenderResult:
-        """The worker's reply as a result; a malformed trace fails the sample."""
+    def _result(header: dict, png: bytes, elapsed: float, canvas: Canvas) -> RenderResult:
+        """The worker's reply as a result, read as untrusted too (a parser exploit in an SVG or SMILES worker,
+        or in Chromium, speaks for the worker): a malformed trace, or a picture that is not a PNG of the size
+        the header says within the language's canvas, fails the sample before anything on the host decodes it."""
         if not header.get("ok"):
-            return RenderResult.failure(header.get("kind", "runtime"), header.get("message", ""), elapsed)
+            kind, message = header.get("kind"), header.get("message")
+            return RenderResult.failure(kind if kind in ERROR_KINDS else "runtime",
+                                        message if isinstance(message, str) else "", elapsed)
         traced = header.get("trace")
         if traced is not None and (not isinstance(traced, str) or len(traced) > MAX_TRACE_BYTES):
             return RenderResult.failure("runtime", "the worker sent a malformed trace", elapsed)
-        return RenderResult(ok=True, png=png, elapsed_s=elapsed, width=header["width"], height=header["height"],
-                            trace=traced)
+        width, height = png_size(png)
+        if (width, height) != (header.get("width"), header.get("height")) or not 0 < width * height <= canvas.max_pixels \
+                or max(width, height) > canvas.max_side:
+            return RenderResult.failure("runtime", f"the worker sent a picture of {width}x{height} pixels as "
+                                        f"{header.get('width')!r}x{header.get('height')!r}", elapsed)
+        return RenderResult(ok=True, png=png, elapsed_s=elapsed, width=width, height=height, trace=traced)
 
     def cpu_seconds(self) -> float:
         """CPU used so far by the worker and everything it spawned: its cage's accounting, else the
@@ -198,11 +216,10 @@ class RenderPool:
         return self._spawn()
 
     def render(self, code: str, timeout_s: float | None = None, files: Files | None = None,
-               conventions: dict | None = None, trace: str | None = None,
-               size: tuple[int, int] | None = None) -> RenderResult:
-        """Render one sample; ``files`` are placed beside it in its scratch folder, ``conventions`` are its
-        dataset's render conventions (``base.Convention``; ``None``: vinci's defaults), ``trace`` asks for a
-        drawing trace, ``size`` for an exact output size (SVG).
+               conventions: dict | None = None, trace: str | None = None) -> RenderResult:
+        """Render one sample; ``files`` are placed beside it in its scratch folder, ``conventions`` say how it
+        is drawn (``base.Convention``: a dataset's choices, or a benchmark's, as SVG's exact ``width`` and
+        ``height``; ``None``: vinci's defaults), ``trace`` asks for a drawing trace beside the picture.
 
         A worker that dies is replaced and the sample tried once more on the fresh one, so a crash
         of the machinery (not of the sample) does not change which rows a build keeps; a sample
@@ -217,7 +234,7 @@ class RenderPool:
         try:
             for attempt in (1, 2):
                 try:
-                    return worker.request(code, timeout, files, conventions, trace, size)
+                    return worker.request(code, timeout, files, conventions, trace)
                 except WorkerGone as gone:
                     if self._aborted:
                         return RenderResult.failure("runtime", "the render pool was stopped")
@@ -232,12 +249,11 @@ class RenderPool:
 
     def render_many(self, codes: Iterable[str], timeout_s: float | None = None,
                     files: Sequence[Files | None] | None = None,
-                    conventions: Sequence[dict | None] | None = None, trace: str | None = None,
-                    size: tuple[int, int] | None = None) -> list[RenderResult]:
+                    conventions: Sequence[dict | None] | None = None, trace: str | None = None) -> list[RenderResult]:
         codes = list(codes)
         files = list(files) if files is not None else [None] * len(codes)
         conventions = list(conventions) if conventions is not None else [None] * len(codes)
-        return list(self._threads.map(lambda job: self.render(job[0], timeout_s, job[1], job[2], trace, size),
+        return list(self._threads.map(lambda job: self.render(job[0], timeout_s, job[1], job[2], trace),
                                       zip(codes, files, conventions)))
 
     def close(self) -> None:
@@ -280,11 +296,10 @@ class RenderService:
                 self._pools[lang] = RenderPool(lang, n, self.timeout_s)
             return self._pools[lang]
 
-    def render_many(self, samples: Sequence[tuple], trace: str | None = None,
-                    size: tuple[int, int] | None = None) -> list[RenderResult]:
+    def render_many(self, samples: Sequence[tuple], trace: str | None = None) -> list[RenderResult]:
         """Render ``(lang, code)``, ``(lang, code, files)`` or ``(lang, code, files, conventions)`` tuples;
         results come back in input order. ``trace`` asks every sample's renderer for a drawing trace
-        (``RenderResult.trace``); ``size`` an exact output size (SVG)."""
+        (``RenderResult.trace``)."""
         results: list[RenderResult | None] = [None] * len(samples)
         by_lang: dict[str, list[int]] = {}
         for i, (lang, *_) in enumerate(samples):
@@ -301,7 +316,7 @@ class RenderService:
             files = [samples[i][2] if len(samples[i]) > 2 else None for i in idx]
             conventions = [samples[i][3] if len(samples[i]) > 3 else None for i in idx]
             for i, result in zip(idx, pool.render_many([samples[i][1] for i in idx], files=files, conventions=conventions,
-                                                       trace=trace, size=size)):
+                                                       trace=trace)):
                 results[i] = result
 
         with ThreadPoolExecutor(max(1, len(by_lang))) as ex:

@@ -10,14 +10,22 @@ import select
 import struct
 import time
 
+from core.errors import VinciError
+
 FRAME = struct.Struct("<II")
 MAX_HEADER = 1 << 20
 MAX_PAYLOAD = 64 << 20  # a 16.7 Mpx canvas is 50 MB of raw RGB; no honest PNG is larger
 MAX_TRACE_BYTES = 256 << 10  # a drawing trace (``chart_trace``) is JSON text of at most this many characters
 
 
+class FrameTooLarge(VinciError, ValueError):
+    """A frame over ``MAX_HEADER``/``MAX_PAYLOAD``, refused before any byte of it is written."""
+
+
 def write_frame(fd: int, header: dict, payload: bytes = b"") -> None:
     data = json.dumps(header).encode()
+    if len(data) > MAX_HEADER or len(payload) > MAX_PAYLOAD:
+        raise FrameTooLarge(f"a frame of {len(data):,} + {len(payload):,} bytes (caps {MAX_HEADER:,} + {MAX_PAYLOAD:,})")
     buf = FRAME.pack(len(data), len(payload)) + data + payload
     view = memoryview(buf)
     while view:

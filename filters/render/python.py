@@ -24,9 +24,9 @@ import glob
 import io
 import os
 import random
-from typing import Any, ClassVar
+from typing import Any
 
-from .base import Canvas, Convention, RenderError, resolve_conventions
+from .base import Canvas, Convention, RenderError, Renderer, Resources, resolve_conventions
 from .drift import install_drift_shims
 
 DPI = 100
@@ -34,24 +34,21 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
 SAVEFIG_PICTURE_OPTIONS = ("bbox_inches", "pad_inches", "facecolor", "edgecolor", "transparent", "bbox_extra_artists")
 
 
-class PythonRenderer:
-    lang: ClassVar[str] = "python"
-    canvas: ClassVar[Canvas] = Canvas(
+class PythonRenderer(Renderer):
+    lang = "python"
+    canvas = Canvas(
         "the script's figure at 100 DPI (figsize x 100 px), its own facecolor flattened on white, saved with the "
         "options of the script's own savefig (bbox_inches='tight' crops it); at most 16.7 Mpx and 8192 px a side",
         prompt=f"It is rendered with matplotlib's Agg backend at {DPI} DPI; the figure size sets the picture size, "
                "cropped as the script's own savefig call asks (bbox_inches='tight').",
     )
-    conventions: ClassVar[dict[str, Convention]] = {
+    conventions = {
         "savefig": Convention("script", "script: honour the picture options of the script's own savefig call; "
                                         "figure: the whole figure at figsize x DPI", choices=("script", "figure")),
     }
-    mode: ClassVar[str] = "fork"
-    pids_max: ClassVar[int] = 64
-    memory_max: ClassVar[int | None] = 5 << 30  # the worker and its sample's processes together (RLIMIT_AS is per process and misses shared pages)
-    sample_in_jail: ClassVar[bool] = True
-    keeps_processes: ClassVar[bool] = False
-    jailed: bool = False
+    mode = "fork"
+    resources = Resources(memory_bytes=5 << 30, tasks=64)  # a cgroup cap: RLIMIT_AS is per process and misses shared pages
+    sample_in_jail = True
 
     @classmethod
     def canvas_prompt(cls, conventions: dict[str, Any] | None) -> str:
@@ -184,9 +181,10 @@ class PythonRenderer:
             figure.set_dpi(DPI)
             canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
             if options:
-                buf = io.BytesIO()
-                savefig(figure, buf, format="png", dpi=DPI, metadata={"Software": None}, **options)
-                rgba = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGBA"))
+                # Raw RGBA, not PNG: the same pixels (savefig draws the picture into the canvas's renderer
+                # either way) without encoding a PNG to decode it again; the output is byte-identical.
+                savefig(figure, io.BytesIO(), format="raw", dpi=DPI, **options)
+                rgba = np.asarray(canvas.renderer.buffer_rgba())
             else:
                 canvas.draw()
                 rgba = np.asarray(canvas.buffer_rgba())

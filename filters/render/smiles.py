@@ -1,29 +1,24 @@
 """SMILES renderer: RDKit 2D depiction on a fixed square canvas."""
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from .base import Canvas, Convention, RenderError, resolve_conventions
+from .base import Canvas, Convention, RenderError, Renderer, resolve_conventions
 
 SIZE = 512
 MAX_HEAVY_ATOMS = 300
 
 
-class SmilesRenderer:
-    lang: ClassVar[str] = "smiles"
-    canvas: ClassVar[Canvas] = Canvas(
+class SmilesRenderer(Renderer):
+    lang = "smiles"
+    canvas = Canvas(
         f"{SIZE}x{SIZE} px, white background, RDKit 2D depiction; at most {MAX_HEAVY_ATOMS} heavy atoms",
         prompt=f"It is drawn by RDKit as a 2D depiction on a {SIZE}×{SIZE} canvas.",
     )
-    conventions: ClassVar[dict[str, Convention]] = {
+    conventions = {
         "size": Convention(SIZE, "px of the square canvas", bounds=(64, 2048)),
     }
-    mode: ClassVar[str] = "parse"
-    pids_max: ClassVar[int] = 32
-    memory_max: ClassVar[int | None] = None  # per-process RLIMIT_AS bounds it; a memory cgroup costs ~9 ms a sample in page-fault charging
-    sample_in_jail: ClassVar[bool] = False
-    keeps_processes: ClassVar[bool] = False
-    jailed: bool = False
+    mode = "parse"
 
     def setup(self) -> None:
         from rdkit import RDLogger
@@ -60,6 +55,12 @@ class SmilesRenderer:
             Chem.SanitizeMol(mol)
         except Exception as exc:  # noqa: BLE001 - RDKit raises valence/kekulize errors of several types
             raise RenderError("runtime", f"{type(exc).__name__}: {exc}") from None
+        # Drawn from the molecule ``MolFromSmiles`` gives, as every dataset's script draws it: its
+        # stereo perception and removal of explicit hydrogens change the depiction (a mirrored or
+        # rotated layout, another Kekulé form) of 90 of 299 real molecules.
+        mol = Chem.MolFromSmiles(smiles)
+        if mol is None:
+            raise RenderError("runtime", f"RDKit cannot sanitize SMILES {smiles[:80]!r}")
         rdDepictor.SetPreferCoordGen(False)
         rdDepictor.Compute2DCoords(mol, canonOrient=True)
         drawer = rdMolDraw2D.MolDraw2DCairo(size, size)
@@ -68,8 +69,6 @@ class SmilesRenderer:
         drawer.FinishDrawing()
         return drawer.GetDrawingText()
 
-    def teardown(self) -> None:
-        pass
 
 
 RENDERER = SmilesRenderer

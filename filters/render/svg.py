@@ -9,9 +9,9 @@ from __future__ import annotations
 import base64
 import io
 import urllib.parse
-from typing import Any, ClassVar
+from typing import Any
 
-from .base import Canvas, Convention, RenderError, resolve_conventions
+from .base import Canvas, Convention, RenderError, Renderer, resolve_conventions
 
 LONG_SIDE = 512
 
@@ -76,37 +76,41 @@ def svg_to_png(data: bytes, canvas: Canvas, long_side: int = LONG_SIDE, size: tu
         raise RenderError("runtime", f"{type(exc).__name__}: {exc}") from None
 
 
-class SvgRenderer:
-    lang: ClassVar[str] = "svg"
-    canvas: ClassVar[Canvas] = Canvas(
+class SvgRenderer(Renderer):
+    lang = "svg"
+    canvas = Canvas(
         f"the SVG's own aspect ratio, longer side {LONG_SIDE} px, white background",
         prompt=f"It is rendered with its own aspect ratio, the longer side scaled to {LONG_SIDE} px, on white.",
     )
-    conventions: ClassVar[dict[str, Convention]] = {
+    conventions = {
         "long_side": Convention(LONG_SIDE, "px of the picture's longer side", bounds=(16, 4096)),
+        "width": Convention(0, "px: stretch the picture to exactly width x height, as some benchmarks rasterise "
+                               "(0, with height 0: its own aspect)", bounds=(0, 4096)),
+        "height": Convention(0, "px, with width", bounds=(0, 4096)),
     }
-    mode: ClassVar[str] = "parse"
-    pids_max: ClassVar[int] = 32
-    memory_max: ClassVar[int | None] = None  # per-process RLIMIT_AS bounds it; a memory cgroup costs ~9 ms a sample in page-fault charging
-    sample_in_jail: ClassVar[bool] = False
-    keeps_processes: ClassVar[bool] = False
-    jailed: bool = False
+    mode = "parse"
+
+    @classmethod
+    def check_together(cls, settings: dict[str, Any]) -> None:
+        if (settings["width"] == 0) != (settings["height"] == 0):
+            raise ValueError("the svg render conventions width and height are set together (or neither)")
 
     @classmethod
     def canvas_prompt(cls, conventions: dict[str, Any] | None) -> str:
-        side = resolve_conventions(cls, conventions)["long_side"]
-        return f"It is rendered with its own aspect ratio, the longer side scaled to {side} px, on white."
+        settings = resolve_conventions(cls, conventions)
+        if settings["width"]:
+            return f"It is rendered stretched to exactly {settings['width']}×{settings['height']} px, on white."
+        return f"It is rendered with its own aspect ratio, the longer side scaled to {settings['long_side']} px, on white."
 
     def setup(self) -> None:
         warm = b'<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10"><text x="1" y="8">a</text><circle cx="15" cy="5" r="4"/></svg>'
         svg_to_png(warm, self.canvas)
 
-    def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None,
-               size: tuple[int, int] | None = None) -> bytes:
-        return svg_to_png(code.encode("utf-8"), self.canvas, resolve_conventions(type(self), conventions)["long_side"], size)
+    def render(self, code: str, workdir: str, timeout_s: float, conventions: dict[str, Any] | None = None) -> bytes:
+        settings = resolve_conventions(type(self), conventions)
+        size = (settings["width"], settings["height"]) if settings["width"] else None
+        return svg_to_png(code.encode("utf-8"), self.canvas, settings["long_side"], size)
 
-    def teardown(self) -> None:
-        pass
 
 
 RENDERER = SvgRenderer

@@ -24,18 +24,20 @@ import traceback
 
 from . import jail, seccomp
 from .base import ERROR_KINDS, RenderError, normalize_png, renderer_class
-from .protocol import MAX_TRACE_BYTES, read_frame, write_frame
-from .sandbox import (SampleLimits, apply_sample_limits, cpu_used_s, install_audit_hook, kill_group, python_trees,
+from .protocol import MAX_HEADER, MAX_TRACE_BYTES, read_frame, write_frame
+from .sandbox import (apply_sample_limits, cpu_used_s, install_audit_hook, kill_group, python_trees,
                       wall_deadline_s)
 
 EXIT_WAIT_S = 2.0
+MAX_MESSAGE_CHARS = 2000  # what the pool keeps of a failure's message (``RenderResult.failure``)
+M_PERTURB, SCRUB_BYTE = -6, 0x5A  # glibc's mallopt: fill what is freed with this byte
 
 
 class Worker:
     def __init__(self, lang: str, in_fd: int, out_fd: int):
         self.renderer = renderer_class(lang)()
         self.in_fd, self.out_fd = in_fd, out_fd
-        self.limits = SampleLimits()
+        self.limits = self.renderer.resources.sample
         self.jail_spec = jail.JailSpec(scratch_bytes=self.limits.scratch_bytes, carry=tuple(python_trees()))
         self.audit = os.environ.get("VINCI_AUDIT_HOOK") == "1"
         self.in_pid_namespace = os.environ.get("VINCI_PID_NAMESPACE") == "1"
@@ -44,6 +46,8 @@ class Worker:
 
     def serve(self) -> None:
         jail.make_non_dumpable()
+        if self.renderer.mode == "fork":
+            scrub_freed_memory(True)
         if seccomp.supported():
             seccomp.program()  # generated once, here: every jail of this worker installs the same bytes
         self.jailed, credentials = self.probe_jail()
@@ -70,9 +74,9 @@ class Worker:
             start = time.monotonic()
             try:
                 raw, trace = self.run_sample(request["code"], float(request["timeout_s"]), support_files(request, payload),
-                                             request.get("conventions") or None, request.get("trace"),
-                                             output_size(request.get("size")))
-                png, width, height = normalize_png(raw, self.renderer.canvas)
+                                             request.get("conventions") or None, request.get("trace"))
+                # a forked sample writes its picture's bytes itself; the other renderers' encoders are vinci's
+                png, width, height = normalize_png(raw, self.renderer.canvas, written_by_sample=self.renderer.mode == "fork")
                 header = {"ok": True, "width": width, "height": height}
                 if trace is not None:
                     header["trace"] = trace
@@ -82,7 +86,7 @@ class Worker:
                 png, header = b"", {"ok": False, "kind": "runtime", "message": f"{type(exc).__name__}: {exc}"}
             header["elapsed_s"] = time.monotonic() - start
             header["seq"] = request.get("seq")
-            write_frame(self.out_fd, header, png)
+            write_frame(self.out_fd, *fitted(header, png))
         self.renderer.teardown()
 
     def confinement(self) -> str:
@@ -128,12 +132,9 @@ class Worker:
         return bool(header["ok"]), header.get("credentials", {})
 
     def run_sample(self, code: str, timeout_s: float, files: dict[str, str | bytes], conventions: dict | None,
-                   trace: str | None = None, size: tuple[int, int] | None = None) -> tuple[bytes, str | None]:
+                   trace: str | None = None) -> tuple[bytes, str | None]:
         """The sample's raw image, and its trace when one was asked for (only forked renderers,
-        whose samples are code, trace; a trace request to another renderer is unsupported). ``size``
-        asks a parsing renderer (SVG) for an exact output size."""
-        if size is not None and self.renderer.mode != "parse":
-            raise RenderError("unsupported", f"the {self.renderer.lang} renderer takes no output size")
+        whose samples are code, trace; a trace request to another renderer is unsupported)."""
         if self.renderer.mode == "fork":
             try:
                 return self.run_forked(code, files, timeout_s, conventions, trace)
@@ -145,7 +146,7 @@ class Worker:
         try:
             write_support_files(workdir, files)
             if self.renderer.mode == "parse":
-                return self.run_parser(code, workdir, timeout_s, conventions, size), None
+                return self.run_parser(code, workdir, timeout_s, conventions), None
             try:
                 return self.renderer.render(code, workdir, timeout_s, conventions), None
             except MemoryError:
@@ -155,8 +156,7 @@ class Worker:
                 self.sweep()
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def run_parser(self, code: str, workdir: str, timeout_s: float, conventions: dict | None,
-                   size: tuple[int, int] | None = None) -> bytes:
+    def run_parser(self, code: str, workdir: str, timeout_s: float, conventions: dict | None) -> bytes:
         """Render data in the worker itself under a CPU-time timer (the pool kills a stuck worker)."""
         def expire(_sig, _frame):
             raise RenderError("timeout", cpu_message(timeout_s))
@@ -164,8 +164,6 @@ class Worker:
         previous = signal.signal(signal.SIGPROF, expire)
         signal.setitimer(signal.ITIMER_PROF, timeout_s)
         try:
-            if size is not None:
-                return self.renderer.render(code, workdir, timeout_s, conventions, size=size)
             return self.renderer.render(code, workdir, timeout_s, conventions)
         except MemoryError:
             raise RenderError("memory", "the sample exceeded the memory limit") from None
@@ -187,7 +185,7 @@ class Worker:
             frame = read_frame(read_fd, deadline)
         except TimeoutError:
             frame = "timeout"
-        except (ValueError, json.JSONDecodeError):
+        except (ValueError, RecursionError):  # a header nested past the decoder's stack is malformed too
             frame = None
         finally:
             os.close(read_fd)
@@ -214,6 +212,7 @@ class Worker:
               fallback_dir: str | None, trace: str | None = None) -> None:
         """Runs in the forked child: jail, render, reply, exit without cleanup handlers."""
         try:
+            scrub_freed_memory(False)  # the sample's own frees need no scrubbing: its memory dies with it
             os.setsid()  # a session, so a scheduler autogroup, of its own: not the worker's
             prefer_as_oom_victim()
             devnull = os.open(os.devnull, os.O_RDWR)
@@ -241,11 +240,12 @@ class Worker:
                     png, traced = self.renderer.render(code, workdir, timeout_s, conventions, trace=trace)
                     write_frame(write_fd, {"ok": True, "trace": traced}, png)
             except RenderError as exc:
-                write_frame(write_fd, {"ok": False, "kind": exc.kind, "message": exc.message})
+                write_frame(write_fd, {"ok": False, "kind": exc.kind, "message": exc.message[:MAX_MESSAGE_CHARS]})
             except MemoryError:
                 write_frame(write_fd, {"ok": False, "kind": "memory", "message": "MemoryError"})
             except BaseException as exc:  # noqa: BLE001 - anything else the sample raised
-                write_frame(write_fd, {"ok": False, "kind": "runtime", "message": f"{type(exc).__name__}: {exc}"})
+                message = f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE_CHARS]  # a frame's worth of text is no message
+                write_frame(write_fd, {"ok": False, "kind": "runtime", "message": message})
         finally:
             os._exit(0)
 
@@ -299,6 +299,19 @@ def write_support_files(workdir: str, files: dict[str, str | bytes]) -> None:
                 fh.write(data)
 
 
+def scrub_freed_memory(on: bool) -> None:
+    """In a forking worker, glibc overwrites every chunk it frees (``M_PERTURB``): every later sample is a
+    copy of the worker's memory, and without this it finds an earlier sample's code, files and picture
+    there (freed, not cleared) and can draw them into its own picture. The worker's extra cost is ~13 ms
+    per sample (memset of what it frees: request, reply, the picture it re-encodes); a sample turns it
+    off, its own memory dies with it."""
+    import ctypes
+
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # glibc; elsewhere nothing to set
+    if mallopt is not None:
+        mallopt(M_PERTURB, SCRUB_BYTE if on else 0)
+
+
 def prefer_as_oom_victim() -> None:
     """Raise this process's ``oom_score_adj`` (no privilege needed to raise it): when the worker's memory
     cgroup is full, the kernel kills a sample's process, not the warm worker beside it."""
@@ -307,16 +320,6 @@ def prefer_as_oom_victim() -> None:
             fh.write("1000")
     except OSError:
         pass
-
-
-def output_size(value) -> tuple[int, int] | None:
-    """A requested output size: two integers in [1, 4096], or none."""
-    if value is None:
-        return None
-    if (not isinstance(value, list) or len(value) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 4096 for v in value)):
-        raise RenderError("unsupported", f"output size must be two integers in [1, 4096], not {value!r}")
-    return value[0], value[1]
 
 
 def wait_exit(pid: int, timeout_s: float) -> bool:
@@ -362,6 +365,19 @@ def reply_payload(header, payload: bytes) -> tuple[bytes, str | None]:
     kind = header.get("kind")
     message = header.get("message")
     raise RenderError(kind if kind in ERROR_KINDS else "runtime", message if isinstance(message, str) else "")
+
+
+def fitted(header: dict, png: bytes) -> tuple[dict, bytes]:
+    """The reply as the pool will accept it: a failure's message cut to what the pool keeps, and a reply
+    that still would not fit a frame (a trace of characters that JSON escapes into six or twelve bytes
+    each) turned into that sample's failure. A sample's text must never make the pool refuse the
+    worker's frame: it would replace the worker and retry the sample, twice, for nothing."""
+    if isinstance(header.get("message"), str):
+        header["message"] = header["message"][:MAX_MESSAGE_CHARS]
+    if len(json.dumps(header)) <= MAX_HEADER - 256:
+        return header, png
+    failed = {"ok": False, "kind": "runtime", "message": "the sample's reply is larger than a reply may be"}
+    return {**failed, "elapsed_s": header.get("elapsed_s"), "seq": header.get("seq")}, b""
 
 
 def describe_death(status: int) -> tuple[str, str]:

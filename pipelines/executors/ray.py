@@ -9,9 +9,9 @@ Actors are spread over the nodes, so a lost node takes the fewest units with it.
 the shard writing stay global steps in the driver.
 
 Resources come from the manifest's ``ray`` section (actors, CPUs and memory per actor, render
-workers per language in each actor); CPUs per actor are fractional by default so actors
-never starve the driver's tasks on small machines. ``RAY_ADDRESS`` (``auto``, ``HOST:PORT``) picks
-the cluster; unset, a local one is started.
+workers per language in each actor); CPUs per actor default to what its render workers declare
+(``filters.render.base.render_cpus``), so a node takes as many actors as its cores keep busy.
+``RAY_ADDRESS`` (``auto``, ``HOST:PORT``) picks the cluster; unset, a local one is started.
 
 Token authentication (on by default for clusters of Ray >= 2.59): Ray's client turns it on by itself
 only for a cluster it finds locally, never for an explicit address, so ``--address HOST:PORT`` of such a
@@ -22,6 +22,7 @@ in token mode; a connection that still fails is one line saying what to set.
 from __future__ import annotations
 
 import copy
+import math
 import os
 import sys
 from collections import deque
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from core.errors import BuildError
+from filters.render.base import render_cpus
 
 from .retries import Retries
 
@@ -81,12 +83,27 @@ def connect(workers: int):
     return ray
 
 
+def fit(cfg, actors: int, cpus: float, nodes: list[float]) -> tuple[int, float]:
+    """Actors and CPUs per actor that live nodes of ``nodes`` CPUs each can place: what the manifest sets is
+    kept; the declared defaults shrink to the nodes (no actor may wait for CPUs that never come)."""
+    if not nodes:
+        return actors, cpus
+    if cfg.actor_cpus is None:
+        cpus = min(cpus, max(nodes))
+    if cfg.actors == "auto":
+        actors = max(1, min(actors, sum(int(n // cpus) for n in nodes)))
+    return actors, cpus
+
+
 def run_units(units: Iterable, runner, workers: int, retries: int) -> Iterator[tuple[object, int]]:
-    ray = connect(workers)
     cfg = runner.manifest.ray
     actors_n = max(1, workers if cfg.actors == "auto" else cfg.actors)
+    actor_cpus = cfg.actor_cpus or render_cpus(cfg.workers_per_language)
+    ray = connect(max(workers, math.ceil(actors_n * actor_cpus)))  # a local cluster holds every actor it starts
+    nodes = [node["Resources"].get("CPU", 0.0) for node in ray.nodes() if node.get("Alive")]
+    actors_n, actor_cpus = fit(cfg, actors_n, actor_cpus, nodes)
     # No restarts by Ray: the driver replaces a lost actor itself (see ``schedule``).
-    options = {"num_cpus": cfg.actor_cpus, "max_restarts": 0, "max_task_retries": 0, "scheduling_strategy": "SPREAD"}
+    options = {"num_cpus": actor_cpus, "max_restarts": 0, "max_task_retries": 0, "scheduling_strategy": "SPREAD"}
     if cfg.actor_memory_mb:
         options["memory"] = cfg.actor_memory_mb * 2**20
     runner = copy.copy(runner)

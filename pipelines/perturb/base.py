@@ -42,6 +42,17 @@ def optimize_id(parent: Record, flawed_code: str) -> str:
     return record_id(parent.lang, normalize_code(parent.lang, parent.code), flawed_code)
 
 
+def optimize_row(parent: Record, flawed_code: str, flawed_image: bytes | None, perturbation: str,
+                 distance: float | None, source_image: bytes | None = None, **meta) -> Record:
+    """The optimize row of a verified perturbation (or refine draft) of ``parent``: the one place it is built."""
+    return Record(id=optimize_id(parent, flawed_code), task="optimize", lang=parent.lang, code=parent.code,
+                  image=parent.image, source=parent.source, source_ref=parent.source_ref, license=parent.license,
+                  phash=parent.phash, flawed_code=flawed_code, flawed_image=flawed_image, perturbation=perturbation,
+                  meta={"parent": parent.id, "distance": distance, "width": parent.meta.get("width"),
+                        "height": parent.meta.get("height"), **meta},
+                  source_image=source_image)
+
+
 def perturbation(lang: str, kind: str, error: str | None = None) -> Callable[[Apply], Perturbation]:
     """Decorator: turn a function into a named perturbation of ``lang``."""
     def wrap(fn: Apply) -> Perturbation:

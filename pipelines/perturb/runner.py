@@ -15,8 +15,8 @@ killed build resumes with the units whose files exist.
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -25,7 +25,7 @@ from core.records import IMAGE_COLUMNS, Record
 from core.stats import Stats
 
 from ..unit import RenderingRunner
-from .stage import perturb_records
+from .stage import Perturb
 
 PLAN_SUFFIX = ".json"
 
@@ -46,10 +46,22 @@ def read_parents(unit_file: Path, ids: set[str]) -> list[Record]:
     return out
 
 
+@dataclass
+class PerturbWork:
+    """One unit's ``sft`` parents flowing into the perturb step, its optimize rows out."""
+
+    stats: Stats = field(default_factory=Stats)
+    items: list = field(default_factory=list)
+
+    def langs(self) -> Counter[str]:
+        return Counter(x.lang for x in self.items)
+
+
 class PerturbRunner(RenderingRunner):
     """Render and verify the perturbations of one unit's ``sft`` parents; commit them as one file."""
 
-    STEP = "perturb"
+    STEPS = (Perturb,)
+    STEP = Perturb.name
 
     def __init__(self, manifest, units_dir: Path, perturbed_dir: Path, plan_dir: Path, excluded_dir: Path,
                  render_workers: int | dict[str, int] = 1):
@@ -58,14 +70,8 @@ class PerturbRunner(RenderingRunner):
         self.plan_dir, self.excluded_dir = Path(plan_dir), Path(excluded_dir)
 
     def __call__(self, unit) -> int:
-        if self.service is None:
-            raise RuntimeError("PerturbRunner.setup() must run before a unit")
-        stats = Stats()
-        t0, cpu0 = time.monotonic(), time.thread_time()
         parents = set(json.loads(plan_path(self.plan_dir, unit.name).read_text()))
-        records = read_parents(self.units_dir / f"{unit.name}.parquet", parents) if parents else []
-        out = perturb_records(records, self.service, self.manifest.perturb, self.manifest.seed, stats)
-        stats.time(self.STEP, time.monotonic() - t0)
-        stats.spend_shared(self.STEP, Counter(r.lang for r in records), time.thread_time() - cpu0)
-        return self.commit_unit(unit, out, stats, self.perturbed_dir / f"{unit.name}.parquet",
+        work = PerturbWork(items=read_parents(self.units_dir / f"{unit.name}.parquet", parents) if parents else [])
+        self.run_steps(work)
+        return self.commit_unit(unit, work.items, work.stats, self.perturbed_dir / f"{unit.name}.parquet",
                                 self.excluded_dir / f"{unit.name}.perturb.parquet")

@@ -1,8 +1,7 @@
-"""The perturbation stage: clean rows in, verified ``optimize`` rows out.
+"""The perturbation step: clean rows in, verified ``optimize`` rows out.
 
-It runs inside each build unit, right after the execution filter, so it is parallel and
-resumable like the rest of the unit; optimize rows whose clean parent is later dropped by the
-global dedup (or held out for ``virl``) are dropped at the end.
+It runs in the build's second pass (``runner.PerturbRunner``), over the clean rows that end in
+``sft``; it is a ``core.steps.Filter`` over the drawn attempts, so the base class counts them.
 """
 from __future__ import annotations
 
@@ -11,18 +10,27 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from core.records import Record
-from core.stats import Stats
+from core.steps import Filter, StepResources
+from core.verdicts import Drop
 from filters.execution import render_job
 
-from .base import Perturbation, optimize_id, registry
-from .verify import verdict
+from .base import Perturbation, optimize_row, registry
+from .verify import verify
 
 
 @dataclass
 class Attempt:
+    """Perturbations drawn for one clean row (none: nothing applied) and, once judged, their render."""
+
     parent: Record
     applied: list[Perturbation]
     flawed: str
+    result: object = None
+    distance: float | None = None
+
+    @property
+    def lang(self) -> str:
+        return self.parent.lang
 
     @property
     def name(self) -> str:
@@ -64,51 +72,61 @@ def draw_attempt(record: Record, rng: random.Random, cfg) -> Attempt | None:
     return Attempt(record, applied, code) if applied else None
 
 
-def _why(result, reason: str, distance: float | None, cfg) -> str:
-    """The one line that says why a perturbation was rejected."""
-    if not result.ok:
-        return f"{result.error_kind}: {result.first_line()}"
-    if distance is not None:
-        return f"visual distance {distance} outside [{cfg.min_distance}, {cfg.max_distance}]"
-    return f"{reason}: the error perturbation rendered without an error"
+class Perturb(Filter):
+    """The perturb pass's step: draw ``per_row`` attempts per clean row, render them, keep the verified ones
+    as optimize rows. A draw where no configured kind applies is a ``not_applicable`` drop."""
 
+    name = "perturb"
+    resources = StepResources(renders=True)
 
-def perturb_records(records: Sequence[Record], service, cfg, seed: int, stats: Stats) -> list[Record]:
-    if cfg.per_row <= 0 or not records:
-        return []
-    attempts: list[Attempt] = []
-    for record in records:
-        rng = random.Random(f"perturb:{seed}:{record.id}")
-        n = int(cfg.per_row) + (1 if rng.random() < cfg.per_row - int(cfg.per_row) else 0)
-        for _ in range(n):
-            stats.add("perturb", record.lang, "in")
-            attempt = draw_attempt(record, rng, cfg)
-            if attempt is None:
-                stats.drop("perturb", record.lang, "not_applicable", record,
-                           error="no perturbation of the configured kinds applies to this code")
+    def __init__(self, cfg, seed: int) -> None:
+        self.cfg, self.seed = cfg, seed
+
+    @classmethod
+    def from_manifest(cls, manifest) -> "Perturb":
+        return cls(manifest.perturb, manifest.seed)
+
+    def __call__(self, work) -> None:
+        if self.cfg.per_row <= 0:
+            work.items = []
+            return
+        draws = [a for record in work.items for a in self.draw(record)]
+        draws.sort(key=lambda a: bool(a.applied))  # the not-applicable draws' records first, as they always were
+        kept = self.keep(draws, work.stats)
+        for a in draws:
+            if a.result is not None:
+                work.stats.spend(self.name, a.lang, a.result.cpu_s)
+        work.items = [optimize_row(a.parent, a.flawed, a.result.png if a.result.ok else None, a.name, a.distance)
+                      for a in kept]
+
+    def draw(self, record: Record) -> list[Attempt]:
+        """This row's attempts, from its own seeded draws (the same whichever rows share its unit)."""
+        rng = random.Random(f"perturb:{self.seed}:{record.id}")
+        n = int(self.cfg.per_row) + (1 if rng.random() < self.cfg.per_row - int(self.cfg.per_row) else 0)
+        return [draw_attempt(record, rng, self.cfg) or Attempt(record, [], record.code) for _ in range(n)]
+
+    def verdicts(self, draws: Sequence[Attempt]):
+        tried = [a for a in draws if a.applied]
+        results = self.service.render_many([render_job(a.lang, a.flawed, a.parent.meta) for a in tried])
+        for a, result in zip(tried, results):
+            a.result = result
+        for a in draws:
+            if not a.applied:
+                yield Drop("not_applicable", "no perturbation of the configured kinds applies to this code")
             else:
-                attempts.append(attempt)
-    results = service.render_many([render_job(a.parent.lang, a.flawed, a.parent.meta) for a in attempts])
-    out = []
-    for attempt, result in zip(attempts, results):
-        parent = attempt.parent
-        stats.spend("perturb", parent.lang, result.cpu_s)
-        accepted, reason, distance = verdict(result, attempt.error, parent.image, cfg.min_distance, cfg.max_distance)
+                verdict, a.distance = verify(a.parent, a.flawed, a.name, a.result, a.error, self.cfg)
+                yield verdict
+
+    def excluded(self, attempt: Attempt) -> Record:
+        return attempt.parent
+
+    def judged(self, attempt: Attempt, drop: Drop | None, stats) -> None:
+        """Per-kind tallies (``perturb_kind``) and the distances, beside the stage's counts."""
+        if not attempt.applied:
+            return
         for p in attempt.applied:
-            stats.add("perturb_kind", parent.lang, f"{p.kind}:{'accepted' if accepted else 'rejected'}")
-        if distance is not None:
-            stats.observe("perturb_distance", parent.lang, distance)
-        if not accepted:
-            stats.drop("perturb", parent.lang, reason, parent, error=_why(result, reason, distance, cfg),
-                       image=result.png if result.ok else None, flawed_code=attempt.flawed, perturbation=attempt.name,
-                       row_id=optimize_id(parent, attempt.flawed), distance=distance)
-            stats.add("perturb_kind", parent.lang, f"{attempt.applied[0].kind}:why:{reason}")
-            continue
-        stats.add("perturb", parent.lang, "out")
-        meta = {"parent": parent.id, "distance": distance, "width": parent.meta.get("width"), "height": parent.meta.get("height")}
-        out.append(Record(id=optimize_id(parent, attempt.flawed), task="optimize",
-                          lang=parent.lang, code=parent.code, image=parent.image, source=parent.source,
-                          source_ref=parent.source_ref, license=parent.license, phash=parent.phash,
-                          flawed_code=attempt.flawed, flawed_image=result.png if result.ok else None,
-                          perturbation=attempt.name, meta=meta))
-    return out
+            stats.add("perturb_kind", attempt.lang, f"{p.kind}:{'accepted' if drop is None else 'rejected'}")
+        if attempt.distance is not None:
+            stats.observe("perturb_distance", attempt.lang, attempt.distance)
+        if drop is not None:
+            stats.add("perturb_kind", attempt.lang, f"{attempt.applied[0].kind}:why:{drop.reason}")

@@ -177,7 +177,8 @@ def _raw_sample(harvest: Harvest, index: int, plan: HubPlan) -> RawSample:
         try:
             code = code.decode("utf-8")
         except UnicodeDecodeError:
-            code, meta["harvest_error"] = code.decode("utf-8", errors="replace"), "code is not valid UTF-8"
+            code = code.decode("utf-8", errors="replace")
+            meta["harvest_error"], meta["harvest_detail"] = "undecodable_code", "code is not valid UTF-8"
     if code is not None and not isinstance(code, str):
         code, meta["harvest_error"] = str(code), f"code cell of type {type(code).__name__}"
     if not code:

@@ -55,3 +55,46 @@ def test_parse_python_raises_nothing_but_rejected(code):
         return
     assert tree_depth(tree) <= MAX_AST_DEPTH
     ast.unparse(tree)
+
+
+def test_open_image_reads_known_formats_and_refuses_the_rest_before_decoding():
+    import io
+
+    from PIL import Image
+
+    from core.bounded import IMAGE_FORMATS, MAX_IMAGE_PIXELS, open_image
+
+    for fmt in IMAGE_FORMATS:
+        buf = io.BytesIO()
+        Image.new("RGB", (8, 4), (10, 20, 30)).save(buf, format=fmt)
+        assert open_image(buf.getvalue()).size == (8, 4)
+    for fmt in ("TIFF", "ICO", "PPM", "EPS"):
+        buf = io.BytesIO()
+        Image.new("RGB", (8, 4)).save(buf, format=fmt)
+        with pytest.raises(Rejected) as refused:
+            open_image(buf.getvalue())
+        assert refused.value.reason == "image_unreadable"
+    from tests.sources.test_hub import bitmap_png
+
+    side = int(MAX_IMAGE_PIXELS ** 0.5) + 1
+    with pytest.raises(Rejected) as refused:
+        open_image(bitmap_png(side, side))
+    assert refused.value.reason == "image_too_large"
+
+
+@fuzz
+@given(st.integers(0, 1 << 31), st.integers(0, 1 << 31), st.sampled_from([0, 2, 3, 4, 6]), st.binary(max_size=64))
+def test_open_image_returns_a_bounded_picture_or_rejected(width, height, colour, tail):
+    """Any PNG header (any size, colour type, garbage after it): a picture within the cap, or ``Rejected``."""
+    import struct
+    import zlib
+
+    from core.bounded import MAX_IMAGE_PIXELS, open_image
+
+    ihdr = b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
+    data = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr)) + tail
+    try:
+        image = open_image(data)
+    except Rejected:
+        return
+    assert image.size[0] * image.size[1] <= MAX_IMAGE_PIXELS

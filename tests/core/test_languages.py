@@ -9,6 +9,7 @@ import pytest
 
 from core.fences import fence_language, last_fenced_block
 from core.languages import EXTENSIONS, FENCE_TAGS, LANGS, LANGUAGES, SYNTHETIC_SOURCES, language, language_of_path
+from filters.render.base import Renderer
 
 
 @pytest.mark.parametrize("name", LANGS)
@@ -18,9 +19,7 @@ def test_an_entry_is_complete_and_its_modules_expose_what_is_called(name):
     assert all(ext.startswith(".") and ext == ext.lower() for ext in lang.extensions)
 
     renderer = lang.renderer_class()
-    assert renderer.lang == name and renderer.mode in ("fork", "parse", "own")
-    for attr in ("pids_max", "memory_max", "sample_in_jail", "keeps_processes", "setup", "render", "teardown"):
-        assert hasattr(renderer, attr), f"{lang.renderer}.RENDERER lacks {attr}"
+    assert issubclass(renderer, Renderer) and renderer.lang == name, f"{lang.renderer}.RENDERER is no Renderer of {name}"
     assert lang.canvas_sentence().startswith("It ") and lang.canvas_sentence().endswith(".")
 
     samples = list(islice(importlib.import_module(lang.generator).generate(seed=0, start=0), 5))

@@ -24,3 +24,14 @@ def test_a_missing_module_is_counted_by_name_for_stats_and_card(service):
 def test_a_sample_renders_with_its_files_and_conventions():
     meta = {"files": {"rick.jpg": b"\xff"}, "render": {"viewport_width": 1280}, "kind": "page"}
     assert render_job("html", "<p>x</p>", meta) == ("html", "<p>x</p>", {"rick.jpg": b"\xff"}, {"viewport_width": 1280})
+
+
+def test_a_missing_tex_package_is_counted_like_a_module(service):
+    """5 of janosh/tikz's 112 documents need a package this TeX installation lacks (siunitx ×3, ...)."""
+    doc = ("\\documentclass{standalone}\n\\usepackage{tikz}\n\\usepackage{vinci-no-such-package}\n"
+           "\\begin{document}\\tikz\\draw (0,0) -- (1,1);\\end{document}\n")
+    (r,) = render_samples([RawSample("latex", doc, "dir:x", "a.tex", "MIT")], service)
+    assert (r.result.error_kind, r.result.message) == ("missing_module", "LaTeX Error: File `vinci-no-such-package.sty' not found")
+    stats = Stats()
+    count_missing_modules([r], stats)
+    assert stats.count("execution", "latex", "missing_module:vinci-no-such-package") == 1

@@ -6,7 +6,6 @@ import pytest
 from core.stats import Stats
 from filters.licenses import LicenseFilter, permitted
 from pipelines.manifest import LicensePolicy
-from pipelines.unit import keep_where
 from sources.base import RawSample
 
 
@@ -22,10 +21,10 @@ def test_allow_and_deny_compare_names_case_insensitively():
 def test_refused_rows_are_counted_and_the_rest_pass_in_order():
     stats = Stats()
     check = LicenseFilter(LicensePolicy(deny=["cc-by-nc-sa-4.0"]))
-    kept = keep_where(check.name, [sample("mit"), sample("cc-by-nc-sa-4.0"), sample("apache-2.0")], check, stats)
+    kept = check.keep([sample("mit"), sample("cc-by-nc-sa-4.0"), sample("apache-2.0")], stats)
     assert [s.license for s in kept] == ["mit", "apache-2.0"]
     assert stats.table()["license_filter"]["svg"] == {"in": 3, "out": 2, "dropped:license_refused": 1}
-    assert check(sample("cc-by-nc-sa-4.0")) == (False, "license_refused", "licence 'cc-by-nc-sa-4.0' is refused by the manifest")
+    assert check.verdict(sample("cc-by-nc-sa-4.0")) == (False, "license_refused", "licence 'cc-by-nc-sa-4.0' is refused by the manifest")
     [refused] = stats.excluded
     assert (refused.stage, refused.reason, refused.source_ref) == ("license_filter", "license_refused", "cc-by-nc-sa-4.0")
 

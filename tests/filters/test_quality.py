@@ -5,7 +5,9 @@ import io
 import numpy as np
 from PIL import Image
 
-from filters.quality import code_reason, image_reason, language_reason
+from filters.quality import CodeCheck, blank_reason, code_reason, image_reason, language_reason
+from pipelines.manifest import QualityConfig
+from sources.base import open_source
 
 
 def png(arr):
@@ -34,7 +36,20 @@ def test_code_reasons():
     assert code_reason("python", "x" * 101, 20, 100) == "code_too_long"
     assert code_reason("python", "x = 1", 20, 100) == "code_too_short"
     assert code_reason("smiles", "CCO", 20, 100) is None
-    assert code_reason("svg", "<svg>" + " " * 30 + "</svg>", 20, 100, harvest_error="code is not valid UTF-8") == "undecodable_code"
+    svg = "<svg>" + " " * 30 + "</svg>"
+    assert code_reason("svg", svg, 20, 100, harvest_error="undecodable_code") == "undecodable_code"
+    assert code_reason("svg", svg, 20, 100, harvest_error="code is not valid UTF-8") == "harvest_error", "a message is not parsed"
+
+
+def test_a_harvested_row_that_is_not_utf8_is_dropped_with_its_typed_reason(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "rows.parquet"
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><text>caf\xe9</text><circle r="4"/></svg>'
+    pq.write_table(pa.table({"src": pa.array([svg], pa.binary())}), path)
+    [sample] = open_source("hub:someone/icons", options={"data_files": str(path), "code_column": "src", "lang": "svg"})
+    assert CodeCheck(QualityConfig()).verdict(sample) == (False, "undecodable_code", "code is not valid UTF-8")
 
 
 def test_language_check():
@@ -45,3 +60,12 @@ def test_language_check():
     assert language_reason("svg", "<html><body></body></html>") == "wrong_language"
     assert language_reason("latex", "\\begin{tikzpicture}\\end{tikzpicture}") is None
     assert language_reason("smiles", "import os") == "wrong_language"
+
+
+def test_the_reward_calls_blank_what_the_build_drops_as_blank():
+    from training.rewards import RewardConfig
+
+    quality, reward = QualityConfig(), RewardConfig()
+    assert (reward.min_std, reward.max_dominant_share) == (quality.min_std, quality.max_dominant_share)
+    flat = Image.new("RGB", (300, 200), (250, 250, 250))
+    assert blank_reason(flat) == image_reason(flat, **ARGS) == "near_uniform"

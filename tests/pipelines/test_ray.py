@@ -69,6 +69,18 @@ def test_failing_units_are_retried_then_reported(cluster, tmp_path, tiny_manifes
     assert "error: unit u-000-00000: SourceError:" in text and "broken.parquet" in text and "(failed 2 times;" in text
 
 
+def test_actors_take_the_declared_render_cpus_as_far_as_the_cluster_holds_them():
+    from filters.render.base import render_cpus
+    from pipelines.executors.ray import fit
+    from pipelines.manifest import RayConfig
+
+    declared = render_cpus(1)
+    assert fit(RayConfig(), 4, declared, [4 * declared]) == (4, declared)
+    assert fit(RayConfig(), 4, declared, [declared, declared * 1.5]) == (2, declared), "an actor sits on one node"
+    assert fit(RayConfig(), 4, declared, [declared / 2] * 2) == (2, declared / 2), "the largest node holds one"
+    assert fit(RayConfig(actors=3, actor_cpus=0.5), 3, 0.5, [1.0]) == (3, 0.5), "the manifest's own sizing is kept"
+
+
 class Call:
     """A call made with ``.remote``: what ``ray.get`` answers, worked out at once; calls finish in the
     order they were made."""

@@ -1,62 +1,25 @@
-"""The unit's driver: filters answer, ``keep_where`` counts; the executors' one failure policy."""
+"""The unit's driver: its steps in order; the executors' one failure policy."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
 from core.errors import BuildError
-from core.stats import Stats
 from pipelines.executors.local import run_units
-from pipelines.unit import Unit, UnitRunner, keep_where
-from sources.base import RawSample
+from pipelines.unit import UNIT_STEPS, Unit, UnitRunner
 
 
-def sample(code: str) -> RawSample:
-    return RawSample("smiles", code, "s", f"s/{code}", "cc0")
+def test_the_steps_are_objects_named_and_run_in_order(tiny_manifest):
+    from core.steps import Step
+    from pipelines.manifest import load_manifest
 
-
-def test_keep_where_counts_in_out_and_drops_with_their_records():
-    stats = Stats()
-    kept = keep_where("quality_code", [sample("CCO"), sample("C1CC"), sample("N")],
-                      lambda s: True if s.code != "C1CC" else (False, "unclosed_ring", "ring 1 is never closed"), stats)
-    assert [s.code for s in kept] == ["CCO", "N"]
-    assert stats.table() == {"quality_code": {"smiles": {"in": 3, "out": 2, "dropped:unclosed_ring": 1}}}
-    assert [(e.reason, e.error, e.code) for e in stats.excluded] == [("unclosed_ring", "ring 1 is never closed", "C1CC")]
-
-
-def test_a_check_that_a_parser_refuses_drops_that_sample_only():
-    """A bounded parser's ``Rejected``, or a parser's RecursionError/MemoryError on one crafted sample,
-    is that sample's drop with a reason; the others go on (it stopped the whole build)."""
-    import ast
-
-    from core.bounded import parse_python
-    from filters.quality import CodeCheck
-    from pipelines.manifest import QualityConfig
-
-    def crafted(s: RawSample):
-        if s.code == "deep":
-            ast.parse("-" * 15_000 + "1")  # MemoryError, as the quality check once let it through
-        return True if s.code != "CC" else parse_python("f" + "()" * 7_000) and True
-
-    stats = Stats()
-    kept = keep_where("quality_code", [sample("CCO"), sample("deep"), sample("CC"), sample("N")], crafted, stats)
-    assert [s.code for s in kept] == ["CCO", "N"]
-    assert [(e.reason, e.code) for e in stats.excluded] == [("check_failed", "deep"), ("python_too_deep", "CC")]
-    assert stats.excluded[0].error == "MemoryError while checking this sample"
-    script = RawSample("python", "import matplotlib\n" + "-" * 15_000 + "1", "s", "s/1", "cc0")
-    assert keep_where("quality_code", [script], CodeCheck(QualityConfig(max_code_chars=50_000)), Stats()) == [script]
-
-
-def test_a_filter_must_give_a_reason():
-    with pytest.raises(TypeError, match="True or \\(False, reason"):
-        keep_where("quality_code", [sample("CCO")], lambda s: False, Stats())
-
-
-def test_the_steps_are_named_and_run_in_order():
-    assert UnitRunner.STEPS[:5] == ("harvest", "license_filter", "quality_code", "execution", "quality_image")
-    runner = UnitRunner.__new__(UnitRunner)
-    assert [name for name, _ in runner.steps()] == list(UnitRunner.STEPS)
+    assert [s.name for s in UNIT_STEPS] == ["harvest", "license_filter", "quality_code", "execution", "quality_image",
+                                           "source_images", "refine"]
+    runner = UnitRunner(load_manifest(tiny_manifest()), Path("units"))
+    assert [type(s) for s in runner.steps] == list(UNIT_STEPS) and all(isinstance(s, Step) for s in runner.steps)
+    assert [s.name for s in runner.steps if s.resources.renders] == ["execution", "refine"]
 
 
 class FlakyRunner:

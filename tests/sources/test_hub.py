@@ -18,7 +18,7 @@ from sources.base import open_source
 from sources.hub import DATASETS, chat_code, describe, parse_spec
 from sources.hub.code import reply_code
 from sources.hub.esmiles import atom_tags, plain_smiles
-from tests.hostile import finishes, fuzz
+from tests.hostile import ROOT, finishes, fuzz
 
 from .hub_fixtures import FIXTURES, HTML, SVG, png
 
@@ -214,7 +214,7 @@ def test_an_image_path_out_of_the_image_folder_is_never_read(tmp_path):
     from pipelines.manifest import QualityConfig
 
     samples = list(open_source("hub:xxxllz/Chart2Code-160k", options=fixture.options))
-    verdicts = [CodeCheck(QualityConfig())(s) for s in samples[2:]]
+    verdicts = [CodeCheck(QualityConfig()).verdict(s) for s in samples[2:]]
     assert [v[:2] for v in verdicts] == [(False, reason) for reason in escapes.values()]
     assert all("row" in v[2] and "image" not in v[1] for v in verdicts)
 
@@ -421,3 +421,76 @@ def test_a_json_lines_file_with_a_giant_line_is_refused_before_parsing(tmp_path,
     with gzip.open(path, "wt") as fh:
         fh.write(fine + "\n" + fine + "\n")
     assert [s.code for s in open_source("hub:starvector/svg-stack", options={"data_files": str(path)})] == ["<svg/>"] * 2
+
+
+# A Hub row's picture is decoded on the host (the quality check, the source-picture distance, dedup
+# against a benchmark): an EPS makes Pillow run Ghostscript on the PostScript inside, as the user that
+# runs vinci (root); a 10 KB PNG that says 9,000 x 9,000 pixels asks for 243 MB as RGB. A fake ``gs`` on
+# PATH records whether the host ever ran it.
+EPS = (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n"
+       b"(/root/.cache/huggingface/token) (r) file pop showpage\n%%EOF\n")
+PICTURE_PROBE = """
+import json, os, sys
+from filters.quality import CodeCheck
+from filters.distance import phash_distance
+from filters.decontaminate import _phash_or_none
+from pipelines.manifest import QualityConfig
+from sources.base import open_source
+samples = list(open_source("hub:xxxllz/Chart2Code-160k", options={"data_files": sys.argv[1]}))
+verdicts = [CodeCheck(QualityConfig()).verdict(s) for s in samples]
+verdicts = [v if v is True else list(v[:2]) for v in verdicts]
+for s in samples:
+    for check in (lambda: phash_distance(s.image, s.image), lambda: _phash_or_none(s.image)):
+        try:
+            check()
+        except Exception:
+            pass
+print(json.dumps(verdicts))
+"""
+
+
+def bitmap_png(width: int, height: int) -> bytes:
+    """A 1-bit PNG of ``width`` x ``height`` white pixels, written without materialising them."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" + b"\xff" * ((width + 7) // 8)
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+def test_a_row_picture_in_a_foreign_format_or_of_giant_size_is_never_decoded(tmp_path):
+    """Before: both rows passed the quality check (``verify()`` reads headers and CRCs only) and the
+    host ran the fake ``gs`` on the row's PostScript; now both are ``bad_source_image`` and nothing
+    ran. A normal row beside them keeps its picture."""
+    data = tmp_path / "repo"
+    data.mkdir()
+    fixture = FIXTURES["xxxllz/Chart2Code-160k"](data)
+    (data / "images" / "evil.eps").write_bytes(EPS)
+    bomb = bitmap_png(9000, 9000)
+    assert len(bomb) < 64 << 10
+    (data / "images" / "bomb.png").write_bytes(bomb)
+    rows = json.loads((data / "chart2code_160k.json").read_text())
+    rows += [{**rows[0], "id": "eps", "image": "images/evil.eps"}, {**rows[0], "id": "bomb", "image": "images/bomb.png"}]
+    (data / "chart2code_160k.json").write_text(json.dumps(rows))
+    bin_dir, marker = tmp_path / "bin", tmp_path / "ghostscript-ran"
+    bin_dir.mkdir()
+    (bin_dir / "gs").write_text(f"#!/bin/sh\necho \"$@\" > {marker}\nexit 1\n")
+    (bin_dir / "gs").chmod(0o755)
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", PICTURE_PROBE, fixture.options["data_files"]], capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    verdicts = json.loads(done.stdout)
+    assert not marker.exists(), "the host ran Ghostscript on a row's picture"
+    assert verdicts[2:] == [[False, "bad_source_image"]] * 2
+    assert verdicts[:2] == [True, True]

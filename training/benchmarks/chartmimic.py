@@ -38,6 +38,15 @@ class TraceError(VinciError, ValueError):
     """A trace that is not the shape the tracer writes (it came from an untrusted process)."""
 
 
+HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _colour_value(value: str) -> bool:
+    """What the tracer writes after ``--``: ``#RRGGBB`` or ``#RRGGBBAA`` (the colour metric reads its hex
+    digits), or a colormap's name (compared as text)."""
+    return not value.startswith("#") or (len(value) in (7, 9) and set(value[1:]) <= HEX)
+
+
 def _strings(value, what: str) -> list[str]:
     if not isinstance(value, list) or len(value) > MAX_LIST or not all(isinstance(v, str) and len(v) <= 300 for v in value):
         raise TraceError(f"{what} is not a bounded list of strings")
@@ -51,8 +60,8 @@ def parse_trace(text: str | None) -> dict:
         raise TraceError("no trace")
     try:
         raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TraceError(f"trace is not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # nesting past the decoder's stack, an integer of 5,000 digits
+        raise TraceError(f"trace is not JSON: {type(exc).__name__}: {str(exc)[:200]}") from None
     if not isinstance(raw, dict):
         raise TraceError("trace is not an object")
     texts, colors = _strings(raw.get("texts"), "texts"), _strings(raw.get("colors"), "colors")
@@ -66,6 +75,8 @@ def parse_trace(text: str | None) -> dict:
         raise TraceError("types is not a map of call counts")
     if any("--" not in c for c in colors):
         raise TraceError("a colour lacks its drawing function")
+    if not all(_colour_value(c.split("--", 1)[1]) for c in colors):
+        raise TraceError("a colour is neither #RRGGBB[AA] nor a colormap's name")
     axes = raw.get("axes")
     if not isinstance(axes, int) or not 0 <= axes <= MAX_LIST:
         raise TraceError("axes is not a count")

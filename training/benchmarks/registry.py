@@ -8,6 +8,8 @@ from .base import BenchmarkError
 BENCHMARKS = {
     "chartmimic": "training.benchmarks.chartmimic:ChartMimic",
     "chemdraw": "training.benchmarks.chemdraw:ChemDraw",
+    "design2code": "training.benchmarks.design2code:Design2Code",
+    "image2latex": "training.benchmarks.image2latex:Image2Latex",
     "unisvg": "training.benchmarks.unisvg:UniSVG",
 }
 

@@ -104,19 +104,22 @@ def sample_row(s: Scored) -> dict:
             **{k: round(v, 6) for k, v in (s.metrics or {}).items()}}
 
 
-def table_markdown(bench, summary: dict[str, float]) -> str:
-    """One row, the paper's columns; metrics that need a judge are shown as not computed."""
-    titles = [c.title for c in bench.columns] + list(bench.not_computed)
-    cells = [f"{summary[c.title]:.1f}" for c in bench.columns] + ["n/c" for _ in bench.not_computed]
+def table_markdown(bench, summary: dict[str, float], not_computed: dict[str, str] | None = None) -> str:
+    """One row, the paper's columns; metrics that need a judge (or weights this machine lacks) are shown
+    as not computed (``not_computed``: those of the run, when they depend on the machine)."""
+    not_computed = bench.not_computed if not_computed is None else not_computed
+    columns = [c for c in bench.columns if c.title in summary]
+    titles = [c.title for c in columns] + list(not_computed)
+    cells = [f"{summary[c.title]:.1f}" for c in columns] + ["n/c" for _ in not_computed]
     lines = [f"**{bench.title}**", "", "| " + " | ".join(titles) + " |", "|" + "---:|" * len(titles),
              "| " + " | ".join(cells) + " |"]
-    lines += [f"\nn/c ({k}): not computed, {why}." for k, why in bench.not_computed.items()]
+    lines += [f"\nn/c ({k}): not computed, {why}." for k, why in not_computed.items()]
     return "\n".join(lines) + "\n"
 
 
 def print_table(bench_name: str, report: dict) -> None:
     bench = get(bench_name)
-    print(table_markdown(bench, report["scores"]), end="")
+    print(table_markdown(bench, report["scores"], report["not_computed"]), end="")
     left = report["left_out"]
     print(f"{report['n']} samples" + (f"; {len(left)} left out (reference fails): {', '.join(sorted(left)[:5])}" if left else ""),
           file=sys.stderr)
@@ -126,6 +129,9 @@ def worst_sheet(bench, scored: list[Scored], rows: int = SHEET_ROWS) -> bytes:
     """Target | the answer's render | its scores, for the samples lowest on the benchmark's primary metric."""
     from PIL import Image, ImageDraw
 
+    from core.bounded import open_image
+    from core.errors import Rejected
+
     key = bench.columns[-1].key
     worst = sorted(scored, key=lambda s: (s.metrics.get(key, 0.0), s.sample.id))[:rows]
     canvas = Image.new("RGB", (3 * THUMB + 20, max(1, len(worst)) * (THUMB + 10)), "white")
@@ -133,7 +139,11 @@ def worst_sheet(bench, scored: list[Scored], rows: int = SHEET_ROWS) -> bytes:
     for i, s in enumerate(worst):
         top = i * (THUMB + 10)
         for col, png in enumerate((s.sample.image, s.png)):
-            picture = Image.open(io.BytesIO(png)).convert("RGB") if png else Image.new("RGB", (THUMB, THUMB), (200, 200, 200))
+            try:  # the benchmark's own picture is data from a download: bounded, known formats only
+                picture = open_image(png).convert("RGB") if png else None
+            except Rejected:
+                picture = None
+            picture = picture or Image.new("RGB", (THUMB, THUMB), (200, 200, 200))
             picture.thumbnail((THUMB, THUMB))
             canvas.paste(picture, (col * (THUMB + 10), top))
         text = [s.sample.id[:28]] + [f"{c.title}: {100 * s.metrics.get(c.key, 0.0):.1f}" for c in bench.columns]

@@ -29,6 +29,7 @@ import numpy as np
 from .base import BenchmarkError, Column, Sample
 
 SIZE = 336
+EXACT = {"width": SIZE, "height": SIZE}  # render conventions: the answer rasterised to the scoring size, as UniSVG does
 
 
 def rgb(png: bytes, size: int | None = SIZE) -> np.ndarray:
@@ -89,7 +90,7 @@ class UniSVG:
 
     def score(self, samples: Sequence[Sample], codes: Sequence[str | None], service):
         todo = [i for i, c in enumerate(codes) if c is not None]
-        renders = dict(zip(todo, service.render_many([("svg", codes[i]) for i in todo], size=(SIZE, SIZE))))
+        renders = dict(zip(todo, service.render_many([("svg", codes[i], None, EXACT) for i in todo])))
         out = []
         for i, sample in enumerate(samples):
             result = renders.get(i)

@@ -58,7 +58,8 @@ def test_requests_a_renderer_cannot_serve_are_unsupported(service):
     svg = '<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10"><rect width="10" height="10"/></svg>'
     assert service.render_many([("svg", svg)], trace="chartmimic")[0].error_kind == "unsupported"
     assert service.render_many([("python", CHART)], trace="nope")[0].error_kind == "unsupported"
-    assert service.render_many([("python", CHART)], size=(64, 64))[0].error_kind == "unsupported"
-    assert service.render_many([("svg", svg)], size=(0, 64))[0].error_kind == "unsupported"
-    sized = service.render_many([("svg", svg)], size=(336, 336))[0]
+    assert service.render_many([("python", CHART, None, {"width": 64, "height": 64})])[0].error_kind == "unsupported"
+    half = service.render_many([("svg", svg, None, {"width": 0, "height": 64})])[0]
+    assert half.error_kind == "unsupported" and "width and height are set together" in half.message
+    sized = service.render_many([("svg", svg, None, {"width": 336, "height": 336})])[0]
     assert sized.ok and (sized.width, sized.height) == (336, 336)

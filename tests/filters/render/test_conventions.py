@@ -80,6 +80,23 @@ def test_savefig_policy_crops_as_the_script_saves(python_pool):
     assert by_rc.png == cropped.png  # set once in rcParams, as a real script may
 
 
+def test_a_tight_crop_is_matplotlibs_own_picture_pixel_for_pixel(python_pool):
+    """vinci takes the crop's raw pixels instead of a PNG savefig wrote: the same picture."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    script = FIGURE.format(face="white") + "plt.title('a title wider than the axes, to be cropped around')\n"
+    rendered = python_pool.render(script + "plt.savefig('out.pdf', bbox_inches='tight', pad_inches=0.05)\n")
+    with matplotlib.rc_context(), plt.ioff():
+        matplotlib.use("Agg")
+        namespace: dict = {}
+        exec(script, namespace)
+        buf = io.BytesIO()
+        namespace["fig"].savefig(buf, format="png", dpi=100, bbox_inches="tight", pad_inches=0.05)
+        plt.close(namespace["fig"])
+    assert rendered.ok and np.array_equal(pixels(rendered.png), pixels(buf.getvalue()))
+
+
 def test_savefig_colours_are_honoured_at_vinci_dpi(python_pool):
     black = python_pool.render(FIGURE.format(face="white") + "plt.savefig('o.png', facecolor='black', dpi=300)\n")
     assert black.ok and (black.width, black.height) == (600, 400)  # the script's dpi is not vinci's

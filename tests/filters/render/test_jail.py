@@ -638,9 +638,12 @@ raise RuntimeError(f'held {held} x 400 MiB')
 @pytest.mark.renders
 @needs_namespaces
 def test_the_worker_memory_cgroup_counts_every_process_of_a_sample(monkeypatch, alone):
+    from dataclasses import replace
+
     from filters.render.python import PythonRenderer
 
-    monkeypatch.setattr(PythonRenderer, "memory_max", 1 << 30)  # the same cage, smaller, to keep the test light
+    smaller = replace(PythonRenderer.resources, memory_bytes=1 << 30)  # the same cage, smaller, to keep the test light
+    monkeypatch.setattr(PythonRenderer, "resources", smaller)
     with RenderService(workers=1, timeout_s=30.0) as svc:
         if not svc.pool("python")._all[0].cage.memory_limited:
             pytest.skip("no writable memory cgroup here")
@@ -739,3 +742,170 @@ def test_workers_and_samples_run_as_an_unprivileged_host_uid(service, alone):
             assert host_uid_of(pid) != 0, f"{lang} worker process {pid} runs as host root"
     assert report(service, ROOT_ONLY).endswith("reads="), "root-only kernel files were readable"
     renders_as_alone(service, alone, "python")
+
+
+# A fresh reviewer's round: what the worker relays, and what the host trusts ---------------------------
+
+# A sample writes its own reply on its pipe: a header that fits a frame (1 MiB) from the sample, but not
+# once the worker adds its fields (a message), or once JSON escapes it again (a trace of raw emoji).
+REPLY_AT_THE_LIMIT = r"""
+import json, os, struct, zlib
+def chunk(kind, data):
+    return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+rows = b''.join(b'\x00' + bytes([x % 256 for x in range(48)]) for _ in range(16))
+png = (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 16, 16, 8, 2, 0, 0, 0))
+       + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b''))
+header = HEADER
+header = json.dumps(header, ensure_ascii=False).encode()
+frame = struct.pack('<II', len(header), len(png)) + header + png
+for fd in [int(f) for f in os.listdir('/proc/self/fd') if int(f) > 2]:
+    try:
+        os.write(fd, frame)
+    except OSError:
+        pass
+os._exit(0)
+"""
+LONG_MESSAGE = '{"ok": False, "kind": "runtime", "message": "m" * ((1 << 20) - 60)}'
+ESCAPED_TRACE = '{"ok": True, "trace": "\\U0001F600" * 200000}'  # 4 bytes as the sample writes it, 12 relayed
+
+
+@pytest.mark.parametrize("header", [LONG_MESSAGE, ESCAPED_TRACE], ids=["long-message", "escaped-trace"])
+def test_a_reply_that_grows_when_relayed_costs_only_that_sample(service, alone, header):
+    """Before: the pool refused the worker's frame as oversized, replaced the worker, retried the sample
+    on a fresh one, and reported 'the render worker died on this sample, twice' (two restarts, ~25 s)."""
+    pool = service.pool("python")
+    before = {w.proc.pid for w in pool._all}
+    result = service.render_many([("python", REPLY_AT_THE_LIMIT.replace("HEADER", header))], trace="chartmimic")[0]
+    assert result.error_kind == "runtime" and "died" not in result.message, result.message
+    assert {w.proc.pid for w in pool._all} == before, "the sample's reply took the worker down"
+    renders_as_alone(service, alone, "python")
+
+
+SMUGGLED = r"""
+import struct, zlib
+def chunk(kind, data):
+    return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+rows = b''.join(b'\x00' + bytes([x % 256 for x in range(48)]) for _ in range(16))
+junk = b'<html><script>alert(1)</script>' * 100000
+stream = STREAM
+png = (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 16, 16, 8, 2, 0, 0, 0))
+       + b''.join(chunk(b'IDAT', part) for part in stream) + chunk(b'IEND', b''))
+open('out.png', 'wb').write(png)
+"""
+
+
+@pytest.mark.parametrize("stream", ["[zlib.compress(rows), junk]", "[zlib.compress(rows + junk, 0)]"],
+                         ids=["after-the-stream", "inside-the-stream"])
+def test_bytes_smuggled_in_idat_are_not_kept_as_the_picture(service, alone, stream):
+    """Before: a 16 x 16 picture whose IDAT chunks carried 3 MB more (after its zlib stream, or inside it
+    past the last row) passed as a bare PNG and was kept byte for byte, script and all."""
+    result = render_one(service, "python", SMUGGLED.replace("STREAM", stream))
+    assert result.ok, result.message
+    assert len(result.png) < 4096 and b"<html>" not in result.png
+    renders_as_alone(service, alone, "python")
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A 1-bit PNG header for ``width`` x ``height`` pixels and a few rows: what a host decoder allocates
+    for is the header's size."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("width,height,says", [(12_000, 12_000, (16, 16)), (16, 16, (17, 16)), (0, 0, (16, 16))],
+                         ids=["bomb", "wrong-size", "not-a-png"])
+def test_a_worker_reply_is_checked_before_the_host_decodes_it(width, height, says):
+    """A worker taken over through its parser (SVG, SMILES, Chromium) answers 'ok, 16 x 16' with a PNG
+    whose header asks the host's decoder for 144 M pixels (432 MB as RGB). Before: the pool passed it
+    on as a good render; now the sample fails and nothing on the host decodes it."""
+    to_worker_r, to_worker_w = os.pipe()
+    from_worker_r, from_worker_w = os.pipe()
+    worker = WorkerProcess.__new__(WorkerProcess)
+    worker.in_fd, worker.out_fd, worker.seq, worker.lang = to_worker_w, from_worker_r, 0, "svg"
+    worker.cage = worker.proc = None
+    png = bomb_png(width, height) if width else b"GIF89a" + b"\x00" * 64
+    write_frame(from_worker_w, {"ok": True, "width": says[0], "height": says[1], "seq": 1}, png)
+    result = worker.request("<svg/>", 1.0)
+    assert not result.ok and result.error_kind == "runtime", result
+    assert "the worker sent a picture" in result.message
+    for fd in (to_worker_r, to_worker_w, from_worker_r, from_worker_w):
+        os.close(fd)
+
+
+# Every forked sample is a copy of the worker's memory. A sample with private code and a private file
+# beside it (a ``dir:`` tree), then an attacker's sample that searches its own memory for them.
+PRIVATE_CODE = ("import matplotlib.pyplot as plt\n" + "#" * 60_000 + "\n# PRIVATE-CODE-OF-SAMPLE-A\n"
+                "plt.plot([1, 2, 3], [2, 3, 1])\n")
+PRIVATE_FILES = {"helper.py": "#" * 40_000 + "\nTOKEN = 'PRIVATE-FILE-A'\n"}
+SEARCH_MEMORY = r"""
+needles = [b"-".join([b"PRIVATE", s]) for s in (b"CODE-OF-SAMPLE-A", b"FILE-A")]  # built here, so found once
+counts = [0, 0]
+with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+    for line in maps:
+        fields = line.split()
+        lo, hi = (int(x, 16) for x in fields[0].split("-"))
+        if not fields[1].startswith("r") or hi - lo > 1 << 30:
+            continue
+        try:
+            mem.seek(lo)
+            chunk = mem.read(hi - lo)
+        except (OSError, ValueError, OverflowError):
+            continue
+        for i, needle in enumerate(needles):
+            counts[i] += chunk.count(needle)
+raise RuntimeError("found=" + ",".join(map(str, counts)))
+"""
+
+
+def test_a_later_sample_finds_nothing_of_an_earlier_one_in_its_memory(service, alone):
+    """Before: the code and the file of the private sample were in every later sample's memory (freed by
+    the worker, never cleared), 2 and 3 copies; now only the searcher's own needles are."""
+    assert report(service, SEARCH_MEMORY).endswith("found=1,1")
+    assert service.render_many([("python", PRIVATE_CODE, PRIVATE_FILES)])[0].ok
+    assert report(service, SEARCH_MEMORY).endswith("found=1,1")
+    renders_as_alone(service, alone, "python")
+
+
+RENICE_UID = ("import os\nfor which in (os.PRIO_USER, os.PRIO_PGRP):\n    try:\n        os.setpriority(which, 0, 19)\n"
+              "    except OSError:\n        pass\n")
+NICE = "import os\nraise RuntimeError('nice=%d' % os.getpriority(os.PRIO_PROCESS, 0))\n"
+
+
+def nice_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[16])
+
+
+def test_renicing_the_whole_sandbox_uid_reaches_no_other_process(service, alone):
+    """Contained already: ``setpriority(PRIO_USER)`` acts only on processes of the caller's PID namespace."""
+    before = report(service, NICE)
+    render_one(service, "python", RENICE_UID)
+    assert report(service, NICE) == before
+    for lang in ("python", "svg"):
+        for pid in service.pool(lang)._all[0].cage.pids():
+            assert nice_of(pid) == 0, f"{lang} worker process {pid} was reniced"
+    renders_as_alone(service, alone, "python")
+
+
+def test_a_sample_too_large_to_send_costs_only_that_sample(service, alone):
+    """A helper module beside a script (a ``dir:`` tree allows 2 MiB a file) whose text is over the 1 MiB a
+    request frame carries. Before: the worker read the frame's size, refused it and exited; the pool
+    replaced it, retried the sample on a fresh one, which did the same: two restarts, 'died twice'."""
+    pool = service.pool("python")
+    before = {w.proc.pid for w in pool._all}
+    code = "import matplotlib.pyplot as plt\nfrom data import X\nplt.plot(X)\n"
+    result = service.render_many([("python", code, {"data.py": "X = [1, 2]\n# " + "é" * 200_000 + "\n"})])[0]
+    assert result.error_kind == "forbidden" and "too large to send" in result.message, result.message
+    assert {w.proc.pid for w in pool._all} == before, "the request took the worker down"
+    renders_as_alone(service, alone, "python")
+
+
+def test_a_sample_with_a_huge_error_message_is_reported_with_its_start(service):
+    """Before: the sample's own reply was over a frame, so it read 'exited with status 0 before replying'."""
+    result = render_one(service, "python", "raise ValueError('\\x01' * 3_000_000)\n")
+    assert result.error_kind == "runtime" and result.first_line().startswith("ValueError: \\x01"), result.message

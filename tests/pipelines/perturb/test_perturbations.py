@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 import random
 from itertools import islice
+from types import SimpleNamespace
 
 import pytest
 
@@ -12,8 +13,8 @@ from core.stats import Stats
 from filters.distance import visual_distance
 from pipelines.manifest import PerturbConfig
 from pipelines.perturb.base import registry
-from pipelines.perturb.stage import perturb_records, draw_attempt
-from pipelines.perturb.verify import verdict
+from pipelines.perturb.stage import Perturb, draw_attempt
+from pipelines.perturb.verify import rejection
 from sources.base import open_source
 
 SPECS = {"python": "synthetic.charts", "html": "synthetic.html", "svg": "synthetic.svg", "latex": "synthetic.latex",
@@ -75,16 +76,16 @@ def test_verification_accepts_and_rejects_on_both_sides(service):
     target, result = service.render_many([("python", code), ("python", flawed)])
     d = visual_distance(target.png, result.png)
     assert d > 1
-    assert verdict(result, None, target.png, d - 0.5, d + 0.5)[:2] == (True, "accepted")
-    assert verdict(result, None, target.png, d + 1, d + 5)[1] == "too_similar"
-    assert verdict(result, None, target.png, 0, d - 1)[1] == "too_different"
+    assert rejection(result, None, target.png, d - 0.5, d + 0.5) == (None, d)
+    assert rejection(result, None, target.png, d + 1, d + 5) == ("too_similar", d)
+    assert rejection(result, None, target.png, 0, d - 1) == ("too_different", d)
     assert visual_distance(target.png, target.png) == 0
 
 
 @pytest.mark.renders
 def test_error_kind_that_renders_is_rejected(service):
     ok = service.render_many([("smiles", "CCO")])[0]
-    assert verdict(ok, "syntax", ok.png, 1, 40)[1] == "rendered_anyway"
+    assert rejection(ok, "syntax", ok.png, 1, 40) == ("rendered_anyway", None)
 
 
 @pytest.mark.parametrize("lang, name, code", [
@@ -108,6 +109,15 @@ def test_plans_are_deterministic_under_a_seed():
         first = draw_attempt(record, random.Random("seed"), cfg)
         again = draw_attempt(record, random.Random("seed"), cfg)
         assert first is not None and (first.flawed, first.name) == (again.flawed, again.name)
+
+
+def perturb_records(records, service, cfg, seed, stats):
+    """The perturb step over ``records``: its optimize rows (counted in ``stats``)."""
+    step = Perturb(cfg, seed)
+    step.setup(service)
+    work = SimpleNamespace(items=list(records), stats=stats)
+    step(work)
+    return work.items
 
 
 @pytest.mark.renders

@@ -83,7 +83,9 @@ def test_a_wellformed_trace_is_read():
 
 
 @pytest.mark.parametrize("text", [None, "[]", "{", trace(texts=[1]), trace(colors=["#FF0000"]), trace(layout=[[1, 2]]),
-                                  trace(types={"x": -1}), trace(texts=["a"] * 3000), trace(axes="1"), trace(axes=-1)])
+                                  trace(types={"x": -1}), trace(texts=["a"] * 3000), trace(axes="1"), trace(axes=-1),
+                                  "[" * 100_000, trace(axes=1).replace('"axes": 1', '"axes": ' + "9" * 5000), trace(colors=["_axes/bar--#ZZ0000"]),
+                                  trace(colors=["_axes/bar--#"])])
 def test_a_malformed_trace_is_refused(text):
     with pytest.raises(TraceError):
         parse_trace(text)
@@ -141,3 +143,37 @@ def test_hub_rows_are_read_direct_mimic_only(tmp_path):
     datasets.Dataset.from_dict(rows, features=features).to_parquet(str(path))
     samples = ChartMimic().load(str(path))
     assert [s.id for s in samples] == ["bar_1"] and samples[0].image == png and samples[0].reference == code
+
+
+# A model answer runs in the same process as its tracer, so it can write any trace on its reply pipe.
+FORGED_TRACE = r"""
+import json, os, struct, zlib
+def chunk(kind, data):
+    return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+rows = b''.join(b'\x00' + bytes([x % 256 for x in range(48)]) for _ in range(16))
+png = (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 16, 16, 8, 2, 0, 0, 0))
+       + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b''))
+header = json.dumps({"ok": True, "trace": TRACE}).encode()
+frame = struct.pack('<II', len(header), len(png)) + header + png
+for fd in [int(f) for f in os.listdir('/proc/self/fd') if int(f) > 2]:
+    try:
+        os.write(fd, frame)
+    except OSError:
+        pass
+os._exit(0)
+"""
+
+
+def test_a_forged_trace_costs_only_its_answer(service):
+    """Before: the deep one raised RecursionError, the long integer ValueError and the bad colour
+    ValueError out of ``score`` -- one answer ended the whole evaluation. Now each scores zero with a
+    ``trace:`` reason, and an honest answer beside them scores as it does alone."""
+    bench = ChartMimic()
+    gold = bench.load(str(FIXTURES / "direct_600"))[:1]
+    forged = ['"[" * 100_000', repr(trace(axes=1).replace('"axes": 1', '"axes": ' + "9" * 5000)), repr(trace(colors=["_axes/bar--#ZZ0000"]))]
+    answers = [FORGED_TRACE.replace("TRACE", t) for t in forged] + [gold[0].reference]
+    results = bench.score(gold * len(answers), answers, service)
+    for metrics, _png, error in results[:3]:
+        assert error.startswith("trace: ") and set(metrics.values()) == {0.0}, error
+    alone, = bench.score(gold, [gold[0].reference], service)
+    assert results[3][2] is None and results[3][0] == alone[0]

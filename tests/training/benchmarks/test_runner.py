@@ -48,7 +48,7 @@ def test_cli_scores_an_outputs_file(tmp_path):
 
 @pytest.mark.renders
 @pytest.mark.parametrize("args, message", [
-    (["--benchmark", "nope", "--outputs", "x.jsonl"], "no benchmark 'nope'; known: chartmimic, chemdraw, unisvg"),
+    (["--benchmark", "nope", "--outputs", "x.jsonl"], "no benchmark 'nope'; known: chartmimic, chemdraw, design2code, image2latex, unisvg"),
     (["--benchmark", "chemdraw"], "give exactly one of --model ID and --outputs FILE.jsonl"),
     (["--outputs", "x.jsonl"], "--outputs scores answers to a benchmark: give --benchmark NAME"),
 ])
@@ -60,7 +60,8 @@ def test_cli_errors_are_one_line(tmp_path, args, message):
 @pytest.mark.renders
 @pytest.mark.parametrize("benchmark, data, first", [
     ("chemdraw", "chemdraw", ["caffeine", "aspirin"]), ("chartmimic", "chartmimic/direct_600", ["3d_1", "bar_1"]),
-    ("unisvg", "unisvg/test.json", ["icon_house.png", "icon_badge.png"])])
+    ("unisvg", "unisvg/test.json", ["icon_house.png", "icon_badge.png"]),
+    ("design2code", "../real/design2code", ["1002", "1009"]), ("image2latex", "image2latex", ["line", "bars"])])
 def test_cli_generates_with_a_tiny_model(tmp_path, benchmark, data, first):
     """The --model way in: a random tiny Qwen2-VL answers the pictures; its answers are scored (0 here)."""
     done = vinci("eval", "--benchmark", benchmark, "--data", str(FIXTURES / data), "--model", "tiny:qwen2-vl",
