@@ -291,16 +291,16 @@ class LatexRenderer(Renderer):
 
         from PIL import Image
 
-        self._rasterise(pdf_path, draw=False)
-        cmd = ["pdftoppm", "-r", str(DPI), "-f", "1", "-l", "1", "-singlefile", "-png", os.path.basename(pdf_path), "page"]
-        env = {"PATH": "/usr/bin:/bin", "HOME": workdir, "XDG_CACHE_HOME": workdir, "TMPDIR": workdir}
         if not self.jailed:
             raise RenderError("forbidden", "the poppler rasteriser runs only in the sample jail, which this machine lacks")
+        self._rasterise(pdf_path, draw=False)
+        cmd = ["pdftoppm", "-r", str(DPI), "-f", "1", "-l", "1", "-singlefile", os.path.basename(pdf_path), "page"]
+        env = {"PATH": "/usr/bin:/bin", "HOME": workdir, "XDG_CACHE_HOME": workdir, "TMPDIR": workdir}
         done = run_limited(cmd, cwd=workdir, env=env, timeout_s=timeout_s, limits=self.resources.sample,
                            jail_spec=JailSpec(keep_writable=workdir, visible=POPPLER_VISIBLE))
         if done.timed_out:
             raise RenderError("timeout", f"pdftoppm used more than its {timeout_s:g} s of CPU time (or stopped answering)")
-        drawn = os.path.join(workdir, "page.png")
+        drawn = os.path.join(workdir, "page.ppm")  # raw pixels: nothing to compress twice
         if done.returncode != 0 or not os.path.exists(drawn):
             raise RenderError("runtime", f"pdftoppm could not draw the PDF ({describe_exit(done.returncode, 'pdftoppm')})")
         try:

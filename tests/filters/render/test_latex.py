@@ -92,3 +92,18 @@ def test_poppler_rasteriser_draws_as_pdftoppm_does(tmp_path):
     drawn = np.asarray(image_of(poppler.png))
     assert drawn.shape == expected.shape and np.array_equal(drawn, expected)
     assert default.png == pdfium.png and not np.array_equal(np.asarray(image_of(default.png)), expected)
+
+
+def test_poppler_is_refused_without_the_jail(tmp_path):
+    """An untrusted PDF never reaches pdftoppm on the host: a worker without the jail refuses it."""
+    from filters.render.base import RenderError
+    from filters.render.latex import LatexRenderer
+
+    pdf = tmp_path / "main.pdf"
+    pdf.write_bytes(b"%PDF-1.1\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+                    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 72 72]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+    renderer = LatexRenderer()
+    assert not renderer.jailed
+    with pytest.raises(RenderError) as refused:
+        renderer._rasterise_poppler(str(pdf), str(tmp_path), 5.0)
+    assert refused.value.kind == "forbidden" and not (tmp_path / "page.ppm").exists()
