@@ -274,7 +274,7 @@ def main() -> None:
         helm_rate, helm_values = helm_way(il_samples, il_codes)
         gap = max(abs(m["ems"] - v) for (m, _p, _e), v in zip(il_results, helm_values))
         rows.append(("image2latex", il_rate, helm_rate, f"fresh pdflatex x2 + pdftoppm, cv2.EMD at every patch pair (HELM); "
-                     f"EMS max |diff| {gap:.1e} (pictures: poppler there, pdfium here)"))
+                     f"EMS max |diff| {gap:.1e} (pictures: pdftoppm both)"))
     print(f"scoring speed, {args.workers} render workers per language, pools warm; "
           f"load average {load[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end (2 cores, shared)")
     print(f"{'benchmark':<11} {'vinci pairs/s':>14} {'official way pairs/s':>21} {'ratio':>7}  official way")

@@ -1,4 +1,5 @@
-"""LaTeX renderer: TikZ/pgfplots pictures through pdflatex, rasterised in-process with pdfium.
+"""LaTeX renderer: TikZ/pgfplots pictures through pdflatex, rasterised in-process with pdfium
+(or, under the ``rasteriser: poppler`` convention, by ``pdftoppm`` in the same jail as pdflatex).
 
 Bare snippets (a ``tikzpicture``, ``\\tikz`` commands, ``\\usetikzlibrary`` lines, ``\\usepackage``
 lines of preloaded packages) are compiled against a format precompiled at worker start with a
@@ -58,6 +59,9 @@ MISSING_PACKAGE = re.compile(r"! LaTeX Error: File `([\w.-]+\.(?:sty|cls))' not 
 # formats folder and its scratch folder are added per run.
 TEX_VISIBLE = ("/usr/bin", "/usr/lib", "/usr/lib64", "/usr/share/texlive", "/usr/share/texmf", "/usr/share/fonts",
                "/usr/share/tex-common", "/etc/texmf", "/var/lib/texmf", "/etc/ld.so.cache")
+# pdftoppm sees its binary and libraries, the fonts and fontconfig's settings, and its scratch folder.
+POPPLER_VISIBLE = ("/usr/bin", "/usr/lib", "/usr/lib64", "/usr/share/fonts", "/usr/share/poppler", "/etc/fonts",
+                   "/etc/ld.so.cache")
 TEX_ENV = {
     "openin_any": "p", "openout_any": "p", "shell_escape": "f",
     "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1", "max_print_line": "1000",
@@ -78,13 +82,13 @@ def late_libraries(body: str) -> str:
     return "".join(f"\\usetikzlibrary{{{name}}}\n" for name in wanted)
 
 
-def describe_exit(returncode: int) -> str:
+def describe_exit(returncode: int, program: str = "pdflatex") -> str:
     if returncode < 0:
         try:
-            return f"pdflatex was killed by {signal.Signals(-returncode).name}"
+            return f"{program} was killed by {signal.Signals(-returncode).name}"
         except ValueError:
-            return f"pdflatex was killed by signal {-returncode}"
-    return f"pdflatex exited with status {returncode}"
+            return f"{program} was killed by signal {-returncode}"
+    return f"{program} exited with status {returncode}"
 
 
 def last_log_line(log: str) -> str:
@@ -129,6 +133,8 @@ class LatexRenderer(Renderer):
         "crop": Convention(False, "crop the page to what is drawn on it (a document of another class than standalone, too)"),
         "long_side": Convention(0, "px of the picture's longer side (0: the page at DPI)", bounds=(0, 4096)),
         "square": Convention(False, "pad the picture to a white square of its longer side, centred"),
+        "rasteriser": Convention("pdfium", "what draws the PDF at the DPI: pdfium in-process, or poppler's pdftoppm "
+                                 "(as pdf2image, HELM's Image2Struct) in the jail", choices=("pdfium", "poppler")),
     }
     mode = "own"
     sample_in_jail = True
@@ -224,10 +230,10 @@ class LatexRenderer(Renderer):
                 preamble = PREAMBLE.replace(f"[border={DEFAULT_BORDER}]", f"[border={border}]", 1)
                 source = preamble + source if fmt else source.replace(PREAMBLE, preamble, 1)
                 fmt = None
-        png = self._compile(source, fmt, workdir, timeout_s)
+        png = self._compile(source, fmt, workdir, timeout_s, settings["rasteriser"])
         return reframe(png, crop, long_side, square) if (crop or long_side or square) else png
 
-    def _compile(self, source: str, fmt: str | None, workdir: str, timeout_s: float) -> bytes:
+    def _compile(self, source: str, fmt: str | None, workdir: str, timeout_s: float, rasteriser: str = "pdfium") -> bytes:
         with open(os.path.join(workdir, "main.tex"), "w", encoding="utf-8") as fh:
             fh.write(source)
         cmd = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error"]
@@ -245,9 +251,13 @@ class LatexRenderer(Renderer):
         pdf = os.path.join(workdir, "main.pdf")
         if done.returncode != 0 or not os.path.exists(pdf):
             raise RenderError(*classify_log(log, done.returncode))
+        if rasteriser == "poppler":
+            return self._rasterise_poppler(pdf, workdir, timeout_s)
         return self._rasterise(pdf)
 
-    def _rasterise(self, pdf_path: str) -> bytes:
+    def _rasterise(self, pdf_path: str, draw: bool = True) -> bytes:
+        """The first page drawn by pdfium at DPI; with ``draw=False`` only the page checks (one page at
+        least, within the canvas limit at DPI)."""
         import io
 
         import pypdfium2 as pdfium
@@ -261,12 +271,45 @@ class LatexRenderer(Renderer):
             scale = DPI / 72
             if width * height * scale * scale > self.canvas.max_pixels or max(width, height) * scale > self.canvas.max_side:
                 raise RenderError("forbidden", f"page of {width:.0f}x{height:.0f} pt exceeds the canvas limit at {DPI} DPI")
+            if not draw:
+                return b""
             image = page.render(scale=scale, fill_color=(255, 255, 255, 255)).to_pil()
             out = io.BytesIO()
             image.convert("RGB").save(out, format="PNG", compress_level=6)
             return out.getvalue()
         finally:
             pdf.close()
+
+    def _rasterise_poppler(self, pdf_path: str, workdir: str, timeout_s: float) -> bytes:
+        """The first page drawn by ``pdftoppm`` at DPI, as ``pdf2image`` draws it (HELM's Image2Struct).
+
+        The PDF is untrusted, so pdftoppm runs as pdflatex does: the sample's limits, in the jail with
+        nothing but its scratch folder writable and only its own files visible; without the jail it is
+        refused, never run on the host. The page is checked against the canvas limit first, so it never
+        draws an oversized page."""
+        import io
+
+        from PIL import Image
+
+        if not self.jailed:
+            raise RenderError("forbidden", "the poppler rasteriser runs only in the sample jail, which this machine lacks")
+        self._rasterise(pdf_path, draw=False)
+        cmd = ["pdftoppm", "-r", str(DPI), "-f", "1", "-l", "1", "-singlefile", os.path.basename(pdf_path), "page"]
+        env = {"PATH": "/usr/bin:/bin", "HOME": workdir, "XDG_CACHE_HOME": workdir, "TMPDIR": workdir}
+        done = run_limited(cmd, cwd=workdir, env=env, timeout_s=timeout_s, limits=self.resources.sample,
+                           jail_spec=JailSpec(keep_writable=workdir, visible=POPPLER_VISIBLE))
+        if done.timed_out:
+            raise RenderError("timeout", f"pdftoppm used more than its {timeout_s:g} s of CPU time (or stopped answering)")
+        drawn = os.path.join(workdir, "page.ppm")  # raw pixels: nothing to compress twice
+        if done.returncode != 0 or not os.path.exists(drawn):
+            raise RenderError("runtime", f"pdftoppm could not draw the PDF ({describe_exit(done.returncode, 'pdftoppm')})")
+        try:
+            with Image.open(drawn) as image:
+                out = io.BytesIO()
+                image.convert("RGB").save(out, format="PNG", compress_level=6)
+        except (OSError, Image.DecompressionBombError) as exc:
+            raise RenderError("runtime", f"pdftoppm wrote no readable picture ({exc})") from None
+        return out.getvalue()
 
     def teardown(self) -> None:
         shutil.rmtree(self._home, ignore_errors=True)

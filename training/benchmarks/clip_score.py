@@ -6,11 +6,13 @@ The encoder is a ``transformers`` ``CLIPModel`` by id or path (``openai/clip-vit
 same ViT-B/32 weights the evaluator loads with the ``clip`` package); its image processor resizes to
 224 bicubic and normalises as ``clip``'s preprocess does. ``unavailable()`` says why the score cannot
 be computed on this machine (no OpenCV for the inpainting, no weights), so the caller can mark it
-not computed instead of inventing a value.
+not computed instead of inventing a value; without a network that is known in one quick connection
+attempt, not after the Hub client's retries.
 """
 from __future__ import annotations
 
 import io
+import os
 
 import numpy as np
 
@@ -37,6 +39,40 @@ def masked_square(png: bytes, boxes: list[tuple[float, float, float, float]]):
     return picture.resize((side, side), Image.LANCZOS)
 
 
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether the Hub answers a TCP connection: one quick try, where a download from a machine without a
+    network would spend ~50 s in huggingface_hub's retries before failing."""
+    import socket
+    from urllib.parse import urlsplit
+
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    try:
+        socket.create_connection((endpoint.hostname or "", endpoint.port or 443), timeout=timeout_s).close()
+        return True
+    except OSError:
+        return False
+
+
+def load_clip(model_id: str):
+    """The image processor and model from a folder or the local Hub cache; downloaded only where the Hub
+    is online (``HF_HUB_OFFLINE`` unset) and answers."""
+    from transformers import CLIPImageProcessor, CLIPModel
+
+    def load(local_only: bool):
+        processor = CLIPImageProcessor.from_pretrained(model_id, local_files_only=local_only)
+        return processor, CLIPModel.from_pretrained(model_id, local_files_only=local_only).eval()
+
+    try:
+        return load(True)
+    except (OSError, ValueError) as exc:
+        offline = os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
+        if offline or os.path.isdir(model_id):
+            raise
+        if not hub_reachable():
+            raise OSError(f"not in the local Hub cache and the Hub cannot be reached ({str(exc).splitlines()[0][:120]})") from None
+        return load(False)
+
+
 class ClipScorer:
     """One CLIP image encoder, loaded on first use."""
 
@@ -55,10 +91,7 @@ class ClipScorer:
     def _load(self) -> str | None:
         if self._model is None and self._failure is None:
             try:
-                from transformers import CLIPImageProcessor, CLIPModel
-
-                self._processor = CLIPImageProcessor.from_pretrained(self.model_id)
-                self._model = CLIPModel.from_pretrained(self.model_id).eval()
+                self._processor, self._model = load_clip(self.model_id)
             except (OSError, ValueError) as exc:
                 self._failure = f"cannot load CLIP model {self.model_id!r}: {str(exc).splitlines()[0][:200]}"
         return self._failure

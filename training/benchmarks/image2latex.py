@@ -9,8 +9,10 @@ LaTeX, kept for the record).
 Per answer, as HELM's LaTeX compiler annotator and metric do (``utils_latex.latex_to_image``,
 ``AnnotatedImageMetrics.ems``): numbered environments made starred and ``\\label``s removed, the body
 wrapped in ``\\begin{document}``/``\\end{document}`` where missing, the answer's ``\\documentclass`` and
-``\\usepackage`` lines replaced by HELM's ``article`` preamble; compiled and drawn at 200 DPI (pdflatex in
-the sandbox's LaTeX renderer); the bottom 20% of the page cut (page number) and the picture cropped to
+``\\usepackage`` lines replaced by HELM's ``article`` preamble; compiled by pdflatex and drawn at 200 DPI by
+poppler's ``pdftoppm`` as ``pdf2image`` draws it (both in the sandbox's LaTeX renderer and its jail, render
+convention ``rasteriser: poppler``; vinci's default pdfium draws antialiased edges differently, and an
+identical answer drawn by pdfium scores ~0.94 against a poppler-drawn target); the bottom 20% of the page cut (page number) and the picture cropped to
 what is not white; resized to the target's size; EMS against the target (``training.benchmarks.ems``).
 An answer that does not compile scores 0 (and counts against the compile rate), as in HELM.
 
@@ -41,6 +43,7 @@ PACKAGES = ("amsmath,amssymb,amsfonts", "graphicx", "amsmath", "xcolor", "algori
 STARRED = ("equation", "align", "alignat", "gather", "flalign", "multline", "eqnarray", "subeqnarray", "aligneq")
 BEGIN, END, CLASS = r"\begin{document}", r"\end{document}", r"\documentclass{article}"
 SUBSET = "plot"
+RASTER = {"rasteriser": "poppler"}  # render convention: pdf2image's pdftoppm draws the page, as in HELM
 MAX_CODE = 50_000  # HELM's preamble regexes scan to the end of the line from every usepackage
 
 
@@ -143,7 +146,7 @@ class Image2Latex:
 
     def score(self, samples: Sequence[Sample], codes: Sequence[str | None], service):
         todo = [i for i, c in enumerate(codes) if c is not None and len(c) <= MAX_CODE]
-        renders = dict(zip(todo, service.render_many([("latex", helm_document(codes[i])) for i in todo])))
+        renders = dict(zip(todo, service.render_many([("latex", helm_document(codes[i]), None, RASTER) for i in todo])))
         out = []
         for i, sample in enumerate(samples):
             result = renders.get(i)

@@ -2,6 +2,8 @@
 that still name their cause."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from filters.render.latex import LATE_LIBRARIES, classify_log, late_libraries
@@ -54,3 +56,54 @@ def test_a_crash_without_error_line_still_names_its_cause():
     assert kind == "runtime"
     assert "SIGSEGV" in message and "Checking defaults for T1/cmr/m/n" in message
     assert classify_log("! Undefined control sequence.\nl.3 \\foo", 1) == ("runtime", "! Undefined control sequence.")
+
+
+PGFPLOTS_DOCUMENT = ("\\documentclass{standalone}\n\\usepackage{pgfplots}\n\\pgfplotsset{compat=1.18}\n\\begin{document}\n"
+                     "\\begin{tikzpicture}\\begin{axis}[width=6cm, xlabel={$x$}, ylabel={$\\sin x$}, title={poppler}]\n"
+                     "\\addplot[blue, thick, domain=0:6.3, samples=40] {sin(deg(x))};\n"
+                     "\\addplot[red, dashed, fill=red!20] coordinates {(0,0) (2,0.5) (4,-0.5) (6,0)};\n"
+                     "\\end{axis}\\node[draw, rounded corners] at (2,-1.4) {TikZ node};\\end{tikzpicture}\n\\end{document}\n")
+
+
+@pytest.mark.renders
+@pytest.mark.needs_tex
+def test_poppler_rasteriser_draws_as_pdftoppm_does(tmp_path):
+    """``rasteriser: poppler`` gives exactly the pixels pdftoppm draws from the same PDF at 200 DPI (HELM's
+    way); the default stays pdfium, whose pixels differ."""
+    import shutil
+    import subprocess
+
+    import numpy as np
+
+    from filters.render import RenderPool
+    from tests.conftest import image_of
+
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    (tmp_path / "main.tex").write_text(PGFPLOTS_DOCUMENT)
+    subprocess.run(["pdflatex", "-no-shell-escape", "-interaction=batchmode", "main.tex"], cwd=tmp_path, check=True,
+                   capture_output=True, timeout=120, env={**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"})
+    subprocess.run(["pdftoppm", "-r", "200", "-singlefile", "-png", "main.pdf", "expected"], cwd=tmp_path, check=True, timeout=60)
+    expected = np.asarray(image_of((tmp_path / "expected.png").read_bytes()))
+    with RenderPool("latex", 1, timeout_s=30) as pool:
+        poppler = pool.render(PGFPLOTS_DOCUMENT, conventions={"rasteriser": "poppler"})
+        default, pdfium = pool.render(PGFPLOTS_DOCUMENT), pool.render(PGFPLOTS_DOCUMENT, conventions={"rasteriser": "pdfium"})
+    assert poppler.ok and default.ok, (poppler.message, default.message)
+    drawn = np.asarray(image_of(poppler.png))
+    assert drawn.shape == expected.shape and np.array_equal(drawn, expected)
+    assert default.png == pdfium.png and not np.array_equal(np.asarray(image_of(default.png)), expected)
+
+
+def test_poppler_is_refused_without_the_jail(tmp_path):
+    """An untrusted PDF never reaches pdftoppm on the host: a worker without the jail refuses it."""
+    from filters.render.base import RenderError
+    from filters.render.latex import LatexRenderer
+
+    pdf = tmp_path / "main.pdf"
+    pdf.write_bytes(b"%PDF-1.1\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+                    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 72 72]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+    renderer = LatexRenderer()
+    assert not renderer.jailed
+    with pytest.raises(RenderError) as refused:
+        renderer._rasterise_poppler(str(pdf), str(tmp_path), 5.0)
+    assert refused.value.kind == "forbidden" and not (tmp_path / "page.ppm").exists()

@@ -53,3 +53,15 @@ def test_text_boxes_are_inpainted_when_opencv_is_there():
     pytest.importorskip("cv2")
     masked = np.asarray(masked_square(png("white"), [(10 / 320, 10 / 200, 110 / 320, 50 / 200)]))
     assert masked.min() > 200  # the black box is filled from the white around it
+
+
+def test_without_a_network_an_uncached_model_fails_at_once_with_its_reason(monkeypatch):
+    """No download is tried where the Hub does not answer (here: a closed local port), so the reason comes
+    after one connection attempt instead of the Hub client's retries."""
+    from training.benchmarks import clip_score
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    assert not clip_score.hub_reachable()
+    reason = ClipScorer("vinci-tests/no-such-clip-model")._load()
+    assert reason.startswith("cannot load CLIP model 'vinci-tests/no-such-clip-model'") and "cannot be reached" in reason

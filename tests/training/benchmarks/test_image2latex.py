@@ -42,3 +42,38 @@ def test_an_answer_that_does_not_compile_scores_zero(tmp_path):
                            outputs=str(FIXTURES / "outputs_broken.jsonl"))
     assert report["scores"] == {"Compile": 0.0, "EMS": 0.0}
     assert "| Compile | EMS |" in (tmp_path / "o" / "table.md").read_text()
+
+
+@pytest.mark.renders
+@pytest.mark.needs_tex
+def test_answers_are_drawn_by_poppler_as_helm_draws_its_targets(tmp_path, service):
+    """The fixture's targets are HELM's way (pdflatex, then pdftoppm at 200 DPI, cropped), made here outside
+    the pool; an identical answer scores EMS 1.0 against them, where the same answer drawn by pdfium (vinci's
+    default rasteriser) loses ~0.06 for no fault of its own."""
+    import io
+    import os
+    import shutil
+    import subprocess
+
+    from PIL import Image
+
+    from training.benchmarks.ems import ems
+    from training.benchmarks.image2latex import helm_crop
+
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    sample = Image2Latex().load(str(FIXTURES))[0]
+    (tmp_path / "main.tex").write_text(helm_document(sample.reference))
+    subprocess.run(["pdflatex", "-no-shell-escape", "-interaction=batchmode", "main.tex"], cwd=tmp_path, check=True,
+                   capture_output=True, timeout=120, env={**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"})
+    subprocess.run(["pdftoppm", "-r", "200", "-singlefile", "-png", "main.pdf", "page"], cwd=tmp_path, check=True, timeout=60)
+    target = helm_crop((tmp_path / "page.png").read_bytes())
+    fixture = Image.open(io.BytesIO(sample.image)).convert("RGB")
+    assert target.size == fixture.size and target.tobytes() == fixture.tobytes()  # the fixture's target is poppler-drawn
+
+    [(scores, _, error)] = Image2Latex().score([sample], [sample.reference], service)
+    assert error is None and scores == {"compiled": 1.0, "ems": 1.0}
+    [pdfium] = service.render_many([("latex", helm_document(sample.reference))])
+    drawn = io.BytesIO()
+    helm_crop(pdfium.png).save(drawn, format="PNG")
+    assert 0.9 < ems(drawn.getvalue(), sample.image) < 0.96
