@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .errors import VinciError
 
-class InputError(ValueError):
+
+class InputError(VinciError, ValueError):
     """An input file that cannot be read as text; the message names it."""
 
 

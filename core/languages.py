@@ -26,6 +26,7 @@ from typing import Callable, Iterator
 
 from .bounded import parse_python
 from .errors import Rejected
+from .errors import VinciError
 
 SMILES_TOKENS = re.compile(r"(?:\[[^\]]+\]|Br|Cl|[BCNOPSFI]|[bcnops]|\*|%\d\d|\d|[=#$:/\\.()+\-@~])+")
 HTML_SIGN = re.compile(r"<\s*(html|body|div|p|h[1-6]|span|table|section|main|!doctype)\b", re.I)
@@ -180,7 +181,7 @@ CONTAINERS: dict[str, str] = {ext: lang.name for lang in LANGUAGES.values() for 
 EVAL_METRICS: tuple[str, ...] = tuple(dict.fromkeys(name for lang in LANGUAGES.values() for name, _ in lang.eval_metrics))
 
 
-class UnknownLanguage(KeyError):
+class UnknownLanguage(VinciError, KeyError):
     pass
 
 

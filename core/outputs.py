@@ -5,9 +5,10 @@ import os
 from pathlib import Path
 
 from .atomic import write_bytes
+from .errors import VinciError
 
 
-class OutputError(ValueError):
+class OutputError(VinciError, ValueError):
     """An output path that cannot be written; the message names it."""
 
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from core.arguments import positive_int
+from core.errors import VinciError
 from core.languages import LANGS
 from core.outputs import OutputError, is_folder, render_targets, write_bytes_atomic
 from sources.files import code_of_file
@@ -32,7 +33,7 @@ def parse_conventions(pairs: list[str]) -> dict | None:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
-            raise ValueError(f"--render {pair!r} is not NAME=VALUE")
+            raise VinciError(f"--render {pair!r} is not NAME=VALUE")
         conventions[name] = yaml.safe_load(value)
     return conventions or None
 
@@ -43,25 +44,18 @@ def cmd_render(args: argparse.Namespace) -> int:
         langs = [args.lang or lang_from_path(str(f)) for f in files]
         codes = [code_of_file(f, lang) for f, lang in zip(files, langs)]
     except RenderError as exc:
-        print(f"error: {exc.kind}: {exc.message}", file=sys.stderr)
-        return 1
+        raise VinciError(f"{exc.kind}: {exc.message}") from None
     except OSError as exc:
-        print(f"error: unsupported: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
-        return 1
-    try:
-        targets = render_targets(files, args.output)
-        conventions = parse_conventions(args.render)
-    except (OutputError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        raise VinciError(f"unsupported: cannot read {exc.filename}: {exc.strerror}") from None
+    targets = render_targets(files, args.output)
+    conventions = parse_conventions(args.render)
     workers = args.workers or 1
     with RenderService(workers=workers, timeout_s=args.timeout) as service:
         results = service.render_many([(lang, code, None, conventions) for lang, code in zip(langs, codes)])
     if len(files) == 1 and not is_folder(args.output):
         result = results[0]
         if not result.ok:
-            print(f"error: {result.error_kind}: {result.first_line()}", file=sys.stderr)
-            return 1
+            raise VinciError(f"{result.error_kind}: {result.first_line()}")
         return 0 if _saved(targets[0], result.png) else 1
     failed = 0
     for path, out, result in zip(files, targets, results):

@@ -15,6 +15,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from core.errors import VinciError
 from core.markup import md_code
 from core.steps import Filter
 from core.verdicts import KEEP, Drop, Verdict
@@ -24,7 +25,7 @@ from .dedup import near_pairs, normalize_code
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
 
 
-class DecontaminationError(ValueError):
+class DecontaminationError(VinciError, ValueError):
     """A target cannot be read; the message names it."""
 
 

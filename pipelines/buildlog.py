@@ -2,7 +2,8 @@
 
 The console streams are copied line by line (a progress bar only in its last state before its line
 ends, not every redraw); log records at WARNING and above go to the file even when the console shows
-only errors. Each run appends, under a header naming the command, so a resumed build keeps its history.
+only errors, and the error a build stops with. Each run appends, under a header naming the command, so a
+resumed build keeps its history.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
+
+from core.errors import VinciError
 
 LOG_NAME = "build.log"
 
@@ -84,8 +87,12 @@ def build_log(folder: str | Path, command: str, earlier: list[str] = ()) -> Iter
         root.addHandler(handler)
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = out, err
+        failure = None
         try:
             yield path
+        except VinciError as exc:
+            failure = exc
+            raise
         finally:
             sys.stdout, sys.stderr = saved
             for console, stream in consoles.items():
@@ -95,4 +102,6 @@ def build_log(folder: str | Path, command: str, earlier: list[str] = ()) -> Iter
             err.close_line()
             root.removeHandler(handler)
             root.setLevel(shown)
+            if failure is not None:  # the console gets this line from the command line's one handler
+                log.write(f"error: {failure.line()}\n")
             log.flush()

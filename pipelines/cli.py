@@ -2,7 +2,8 @@
 
 ``sources`` (harvest), ``filters`` (render), ``pipelines`` (build, inspect, export, push) and
 ``training`` (train, reward, eval, select) each export ``add_commands``; heavy imports wait until a
-command runs.
+command runs. Commands raise ``core.errors.VinciError`` for anything the user can fix; it is caught
+here, once, and becomes one line ``error: ...`` and the error's exit status (``-vv`` adds the traceback).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import os
 import sys
 
 from core.arguments import OneLineParser
+from core.errors import VinciError
 from filters.commands import add_commands as add_render_commands
 from sources.commands import add_commands as add_source_commands
 from training.commands import add_commands as add_training_commands
@@ -52,7 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:
         quiet_libraries()
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except VinciError as exc:
+        logging.getLogger("vinci").debug("%s", type(exc).__name__, exc_info=True)
+        print(f"error: {exc.line()}", file=sys.stderr)
+        return exc.exit_code
 
 
 if __name__ == "__main__":

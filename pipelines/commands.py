@@ -1,4 +1,6 @@
-"""The corpus commands of ``vinci``: ``build``, ``inspect``, ``export``, ``push``."""
+"""The corpus commands of ``vinci``: ``build``, ``inspect``, ``export``, ``push``.
+
+A user error is raised as a ``core.errors.VinciError``; ``pipelines.cli`` prints it, once."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +9,7 @@ import sys
 from pathlib import Path
 
 from core.arguments import positive_int, workers
+from core.errors import UsageError, VinciError
 from core.outputs import OutputError, check_writable
 
 
@@ -51,19 +54,13 @@ def add_commands(sub) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from pipelines.manifest import ManifestError, load_manifest
+    from pipelines.manifest import load_manifest
     from pipelines.plan import print_plan
     from pipelines.preflight import preflight
 
     if args.address and args.executor != "ray":
-        print(f"error: --address {args.address} goes with --executor ray (the local executor runs on this machine)",
-              file=sys.stderr)
-        return 2
-    try:
-        manifest = load_manifest(args.manifest)
-    except ManifestError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(f"--address {args.address} goes with --executor ray (the local executor runs on this machine)")
+    manifest = load_manifest(args.manifest)
     checks = preflight(manifest, args.limit)
     if args.plan:
         print_plan(manifest, args.limit)
@@ -82,8 +79,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         probe.touch()
         probe.unlink()
     except OSError as exc:
-        print(f"error: --out {out}: cannot write the build folder: {exc.strerror}", file=sys.stderr)
-        return 1
+        raise OutputError(f"--out {out}: cannot write the build folder: {exc.strerror}") from None
     if args.executor == "ray" and args.address:
         os.environ["RAY_ADDRESS"] = args.address
     return run_build(args, manifest, out, [f"warning: {w}" for w in checks.warnings])
@@ -91,7 +87,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def run_build(args: argparse.Namespace, manifest, out: Path, earlier: list[str]) -> int:
     """The build proper, under the folder's lock, with the console copied to ``out/build.log``."""
-    from core.errors import BuildError, SourceError
+    from core.errors import BuildError
     from core.interrupts import exit_interrupted
     from pipelines.build import Build
     from pipelines.buildlog import build_log
@@ -99,12 +95,8 @@ def run_build(args: argparse.Namespace, manifest, out: Path, earlier: list[str])
     from pipelines.summary import empty_source_warnings, print_summary
 
     resume = f"finished units are kept in {out}; run the same command again to resume"
-    try:
-        build = Build(manifest, out, workers=args.workers, limit=args.limit, restart=args.restart,
-                      render_workers=args.render_workers)
-    except BuildError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    build = Build(manifest, out, workers=args.workers, limit=args.limit, restart=args.restart,
+                  render_workers=args.render_workers)
     try:
         with build_log(out, "vinci " + " ".join(sys.argv[1:]), earlier):
             try:
@@ -113,12 +105,8 @@ def run_build(args: argparse.Namespace, manifest, out: Path, earlier: list[str])
                     from pipelines.report import write_report
 
                     write_report(out)
-            except (BuildError, SourceError) as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 1
             except OSError as exc:
-                print(f"error: cannot write {exc.filename or out}: {exc.strerror}; {resume}", file=sys.stderr)
-                return 1
+                raise BuildError(f"cannot write {exc.filename or out}: {exc.strerror}; {resume}") from None
             except KeyboardInterrupt:
                 exit_interrupted(resume)
             print_summary(out, stats, manifest, args.limit)
@@ -130,49 +118,35 @@ def run_build(args: argparse.Namespace, manifest, out: Path, earlier: list[str])
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from pipelines.report import EmptySheet, contact_sheet, excluded_sheet
+    from pipelines.report import contact_sheet, excluded_sheet
 
     if not Path(args.dir).is_dir():
-        print(f"error: {args.dir}: no such build folder", file=sys.stderr)
-        return 1
+        raise VinciError(f"{args.dir}: no such build folder")
     if args.reason and not args.excluded:
-        print("error: --reason goes with --excluded", file=sys.stderr)
-        return 2
-    try:
-        check_writable(Path(args.output))
-        if args.excluded:
-            n = excluded_sheet(args.dir, args.output, reason=args.reason, n=args.n, seed=args.seed)
-            what = "excluded samples" + (f" with reason {args.reason}" if args.reason else "")
-        else:
-            n = contact_sheet(args.dir, args.output, split=args.split, n=args.n, seed=args.seed)
-            what = f"rows of split {args.split}"
-    except (EmptySheet, OutputError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        raise UsageError("--reason goes with --excluded")
+    check_writable(Path(args.output))
+    if args.excluded:
+        n = excluded_sheet(args.dir, args.output, reason=args.reason, n=args.n, seed=args.seed)
+        what = "excluded samples" + (f" with reason {args.reason}" if args.reason else "")
+    else:
+        n = contact_sheet(args.dir, args.output, split=args.split, n=args.n, seed=args.seed)
+        what = f"rows of split {args.split}"
     print(f"wrote {args.output} ({n} {what})")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from pipelines.export import ExportError, export
+    from pipelines.export import export
 
-    try:
-        counts = export(args.dir, args.format, args.output, force=args.force)
-    except ExportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    counts = export(args.dir, args.format, args.output, force=args.force)
     print(f"wrote {args.output} ({args.format}): " + ", ".join(f"{split} {n:,} rows" for split, n in counts.items()))
     return 0
 
 
 def cmd_push(args: argparse.Namespace) -> int:
-    from pipelines.push import PushError, push
+    from pipelines.push import push
 
-    try:
-        files = push(args.dir, args.repo_id, private=args.private, dry_run=args.dry_run)
-    except PushError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    files = push(args.dir, args.repo_id, private=args.private, dry_run=args.dry_run)
     verb = "would upload" if args.dry_run else "uploaded"
     for f in files:
         print(f"{verb} {f}")

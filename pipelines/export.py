@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from core.atomic import write_text
 from core.checksums import content_id
+from core.errors import VinciError
 from core.markup import front_matter
 from core.fences import fenced
 from training.prompts import generate_prompt, optimize_prompt, row_conventions
@@ -37,7 +38,7 @@ from .shards import SPLIT_ORDER, ShardWriter, checksums
 SHARD_ROWS = 5000
 
 
-class ExportError(ValueError):
+class ExportError(VinciError, ValueError):
     """The build folder or the output folder cannot be used; the message names it."""
 
 

@@ -1,25 +1,21 @@
 """Manifests: everything a build needs, validated on load with errors that name the field."""
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
-import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from core.errors import VinciError
 from core.inputs import InputError, read_utf8
+from core.validation import Strict, validate
 from filters.quality import MAX_DOMINANT_SHARE, MIN_STD
 
 
 PositiveInt = Annotated[int, Field(gt=0)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class SourceEntry(Strict):
@@ -171,8 +167,8 @@ class Manifest(Strict):
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-class ManifestError(ValueError):
-    pass
+class ManifestError(VinciError, ValueError):
+    exit_code = 2
 
 
 def load_manifest(path: str | Path) -> Manifest:
@@ -185,34 +181,4 @@ def load_manifest(path: str | Path) -> Manifest:
         raise ManifestError(f"{path}: cannot read manifest: {exc}") from None
     if not isinstance(data, dict):
         raise ManifestError(f"{path}: invalid manifest: expected a mapping of fields ({', '.join(Manifest.model_fields)})")
-    try:
-        return Manifest.model_validate(data)
-    except ValidationError as exc:
-        raise ManifestError(f"{path}: invalid manifest: {'; '.join(describe(e) for e in exc.errors())}") from None
-
-
-def describe(error: dict) -> str:
-    """One pydantic error as one phrase; an unknown field gets the close known one and the list of known ones."""
-    loc = error["loc"]
-    where = ".".join(str(p) for p in loc) or "<root>"
-    if error["type"] == "extra_forbidden":
-        known = list(model_at(loc[:-1]).model_fields)
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"{where}: unknown field{hint}; known fields here: {', '.join(known)}"
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "value_error" and message.startswith(f"{where}."):
-        return message
-    return f"{where}: {message}"
-
-
-def model_at(loc: tuple) -> type[BaseModel]:
-    """The model class that validates the mapping at ``loc`` (list indices and dict keys step into their items)."""
-    model: Any = Manifest
-    for part in loc:
-        if isinstance(model, type) and issubclass(model, BaseModel) and isinstance(part, str) and part in model.model_fields:
-            model = model.model_fields[part].annotation
-        while typing.get_origin(model) in (list, dict, Union) or str(typing.get_origin(model)) == "types.UnionType":
-            args = [a for a in typing.get_args(model) if a is not type(None)]
-            model = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), args[-1])
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else Manifest
+    return validate(Manifest, data, str(path), ManifestError, what="invalid manifest: ")

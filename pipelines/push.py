@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.errors import VinciError
+
 ALLOW = ["README.md", "stats.json", "manifest.lock.yaml", "data/*.parquet", "report/*"]
 
 
-class PushError(RuntimeError):
+class PushError(VinciError, RuntimeError):
     """A push that cannot happen (no network, no token, no such build); the message says what to do."""
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from core.errors import VinciError
 from core.exclusions import read_excluded
 
 log = logging.getLogger("vinci.report")
@@ -22,7 +23,7 @@ MONO_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", "DejaVuSans
 SPLIT_PREFERENCE = ("sft", "virl", "test")
 
 
-class EmptySheet(ValueError):
+class EmptySheet(VinciError, ValueError):
     """Nothing to draw: the split (or the filter) has no rows."""
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from core.atomic import write_table
+from core.errors import VinciError
 from core.exclusions import write_unit_exclusions
 from core.records import Record, arrow_schema, to_arrow_row
 from core.stats import Stats
@@ -35,7 +36,7 @@ from .perturb.refine import Refine, take_drafts
 from .source_images import attach_source_images
 
 
-class UnitAborted(RuntimeError):
+class UnitAborted(VinciError, RuntimeError):
     """A unit that was running when the build stopped; it is not committed and runs again on resume."""
 
 

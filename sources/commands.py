@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from core.arguments import positive_int
+from core.errors import UsageError, VinciError
 from core.outputs import OutputError, check_writable
 
 
@@ -26,7 +26,7 @@ def parse_options(pairs: list[str]) -> dict:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise SystemExit(f"error: --option {pair!r} is not KEY=VALUE")
+            raise VinciError(f"--option {pair!r} is not KEY=VALUE")
         options[key] = yaml.safe_load(value)
     return options
 
@@ -34,24 +34,18 @@ def parse_options(pairs: list[str]) -> dict:
 def cmd_harvest(args: argparse.Namespace) -> int:
     from itertools import islice
 
-    from core.errors import SourceError
     from sources.harvest import write_samples
     from sources.registry import resolve_source
 
     if not args.output.endswith((".parquet", ".jsonl")):
-        print(f"error: -o {args.output}: write .parquet or .jsonl", file=sys.stderr)
-        return 2
+        raise UsageError(f"-o {args.output}: write .parquet or .jsonl")
     options = parse_options(args.option)
+    check_writable(Path(args.output))
+    source = resolve_source(args.source, options)
+    samples = islice(source.open(seed=args.seed), args.n)
     try:
-        check_writable(Path(args.output))
-        source = resolve_source(args.source, options)
-        samples = islice(source.open(seed=args.seed), args.n)
         count = write_samples(samples, args.output)
-    except (SourceError, OutputError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     except OSError as exc:
-        print(f"error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
-        return 1
+        raise OutputError(f"cannot write {args.output}: {exc.strerror}") from None
     print(f"wrote {count} samples to {args.output}")
     return 0

@@ -22,7 +22,7 @@ from itertools import islice
 from pathlib import PurePosixPath
 from typing import IO, Any, Callable, Iterable, Iterator
 
-from core.errors import Rejected, SourceError
+from core.errors import Rejected, SourceError, VinciError
 from core.languages import LANGUAGES, language_of_file, language_of_path
 from core.paths import TooLarge, confine, read_beneath
 
@@ -64,7 +64,7 @@ class Tree:
                 self.python_by_folder.setdefault(str(PurePosixPath(path).parent), []).append(path)
 
 
-class FileTooLarge(Exception):
+class FileTooLarge(VinciError):
     """A file or member declares more than ``MAX_FILE_BYTES``; it is skipped before any byte is read."""
 
 

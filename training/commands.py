@@ -1,13 +1,13 @@
 """The training commands of ``vinci``: ``train``, ``reward``, ``eval``, ``select``.
 
-``pipelines.cli`` adds them with one call to ``add_commands``. Every user error ends as one line
-``error: ...`` and exit status 1; heavy imports (torch, transformers) wait until a command runs.
+``pipelines.cli`` adds them with one call to ``add_commands``. A user error is raised as a
+``core.errors.VinciError`` (``ConfigError``, ``DataError``, ...), which ``pipelines.cli`` prints as one line
+``error: ...`` with exit status 1; heavy imports (torch, transformers) wait until a command runs.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
@@ -15,8 +15,6 @@ from core.arguments import at_least, positive_int
 from core.languages import LANGS
 
 from .encoders import DEFAULT_ENCODER, TINY_DINOV2
-
-
 
 
 def add_commands(sub) -> None:
@@ -34,7 +32,7 @@ def add_commands(sub) -> None:
     what.add_argument("--resume", action="store_true", help="resume from the last checkpoint in the output folder")
     what.add_argument("--overwrite", action="store_true", help="train from the start into an output folder that "
                                                                "holds an earlier run (its checkpoints are removed)")
-    p.set_defaults(func=guarded(cmd_train))
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("reward", help="score code against a target image with the ViRL reward")
     p.add_argument("--lang", required=True, choices=LANGS)
@@ -42,7 +40,7 @@ def add_commands(sub) -> None:
     p.add_argument("--image", required=True, help="target PNG")
     add_encoder_options(p)
     p.add_argument("--timeout", type=float, default=10.0)
-    p.set_defaults(func=guarded(cmd_reward))
+    p.set_defaults(func=cmd_reward)
 
     p = sub.add_parser("eval", help="generate, render and score on a held-out split")
     p.add_argument("--data", required=True)
@@ -60,7 +58,7 @@ def add_commands(sub) -> None:
                    help="default: a quarter more than the longest reference answer, at most 1024")
     p.add_argument("--keep-failures", default=None, metavar="OUT",
                    help="write the model's flawed generations as optimize rows (a build-compatible folder)")
-    p.set_defaults(func=guarded(cmd_eval))
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("select", help="curate ViRL prompts the SFT model neither solves nor finds hopeless")
     p.add_argument("--data", required=True)
@@ -76,7 +74,7 @@ def add_commands(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     add_encoder_options(p)
     p.add_argument("-o", "--output", required=True, help="output build folder")
-    p.set_defaults(func=guarded(cmd_select))
+    p.set_defaults(func=cmd_select)
 
 
 def add_encoder_options(p) -> None:
@@ -87,46 +85,29 @@ def add_encoder_options(p) -> None:
                    help="CLS feature before DINOv2's final layernorm (the release's) or after it")
 
 
-def user_errors() -> tuple[type[Exception], ...]:
-    from .config import ConfigError
-    from .data import DataError
-    from .encoders import EncoderUnavailable
-    from .benchmarks.base import BenchmarkError
-    from .eval import EvalError
-    from .models import ModelUnavailable
-
-    return ConfigError, DataError, EncoderUnavailable, EvalError, ModelUnavailable, BenchmarkError
-
-
-def guarded(command):
-    """Run a command; a user error becomes one line on stderr and exit status 1."""
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except user_errors() as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-    run.__name__ = command.__name__
-    return run
-
-
 def reward_config(args: argparse.Namespace, workers: int = 1):
+    from core.validation import validate
+
+    from .config import ConfigError
     from .encoders import resolve_encoder
     from .rewards import RewardConfig
 
-    return RewardConfig(encoder=resolve_encoder(args.encoder), cls=args.cls, timeout_s=getattr(args, "timeout", 10.0), workers=workers)
+    options = {"encoder": resolve_encoder(args.encoder), "cls": args.cls, "timeout_s": getattr(args, "timeout", 10.0), "workers": workers}
+    return validate(RewardConfig, options, "options", ConfigError)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from core.interrupts import exit_interrupted
 
-    from .config import ConfigError, TrainConfig
+    from .config import ConfigError, TrainConfig, config_path
     from .data import check_data
     from .models import check_model
     from .resume import clear_checkpoints, earlier_run, run_state
 
+    if args.config:
+        config_path(args.config)  # a config that is not there fails first
+    check_data(args.data)  # then a corpus that is not there, at once: checking trl's fields imports trl (seconds)
     cfg = TrainConfig.load(args.config, stage=args.stage, sets=args.set, model=args.model, output_dir=args.output)
-    check_data(args.data)
     check_model(cfg.model)
     earlier = earlier_run(cfg.output_dir)
     if earlier and not (args.resume or args.overwrite):

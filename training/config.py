@@ -1,76 +1,94 @@
-"""Training configs: one YAML per recipe under ``training/configs/``, validated into a dataclass."""
+"""Training configs: one YAML per recipe under ``training/configs/``, validated on load as the build
+manifest is (``core.validation``: unknown keys get "did you mean", a wrong type is one line naming the
+file and key).
+
+A config holds vinci's own settings (model, data split, LoRA, vLLM, reward, budgets) and trl's. trl's
+are not copied here: any field of trl's ``SFTConfig`` (sft) or ``GRPOConfig`` (virl) may be given, at the
+top level or under ``trl:``, and is checked against trl's own type for it (``dataclasses.fields`` and the
+type hints of trl's class), so a field trl adds tomorrow needs no change here. ``TRL_DEFAULTS`` are the
+values vinci's recipes start from where they differ from trl's.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import dataclasses
+import functools
+import typing
 from pathlib import Path
+from typing import Any
 
 import yaml
+from pydantic import Field, PrivateAttr, ValidationError, field_validator
+
+from core.errors import VinciError
+from core.validation import Strict, describe, did_you_mean
+
+from .rewards import RewardConfig
+
+# trl fields whose default vinci's recipes change (a field one trainer lacks is passed only to the other).
+TRL_DEFAULTS: dict[str, Any] = {
+    "gradient_checkpointing": True, "learning_rate": 1e-5, "num_train_epochs": 1.0, "max_steps": -1,
+    "per_device_train_batch_size": 1, "gradient_accumulation_steps": 16,
+    "warmup_steps": 0.03,  # below 1: a fraction of the steps
+    "lr_scheduler_type": "cosine", "save_steps": 500, "save_total_limit": 3, "logging_steps": 10, "use_cpu": False,
+    "seed": 0, "report_to": "none",
+    "num_generations": 8, "max_completion_length": 2048, "temperature": 1.0, "beta": 0.0,  # GRPO
+}
+TRL_CLASSES = {"sft": "SFTConfig", "virl": "GRPOConfig"}
 
 
-@dataclass
-class LoraSettings:
-    r: int = 16
-    alpha: int = 32
-    dropout: float = 0.05
-    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+class ConfigError(VinciError, ValueError):
+    """A training config that cannot be used; the message is one line naming the file."""
 
 
-@dataclass
-class VllmSettings:
+class LoraSettings(Strict):
+    r: int = Field(16, gt=0)
+    alpha: int = Field(32, gt=0)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"], min_length=1)
+
+
+class VllmSettings(Strict):
     """trl's vLLM generation for GRPO: ``colocate`` (vLLM shares each training GPU) or ``server``
-    (a separate ``trl vllm-serve`` process on GPUs of its own)."""
+    (a separate ``trl vllm-serve`` process on GPUs of its own). Each field is trl's ``vllm_<name>``."""
 
     mode: str = "colocate"
-    gpu_memory_utilization: float = 0.3
-    tensor_parallel_size: int = 1
-    max_model_length: int | None = None
+    gpu_memory_utilization: float = Field(0.3, gt=0, le=1)
+    tensor_parallel_size: int = Field(1, ge=1)
+    max_model_length: int | None = Field(None, gt=0)
     enable_sleep_mode: bool = False
     server_base_url: str | None = None
     server_host: str = "0.0.0.0"
-    server_port: int = 8000
-    server_timeout: float = 240.0
+    server_port: int = Field(8000, gt=0, lt=65536)
+    server_timeout: float = Field(240.0, gt=0)
 
-    def __post_init__(self):
-        if self.mode not in ("colocate", "server"):
-            raise ValueError(f"vllm.mode must be 'colocate' or 'server', not {self.mode!r}")
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, mode: str) -> str:
+        if mode not in ("colocate", "server"):
+            raise ValueError(f"vllm.mode must be 'colocate' or 'server', not {mode!r}")
+        return mode
 
     def grpo_args(self) -> dict:
         """The ``GRPOConfig`` fields these settings set."""
-        return {"use_vllm": True, **{f"vllm_{f.name}": getattr(self, f.name) for f in fields(self)}}
+        return {"use_vllm": True, **{f"vllm_{name}": getattr(self, name) for name in type(self).model_fields}}
 
 
-@dataclass
-class TrainConfig:
+class TrainConfig(Strict):
+    """vinci's settings; ``trl``: the trl fields the config gives (checked against trl's types)."""
+
     model: str = "Qwen/Qwen2.5-VL-7B-Instruct"
     split: str = "sft"
-    output_dir: str = "runs/sft"
+    output_dir: str = "runs/sft"  # also trl's
+    bf16: bool = True  # also trl's; the model is loaded in bf16 too
     lora: LoraSettings | None = None
-    bf16: bool = True
-    gradient_checkpointing: bool = True
-    learning_rate: float = 1e-5
-    num_train_epochs: float = 1.0
-    max_steps: int = -1
-    max_minutes: float | None = None  # stop after this much wall-clock training (a fixed budget)
-    per_device_train_batch_size: int = 1
-    gradient_accumulation_steps: int = 16
-    warmup_steps: float = 0.03  # below 1: a fraction of the steps
-    lr_scheduler_type: str = "cosine"
-    save_steps: int = 500
-    save_total_limit: int = 3
-    logging_steps: int = 10
+    max_minutes: float | None = Field(None, gt=0)  # stop after this much wall-clock training (a fixed budget)
     length_buckets: bool = False  # SFT batches of similar length in random order (training/sampling.py): less padding
-    use_cpu: bool = False
-    limit: int | None = None
+    limit: int | None = Field(None, gt=0)
     streaming: bool = False
-    seed: int = 0
-    report_to: str = "none"
-    num_generations: int = 8
-    max_completion_length: int = 2048
-    temperature: float = 1.0
-    beta: float = 0.0
-    reward: dict = field(default_factory=dict)
+    reward: RewardConfig = Field(default_factory=RewardConfig)
     vllm: VllmSettings | None = None
-    trl: dict = field(default_factory=dict)  # any other field of trl's SFTConfig/GRPOConfig, passed through
+    trl: dict[str, Any] = Field(default_factory=dict)
+    _where: str = PrivateAttr("training config")
 
     @classmethod
     def load(cls, path: str | Path | None, stage: str | None = None, sets: list[str] | None = None,
@@ -88,42 +106,39 @@ class TrainConfig:
         section = data.pop("trl", None) or {}
         if not isinstance(section, dict):
             raise ConfigError(f"{where}: trl must be a mapping of trl config fields")
-        ours = {f.name for f in fields(cls)}
-        extra = {**section, **{k: data.pop(k) for k in list(data) if k not in ours}}
-        data["trl"] = _trl_fields(where, extra, stage)
-        for name, section in (("lora", LoraSettings), ("vllm", VllmSettings)):
-            if data.get(name) is not None:
-                data[name] = _section(where, name, section, data[name])
-        from pydantic import TypeAdapter, ValidationError
-
+        if shared := sorted(set(section) & set(SHARED)):
+            raise ConfigError(f"{where}: trl.{shared[0]} is vinci's field too: give it at the top level")
+        extra = {**section, **{k: data.pop(k) for k in list(data) if k not in cls.model_fields}}
+        data["trl"], problems = check_trl_values(where, extra, stage)
         try:
-            return TypeAdapter(cls).validate_python(data)
+            config = cls.model_validate(data)
         except ValidationError as exc:
-            raise ConfigError(f"{where}: " + "; ".join(_describe(e) for e in exc.errors())) from None
+            problems += [describe(e, cls, with_input=True) for e in exc.errors()]
+        if problems:
+            raise ConfigError(f"{where}: " + "; ".join(problems))
+        config._where = where
+        return config
 
-    def trainer_args(self) -> dict:
-        """The ``transformers.TrainingArguments`` fields both trl trainers take, from this config."""
-        return dict(output_dir=self.output_dir, bf16=self.bf16, use_cpu=self.use_cpu,
-                    gradient_checkpointing=self.gradient_checkpointing, learning_rate=self.learning_rate,
-                    num_train_epochs=self.num_train_epochs, max_steps=self.max_steps,
-                    per_device_train_batch_size=self.per_device_train_batch_size,
-                    gradient_accumulation_steps=self.gradient_accumulation_steps, warmup_steps=self.warmup_steps,
-                    lr_scheduler_type=self.lr_scheduler_type, save_steps=self.save_steps,
-                    save_total_limit=self.save_total_limit, logging_steps=self.logging_steps, report_to=self.report_to,
-                    seed=self.seed)
+    def trl_value(self, name: str) -> Any:
+        """A trl field's value under this config: given, else vinci's default (``None``: trl's own)."""
+        if name in SHARED:
+            return getattr(self, name)
+        return self.trl.get(name, TRL_DEFAULTS.get(name))
+
+    def trl_config(self, kind: type, **fixed):
+        """trl's ``kind`` (``SFTConfig``/``GRPOConfig``): vinci's defaults and shared fields that are fields of
+        ``kind``, then ``fixed`` (what the trainer needs), then the config's own trl values (they win). A value
+        trl refuses is a ``ConfigError`` naming the file."""
+        names = trl_field_types(kind)
+        ours = {**TRL_DEFAULTS, **{name: getattr(self, name) for name in SHARED}}
+        values = {**{k: v for k, v in ours.items() if k in names}, **fixed, **self.trl}
+        try:
+            return kind(**values)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{self._where}: trl's {kind.__name__} refused it: {(str(exc).splitlines() or [''])[0]}") from None
 
 
-def trl_config(kind, where: str, values: dict):
-    """trl's ``kind`` (``SFTConfig``/``GRPOConfig``) from ``values``; a value trl refuses is a ``ConfigError``."""
-    try:
-        return kind(**values)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: trl's {kind.__name__} refused it: {(str(exc).splitlines() or [''])[0]}") from None
-
-
-class ConfigError(ValueError):
-    """A training config that cannot be used; the message is one line naming the file."""
-
+SHARED = ("output_dir", "bf16")  # vinci's fields that are trl's too (tests/training/test_config.py checks this list)
 
 CONFIGS = Path(__file__).with_name("configs")
 
@@ -176,44 +191,52 @@ def _apply_set(data: dict, item: str) -> None:
     target[last] = value
 
 
+def trl_classes(stage: str | None) -> list[type]:
+    """trl's config class for ``stage`` (``sft``: ``SFTConfig``, ``virl``: ``GRPOConfig``; ``None``: both)."""
+    import trl
+
+    return [getattr(trl, TRL_CLASSES[s]) for s in ([stage] if stage in TRL_CLASSES else TRL_CLASSES)]
+
+
+@functools.cache
+def trl_field_types(kind: type) -> dict[str, Any]:
+    """Every field of trl's config dataclass ``kind`` that its constructor takes, with its type hint."""
+    hints = typing.get_type_hints(kind)
+    return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(kind) if f.init}
+
+
 def trl_config_fields(stage: str | None) -> set[str]:
     """The fields of trl's config dataclass for ``stage`` (``sft``: ``SFTConfig``, ``virl``: ``GRPOConfig``)."""
-    from trl import GRPOConfig, SFTConfig
-
-    classes = {"sft": [SFTConfig], "virl": [GRPOConfig]}.get(stage or "", [SFTConfig, GRPOConfig])
-    return {f.name for c in classes for f in fields(c) if f.init}
+    return {name for kind in trl_classes(stage) for name in trl_field_types(kind)}
 
 
-def _trl_fields(where: str, extra: dict, stage: str | None) -> dict:
-    if not extra:
-        return {}
-    known = trl_config_fields(stage)
-    unknown = sorted(set(extra) - known)
+@functools.cache
+def _adapter(kind: type, name: str):
+    from pydantic import ConfigDict, TypeAdapter
+
+    return TypeAdapter(trl_field_types(kind)[name], config=ConfigDict(arbitrary_types_allowed=True))
+
+
+def check_trl_values(where: str, values: dict, stage: str | None) -> tuple[dict, list[str]]:
+    """``values`` checked against trl's fields for ``stage``: an unknown name is a ``ConfigError`` with "did you
+    mean" (vinci's fields and trl's); returns the values as trl's types read them (``"1e-5"`` a float, ``1`` for
+    a float field ``1.0``) and one phrase per value of the wrong type."""
+    if not values:
+        return {}, []
+    classes = trl_classes(stage)
+    known = {name: kind for kind in reversed(classes) for name in trl_field_types(kind)}
+    unknown = sorted(set(values) - set(known))
     if unknown:
-        import difflib
-
-        ours = sorted(f.name for f in fields(TrainConfig) if f.name != "trl")
-        hints = []
-        for name in unknown:
-            close = difflib.get_close_matches(name, ours + sorted(known), n=1)
-            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        owner = {"sft": "SFTConfig", "virl": "GRPOConfig"}.get(stage or "", "SFTConfig or GRPOConfig")
+        ours = sorted(name for name in TrainConfig.model_fields if name != "trl")
+        hints = [f"{name!r}{did_you_mean(name, ours + sorted(known))}" for name in unknown]
+        owner = " or ".join(c.__name__ for c in classes)
         raise ConfigError(f"{where}: unknown field{'s' if len(unknown) > 1 else ''} {', '.join(hints)}: neither a vinci "
                           f"training field ({', '.join(ours)}) nor a field of trl's {owner}")
-    return extra
-
-
-def _describe(error: dict) -> str:
-    where = ".".join(str(p) for p in error["loc"]) or "<root>"
-    return f"{where}: {error['msg'].removeprefix('Value error, ')} (got {error.get('input')!r})"
-
-
-def _section(where: str, name: str, kind, value) -> dict:
-    """A section's field names checked here (the values are checked with the rest of the config)."""
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: {name} must be a mapping")
-    known = {f.name for f in fields(kind)}
-    unknown = sorted(set(value) - known)
-    if unknown:
-        raise ConfigError(f"{where}: unknown {name} field(s) {unknown}; known: {sorted(known)}")
-    return value
+    checked, problems = {}, []
+    for name, value in values.items():
+        try:
+            checked[name] = _adapter(known[name], name).validate_python(value)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            problems.append(f"{name}: {first['msg']} (got {value!r})")
+    return checked, problems

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from core.errors import VinciError
 from core.fences import fenced
 
 from .prompts import generate_prompt, optimize_prompt, row_conventions
@@ -24,7 +25,7 @@ def as_image(value: Any):
     return open_image(data, "a row's image").convert("RGB")  # bounded: a corpus from the Hub is untrusted
 
 
-class DataError(ValueError):
+class DataError(VinciError, ValueError):
     """``--data`` names no usable corpus; the message is one line for the user."""
 
 

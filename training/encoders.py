@@ -10,11 +10,13 @@ import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
+from core.errors import VinciError
+
 TINY_DINOV2 = "tiny:dinov2"
 DEFAULT_ENCODER = "facebook/dinov2-large"
 
 
-class EncoderUnavailable(RuntimeError):
+class EncoderUnavailable(VinciError, RuntimeError):
     """The encoder cannot be loaded here; the message says what to pass instead."""
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import VinciError
 from core.fences import fenced
 from core.languages import EVAL_METRICS, LANGUAGES, resolve_hook
 
@@ -30,7 +31,7 @@ SPLIT_PREFERENCE = ("test", "virl", "sft")
 MAX_NEW_TOKENS_CAP = 1024
 
 
-class EvalError(ValueError):
+class EvalError(VinciError, ValueError):
     """Bad eval input (missing split, empty selection); the message is one line for the user."""
 
 

@@ -7,6 +7,8 @@ from typing import Callable, Iterable
 
 from core.atomic import atomic_path
 
+from core.errors import VinciError
+
 TINY = "tiny:qwen2-vl"
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>",
                   "<|video_pad|>"]
@@ -210,7 +212,7 @@ def build_tiny_dinov2(folder: str | Path, seed: int = 0) -> Path:
     return saved_once(folder, lambda staging: save_model(model, staging))
 
 
-class ModelUnavailable(ValueError):
+class ModelUnavailable(VinciError, ValueError):
     """A ``--model`` that cannot be loaded here; the message names it and says what to pass instead."""
 
 

@@ -22,10 +22,12 @@ import hashlib
 import io
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import Field, field_validator
+
+from core.validation import Strict
 
 from filters.quality import MAX_DOMINANT_SHARE, MIN_STD, blank_reason
 
@@ -39,27 +41,31 @@ IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 CLS_CHOICES = ("release", "pooler")
 
 
-@dataclass
-class RewardConfig:
+class RewardConfig(Strict):
+    """The reward's settings (a ViRL config's ``reward:`` section, or ``vinci reward``'s options)."""
+
     encoder: str = "facebook/dinov2-large"
     cls: str = "release"
-    tile: int = 448
-    max_tiles: int = 12
-    coarse_weight: float = 1.0
-    fine_weight: float = 1.0
-    visual_weight: float = 0.9
-    format_weight: float = 0.1
-    timeout_s: float = 10.0
-    workers: int = 2
-    encoder_batch: int = 32
-    cache_size: int = 4096
+    tile: int = Field(448, gt=0)
+    max_tiles: int = Field(12, ge=1)
+    coarse_weight: float = Field(1.0, ge=0)
+    fine_weight: float = Field(1.0, ge=0)
+    visual_weight: float = Field(0.9, ge=0)
+    format_weight: float = Field(0.1, ge=0)
+    timeout_s: float = Field(10.0, gt=0)
+    workers: int = Field(2, ge=1)
+    encoder_batch: int = Field(32, ge=1)
+    cache_size: int = Field(4096, ge=0)
     device: str | None = None
-    min_std: float = MIN_STD
-    max_dominant_share: float = MAX_DOMINANT_SHARE
+    min_std: float = Field(MIN_STD, ge=0)
+    max_dominant_share: float = Field(MAX_DOMINANT_SHARE, gt=0, le=1)
 
-    def __post_init__(self):
-        if self.cls not in CLS_CHOICES:
-            raise ValueError(f"reward cls must be one of {list(CLS_CHOICES)}, not {self.cls!r}")
+    @field_validator("cls")
+    @classmethod
+    def _known_cls(cls, value: str) -> str:
+        if value not in CLS_CHOICES:
+            raise ValueError(f"reward cls must be one of {list(CLS_CHOICES)}, not {value!r}")
+        return value
 
 
 def tile_grid(width: int, height: int, max_tiles: int = 12) -> tuple[int, int]:

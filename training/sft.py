@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .budget import budget_callbacks
-from .config import TrainConfig, trl_config
+from .config import TrainConfig
 from .data import sft_dataset
 from .models import load_model, load_processor, resolve
 from .resume import Outcome, train
@@ -25,8 +25,7 @@ def sft_args(cfg: TrainConfig):
     """trl's ``SFTConfig`` for a training config (its ``trl`` fields last: they win)."""
     from trl import SFTConfig
 
-    return trl_config(SFTConfig, "training config", {**cfg.trainer_args(), "max_length": None, "remove_unused_columns": False,
-                                                      "dataset_kwargs": {"skip_prepare_dataset": False}, **cfg.trl})
+    return cfg.trl_config(SFTConfig, max_length=None, remove_unused_columns=False, dataset_kwargs={"skip_prepare_dataset": False})
 
 
 def without_vision_labels(collator, tokenizer):

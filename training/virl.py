@@ -1,10 +1,8 @@
 """``vinci train virl``: visual RL with trl's ``GRPOTrainer`` and the coarse-to-fine visual reward."""
 from __future__ import annotations
 
-from dataclasses import fields
-
 from .budget import budget_callbacks
-from .config import ConfigError, TrainConfig, trl_config
+from .config import TrainConfig
 from .data import grpo_dataset
 from .encoders import resolve_encoder
 from .models import load_model, load_processor, resolve
@@ -14,13 +12,8 @@ from .sft import peft_config
 
 
 def reward_config(cfg: TrainConfig) -> RewardConfig:
-    known = {f.name for f in fields(RewardConfig)}
-    unknown = sorted(set(cfg.reward) - known)
-    if unknown:
-        raise ConfigError(f"unknown reward field(s) {unknown}; known: {sorted(known)}")
-    settings = RewardConfig(**cfg.reward)
-    settings.encoder = resolve_encoder(settings.encoder, cfg.output_dir)
-    return settings
+    """The config's reward settings (checked on load) with the encoder resolved (``tiny:dinov2`` built once)."""
+    return cfg.reward.model_copy(update={"encoder": resolve_encoder(cfg.reward.encoder, cfg.output_dir)})
 
 
 def reward_for(cfg: TrainConfig) -> VisualCodeReward:
@@ -31,10 +24,7 @@ def grpo_args(cfg: TrainConfig, reward_weights: list[float]):
     """trl's ``GRPOConfig`` for a training config (generation through vLLM where ``vllm:`` is set)."""
     from trl import GRPOConfig
 
-    return trl_config(GRPOConfig, "training config", {
-        **cfg.trainer_args(), "num_generations": cfg.num_generations, "max_completion_length": cfg.max_completion_length,
-        "temperature": cfg.temperature, "beta": cfg.beta, "reward_weights": reward_weights,
-        **(cfg.vllm.grpo_args() if cfg.vllm is not None else {}), **cfg.trl})
+    return cfg.trl_config(GRPOConfig, reward_weights=reward_weights, **(cfg.vllm.grpo_args() if cfg.vllm is not None else {}))
 
 
 def build_trainer(data: str, cfg: TrainConfig, reward: VisualCodeReward | None = None,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Mapping
 
+from core.errors import VinciError
 from core.languages import LANGS, LANGUAGES, language_of_path
 
 from .sandbox import SampleLimits
@@ -19,7 +20,7 @@ from .sandbox import SampleLimits
 ERROR_KINDS = ("syntax", "runtime", "timeout", "memory", "blank", "forbidden", "unsupported", "missing_module")
 
 
-class RenderError(Exception):
+class RenderError(VinciError):
     """A sample failed in a way we can name; ``kind`` is one of ``ERROR_KINDS``."""
 
     def __init__(self, kind: str, message: str):

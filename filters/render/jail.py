@@ -27,6 +27,8 @@ import os
 import signal
 from dataclasses import dataclass
 
+from core.errors import VinciError
+
 from . import seccomp
 
 CLONE_NEWNS = 0x00020000
@@ -48,7 +50,7 @@ HOME = "/tmp/home"
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-class JailUnavailable(OSError):
+class JailUnavailable(VinciError, OSError):
     """The kernel would not give this sample namespaces of its own."""
 
 

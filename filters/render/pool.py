@@ -17,6 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Sequence
 
+from core.errors import VinciError
 from core.languages import LANGS
 
 from .base import ERROR_KINDS, Canvas, RenderError, RenderResult, printable, renderer_class, resolve_conventions
@@ -45,7 +46,7 @@ def png_size(data: bytes) -> tuple[int, int]:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
-class WorkerGone(Exception):
+class WorkerGone(VinciError):
     """The worker died or stopped answering; the pool replaces it."""
 
 

@@ -10,13 +10,15 @@ import select
 import struct
 import time
 
+from core.errors import VinciError
+
 FRAME = struct.Struct("<II")
 MAX_HEADER = 1 << 20
 MAX_PAYLOAD = 64 << 20  # a 16.7 Mpx canvas is 50 MB of raw RGB; no honest PNG is larger
 MAX_TRACE_BYTES = 256 << 10  # a drawing trace (``chart_trace``) is JSON text of at most this many characters
 
 
-class FrameTooLarge(ValueError):
+class FrameTooLarge(VinciError, ValueError):
     """A frame over ``MAX_HEADER``/``MAX_PAYLOAD``, refused before any byte of it is written."""
 
 

@@ -41,6 +41,8 @@ def test_conventions_come_from_the_registry_and_the_command_line():
         chosen_conventions("nobody/nothing", [])
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
 def test_a_page_rendered_as_its_benchmark_shot_it_is_measured(tmp_path):
     pairs = [p for p in folder_pairs(REAL / "design2code", tmp_path, beside=True) if p.ref == "4405.html"]
     rows = measure(pairs, render_pairs(pairs, 1, 30, chosen_conventions("SALT-NLP/Design2Code-hf", [])))

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import pytest
+
 from core.stats import Stats
 from filters.execution import card_section, count_missing_modules, missing_modules, render_job, render_samples
 from sources.base import RawSample
 
 
+@pytest.mark.renders
 def test_a_missing_module_is_counted_by_name_for_stats_and_card(service):
     samples = [RawSample("python", f"import {name}\nimport matplotlib.pyplot as plt\nplt.plot([1])\n", "dir:x", f"{i}.py", "MIT")
                for i, name in enumerate(["squarify_of_2030", "squarify_of_2030.sub", "numpy"])]

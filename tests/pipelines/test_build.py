@@ -19,6 +19,8 @@ from pipelines.manifest import load_manifest
 
 from tests.pipelines.conftest import build_cli, rows_of
 
+pytestmark = pytest.mark.renders  # renders through the sandboxed pool (pytest -m 'not renders' leaves it out)
+
 
 def test_outputs_load_with_datasets(reference, tmp_path):
     _, out = reference

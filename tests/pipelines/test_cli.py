@@ -26,6 +26,9 @@ def one_line_error(run: subprocess.CompletedProcess, *needles: str) -> None:
     assert all(n in errors[0] for n in needles), errors[0]
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
+@pytest.mark.needs_tex
 def test_render_output_problems_are_one_line(tmp_path):
     badge, aspirin = EXAMPLES / "badge.svg", EXAMPLES / "aspirin.smi"
     (tmp_path / "taken.png").write_bytes(b"x")
@@ -44,6 +47,9 @@ def test_render_output_problems_are_one_line(tmp_path):
     assert run.returncode == 0 and (tmp_path / "folder" / "badge.png").stat().st_size > 0
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
+@pytest.mark.needs_tex
 def test_render_takes_a_datasets_conventions(tmp_path):
     from PIL import Image
 
@@ -64,6 +70,7 @@ def test_harvest_refuses_unknown_formats_and_options(tmp_path):
                    "did you mean 'code_column'")
 
 
+@pytest.mark.renders
 def test_push_offline_is_one_line(reference, tmp_path):
     _, out = reference
     run = vinci("push", out, "--repo-id", "org/corpus", env={"HF_ENDPOINT": "http://127.0.0.1:9", "HF_TOKEN": "hf_x"},
@@ -84,6 +91,7 @@ def test_plan_checks_dir_paths_and_options(tmp_path):
     one_line_error(vinci("build", langs, "--plan"), "unknown option 'langs'", "takes no options")
 
 
+@pytest.mark.renders
 def test_empty_sft_warns_in_plan_and_build_exits_zero_with_its_report(tmp_path):
     manifest = write_manifest(tmp_path, sources=[{"source": "synthetic.smiles", "n": 3}], splits={"virl": 5, "sft": "rest"})
     plan = vinci("build", manifest, "--plan")
@@ -98,6 +106,7 @@ def test_empty_sft_warns_in_plan_and_build_exits_zero_with_its_report(tmp_path):
     assert sorted(p.name.split("-")[0] for p in (out / "data").glob("*.parquet")) == ["virl"]
 
 
+@pytest.mark.renders
 def test_build_errors_are_not_glued_to_the_progress_bar(tmp_path):
     bad = tmp_path / "broken.parquet"
     bad.write_bytes(b"PAR1 this is not parquet PAR1")
@@ -110,6 +119,7 @@ def test_build_errors_are_not_glued_to_the_progress_bar(tmp_path):
     assert sum("broken.parquet" in line for line in run.stderr.splitlines()) == 1, run.stderr
 
 
+@pytest.mark.renders
 def test_bad_values_are_refused_before_any_work(tmp_path):
     manifest = write_manifest(tmp_path)
     out = tmp_path / "out"
@@ -140,6 +150,9 @@ def test_version():
     assert run.returncode == 0 and re.fullmatch(r"vinci \S+\n", run.stdout), run.stdout + run.stderr
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
+@pytest.mark.needs_tex
 def test_every_source_is_accounted_for_and_an_empty_one_warns(tmp_path):
     tree = tmp_path / "tree"
     tree.mkdir()
@@ -163,6 +176,7 @@ def test_every_source_is_accounted_for_and_an_empty_one_warns(tmp_path):
                    "no source gave a row", f"dir:{tree}: 0 rows harvested", "1 symlink, 1 undecodable")
 
 
+@pytest.mark.renders
 def test_limit_keeps_every_split_and_the_card_says_what_the_build_has(tmp_path):
     manifest = write_manifest(tmp_path, splits={"virl": 20, "test": 0, "sft": "rest"})
     out = tmp_path / "out"
@@ -177,6 +191,7 @@ def test_limit_keeps_every_split_and_the_card_says_what_the_build_has(tmp_path):
     assert 'ds["sft"][0]' in card and "# splits: sft, virl" in card
 
 
+@pytest.mark.renders
 def test_ctrl_c_stops_at_once_and_a_rerun_resumes(reference, tmp_path):
     import signal
     import time
@@ -205,6 +220,7 @@ def test_ctrl_c_stops_at_once_and_a_rerun_resumes(reference, tmp_path):
     assert rows_of(out) == rows_of(ref_out)
 
 
+@pytest.mark.renders
 def test_a_second_build_into_a_busy_folder_names_the_holder(reference, tmp_path):
     import signal
     import socket

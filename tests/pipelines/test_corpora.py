@@ -5,12 +5,15 @@ import json
 from itertools import islice
 
 import pyarrow.parquet as pq
+import pytest
 
 from pipelines.build import Build
 from pipelines.manifest import load_manifest
 from sources.base import open_source
 from tests.conftest import render_one
 from tests.sources.hub_fixtures import PY, PY_DRAFT, vincicoder_sft
+
+pytestmark = pytest.mark.renders  # renders through the sandboxed pool (pytest -m 'not renders' leaves it out)
 
 SVG_SPEC = {"source": "synthetic.svg", "n": 8}
 ROOT_FIXTURES = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures" / "real"
@@ -79,6 +82,7 @@ def test_decontamination_drops_planted_benchmark_rows(tmp_path, tiny_manifest, s
     assert "## Decontamination" in card and "2 rows were dropped as `contaminated`" in card
 
 
+@pytest.mark.needs_chromium
 def test_a_design2code_build_draws_as_the_benchmark_and_names_missing_modules(tmp_path, tiny_manifest):
     """Design2Code's Hub layout (its registry conventions) beside a dir: tree with a script needing a package the
     render environment lacks: rows at the benchmark's screenshot size, its conventions kept for the row,

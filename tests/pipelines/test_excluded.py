@@ -14,6 +14,8 @@ from pipelines.build import Build
 from pipelines.manifest import load_manifest
 from tests.pipelines.conftest import ROOT
 
+pytestmark = pytest.mark.renders  # renders through the sandboxed pool (pytest -m 'not renders' leaves it out)
+
 MOLS = ["CCO", "", "C" * 500, "c1ccccc1", "C1CC(", "CCO", "c1ccccc1O", "CC(=O)O", "CCN(CC)CC", "OC(=O)c1ccccc1"]
 
 

@@ -12,6 +12,8 @@ import pytest
 from pipelines.export import ExportError, export
 from tests.pipelines.conftest import ROOT
 
+pytestmark = pytest.mark.renders  # renders through the sandboxed pool (pytest -m 'not renders' leaves it out)
+
 
 def build_rows(folder):
     return [r for shard in sorted((folder / "data").glob("*.parquet")) for r in pq.read_table(shard).to_pylist()]
@@ -96,6 +98,8 @@ def test_cli_export_is_one_line(optimize_build, tmp_path):
     assert again.returncode == 1 and again.stderr.startswith("error: ") and again.stderr.count("\n") == 1
 
 
+@pytest.mark.needs_chromium
+@pytest.mark.needs_tex
 def test_trl_virl_rows_are_prompts_that_grpo_trainer_takes(optimize_build, tmp_path):
     from trl import GRPOConfig, GRPOTrainer
 

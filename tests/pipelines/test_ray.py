@@ -32,6 +32,7 @@ def cluster(tmp_path_factory):
     subprocess.run([exe, "stop", "--force"], capture_output=True, timeout=120)
 
 
+@pytest.mark.renders
 def test_ray_build_gives_the_local_rows(reference, cluster, tmp_path):
     manifest, local_out = reference
     proc = build_cli(manifest, tmp_path / "ray", "--executor", "ray", env=cluster)
@@ -40,6 +41,7 @@ def test_ray_build_gives_the_local_rows(reference, cluster, tmp_path):
     assert rows_of(tmp_path / "ray") == rows_of(local_out)
 
 
+@pytest.mark.renders
 def test_killed_ray_build_resumes_identical(reference, cluster, tmp_path):
     manifest, local_out = reference
     out = tmp_path / "ray-killed"
@@ -53,6 +55,7 @@ def test_killed_ray_build_resumes_identical(reference, cluster, tmp_path):
     assert rows_of(out) == rows_of(local_out)
 
 
+@pytest.mark.renders
 def test_failing_units_are_retried_then_reported(cluster, tmp_path, tiny_manifest):
     bad = tmp_path / "broken.parquet"
     bad.write_bytes(b"PAR1 not parquet PAR1")
@@ -249,6 +252,7 @@ def _kill_namespace(netns: str) -> None:
                 pass
 
 
+@pytest.mark.renders
 @pytest.mark.skipif(not (shutil.which("unshare") and shutil.which("ip")), reason="needs unshare and ip")
 def test_a_token_auth_cluster_at_an_explicit_address(reference, tmp_path):
     """``ray start --head`` with token authentication, in a network namespace of the test's own (loopback only);
@@ -283,6 +287,7 @@ exec {sys.executable} -m pipelines.cli build {manifest} --out {out} --workers 1 
     assert (home / ".ray" / "auth_token").is_file() and rows_of(out) == rows_of(local_out)
 
 
+@pytest.mark.renders
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.skipif(not (shutil.which("unshare") and shutil.which("ip") and shutil.which("pgrep")),

@@ -51,6 +51,7 @@ def test_sheet_draws_the_flawed_render(tmp_path):
     assert (255, 0, 0) in colors and (0, 0, 255) in colors
 
 
+@pytest.mark.renders
 def test_empty_split_is_a_clear_error_and_the_report_still_writes(reference, tmp_path):
     _, out = reference
     with pytest.raises(EmptySheet, match=r"split 'test' has no rows in .*splits with rows: sft, virl"):

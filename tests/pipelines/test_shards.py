@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import Counter
 
 import datasets
+import pytest
 import yaml
 
 from pipelines.build import Build
@@ -16,6 +17,7 @@ def card_snippet_load(folder, cache):
     return datasets.load_dataset(str(folder), cache_dir=str(cache))
 
 
+@pytest.mark.renders
 def test_rebuild_into_the_same_folder_loads_the_new_rows(tmp_path, tiny_manifest):
     out, cache = tmp_path / "same", tmp_path / "hf-cache"
     splits = {"virl": 0, "sft": "rest"}
@@ -32,6 +34,7 @@ def test_rebuild_into_the_same_folder_loads_the_new_rows(tmp_path, tiny_manifest
     assert lock["excluded"] is not None
 
 
+@pytest.mark.renders
 def test_card_shows_export_and_exclusions(reference):
     _, out = reference
     card = (out / "README.md").read_text()

@@ -146,6 +146,7 @@ CASES = {"license_filter": license_filter, "quality_code": code_check, "executio
          "decontaminate": decontaminate, "optimize": optimize}
 
 
+@pytest.mark.renders
 @pytest.mark.parametrize("step", [s for s in REGISTERED if s not in MAKERS], ids=lambda s: s.name)
 def test_a_registered_filters_drops_are_counted_and_recorded(service, step):
     assert step.name in CASES, f"no case feeds {step.__name__} items it drops: add one here"

@@ -72,6 +72,9 @@ def test_walks_units_with_refs_and_licences(tree):
     assert source.skipped == {"binary": 1, "undecodable": 1}
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
+@pytest.mark.needs_tex
 def test_units_render_including_helper_imports(service, tree):
     samples = [s for s in FileSource(str(tree)) if s.lang in ("python", "latex")]
     results = service.render_many([(s.lang, s.code, s.meta.get("files")) for s in samples])

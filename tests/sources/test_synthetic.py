@@ -58,6 +58,7 @@ def test_smiles_are_canonical_and_sanitizable():
         assert mol is not None and Chem.MolToSmiles(mol) == sample.code
 
 
+@pytest.mark.renders
 @pytest.mark.parametrize("spec", SPECS)
 def test_generated_samples_render(service, spec):
     samples = list(islice(open_source(spec, seed=11), 4))
@@ -75,6 +76,7 @@ def test_unknown_spec_is_a_clear_error():
         open_source("synthetic.cobol")
 
 
+@pytest.mark.renders
 def test_svg_grid_kind_draws_few_shapes_on_the_grid(service):
     samples = list(islice(open_source("synthetic.svg", seed=0, options={"kinds": ["grid"], "grid_cells": 3, "grid_max_shapes": 2,
                                                                         "grid_colors": ["red", "blue"]}), 40))

@@ -1,7 +1,11 @@
 """A training budget in minutes stops the run at the first step past it; batched generation equals one by one."""
 from __future__ import annotations
 
+import pytest
+
 from training.config import TrainConfig
+
+pytestmark = pytest.mark.renders  # renders through the sandboxed pool (pytest -m 'not renders' leaves it out)
 
 
 def test_time_budget_stops_training(demo_corpus, tmp_path):

@@ -38,6 +38,7 @@ def test_train_input_errors(args, expected):
     assert expected in one_line_error(done)
 
 
+@pytest.mark.renders
 def test_eval_names_the_splits_that_exist(demo_corpus, tmp_path):
     done, _ = vinci("eval", "--data", demo_corpus, "--split", "test", "--model", "tiny:qwen2-vl", "--encoder", "tiny:dinov2",
                     "--output", str(tmp_path / "e"), env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
@@ -52,6 +53,7 @@ def test_saving_a_model_draws_no_progress_bar(tmp_path, capfd):
     assert (tmp_path / "enc" / "config.json").exists() and "Writing model shards" not in capfd.readouterr().err
 
 
+@pytest.mark.renders
 def test_default_encoder_offline_fails_fast_naming_the_tiny_one(tmp_path, demo_corpus):
     code = tmp_path / "chart.py"
     code.write_text(CHART)
@@ -65,6 +67,7 @@ def test_default_encoder_offline_fails_fast_naming_the_tiny_one(tmp_path, demo_c
     assert "--encoder tiny:dinov2" in one_line_error(done) and seconds < 30
 
 
+@pytest.mark.renders
 def test_reward_accepts_the_tiny_encoder_spelling(tmp_path):
     code = tmp_path / "chart.py"
     code.write_text(CHART)
@@ -80,6 +83,7 @@ def test_reward_accepts_the_tiny_encoder_spelling(tmp_path):
     assert '"total": 1.0' in done.stdout and (tmp_path / "cache" / "vinci" / "tiny-dinov2" / "config.json").exists()
 
 
+@pytest.mark.renders
 def test_a_missing_model_fails_at_once_naming_it(tmp_path, demo_corpus):
     done, seconds = vinci("eval", "--data", demo_corpus, "--model", "runs/nonexist", "--encoder", "tiny:dinov2",
                           "--output", str(tmp_path / "e"), env=OFFLINE)
@@ -96,6 +100,7 @@ def test_a_missing_model_fails_at_once_naming_it(tmp_path, demo_corpus):
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+@pytest.mark.renders
 def test_train_refuses_an_earlier_run_unless_told_and_takes_config_names_from_any_folder(tmp_path, demo_corpus):
     output = tmp_path / "run"
     (output / "checkpoint-3").mkdir(parents=True)
@@ -109,6 +114,7 @@ def test_train_refuses_an_earlier_run_unless_told_and_takes_config_names_from_an
     assert "trained to step 1" in done.stdout and sorted(p.name for p in output.glob("checkpoint-*")) == ["checkpoint-1"]
 
 
+@pytest.mark.renders
 def test_ctrl_c_in_training_stops_at_once_and_says_how_to_resume(tmp_path, demo_corpus):
     import signal
 
@@ -126,6 +132,7 @@ def test_ctrl_c_in_training_stops_at_once_and_says_how_to_resume(tmp_path, demo_
     assert f"interrupted: checkpoints are kept in {output} (checkpoint-" in err and "with --resume" in err
 
 
+@pytest.mark.renders
 def test_select_needs_two_samples_per_prompt(demo_corpus):
     done, _ = vinci("select", "--data", demo_corpus, "--model", "tiny:qwen2-vl", "-k", "1", "-o", "/tmp/never")
     assert done.returncode == 2 and done.stderr.strip().splitlines() == [

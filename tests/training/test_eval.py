@@ -7,6 +7,7 @@ from training.data import load_split
 from training.eval import EvalError, auto_max_new_tokens, pick_rows, pick_split, tanimoto
 
 
+@pytest.mark.renders
 def test_default_split_is_one_that_exists(demo_corpus, tmp_path):
     assert pick_split(demo_corpus, None) == "virl"
     assert pick_split(demo_corpus, "sft") == "sft"
@@ -15,6 +16,9 @@ def test_default_split_is_one_that_exists(demo_corpus, tmp_path):
     assert pick_split("org/some-dataset", None) == "test"
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
+@pytest.mark.needs_tex
 def test_rows_are_drawn_evenly_across_languages(demo_corpus):
     ds = load_split(demo_corpus, "sft")
     counts = {}
@@ -45,6 +49,7 @@ def test_tanimoto_reads_the_reference_smiles_only():
     assert 0 < tanimoto("CCO", "CCN") < 1 and tanimoto("CCO", None) == 0.0 and tanimoto("CCO", "C1CC") == 0.0
 
 
+@pytest.mark.renders
 def test_the_contact_sheet_labels_each_pair_and_says_why_nothing_rendered(demo_corpus, tmp_path, capsys):
     import io
 

@@ -50,6 +50,9 @@ def reward(service):
     return VisualCodeReward(RewardConfig(encoder="pixel"), service=service)
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
+@pytest.mark.needs_tex
 @pytest.mark.parametrize("lang", sorted(LANGUAGES))
 def test_ranks_target_near_miss_unrelated_blank(service, reward, lang):
     spec, kinds = LANGUAGES[lang]
@@ -90,6 +93,7 @@ def test_colour_counts_where_grey_levels_agree():
     assert score < 0.6
 
 
+@pytest.mark.renders
 def test_selectable_in_a_virl_config_and_the_reward_cli(tmp_path, service):
     cfg = TrainConfig(reward={"encoder": "pixel"}, output_dir=str(tmp_path / "virl"))
     assert reward_config(cfg).encoder == "pixel"

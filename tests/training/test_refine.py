@@ -9,6 +9,8 @@ from training.folders import undecoded
 from training.refine import write_failures
 from training.rewards import RewardConfig, VisualCodeReward
 
+pytestmark = pytest.mark.renders  # renders through the sandboxed pool (pytest -m 'not renders' leaves it out)
+
 BLUE_BOX = '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="200"><rect x="20" y="20" width="260" height="160" fill="#1f4fd1"/></svg>'
 OTHER_CHART = "import matplotlib.pyplot as plt\nplt.figure(figsize=(5, 4))\nplt.plot([0, 1, 2], [2, 0, 1], color='green')\n"
 

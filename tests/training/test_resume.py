@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 import torch
 from transformers import TrainerCallback
 
 from training.config import TrainConfig
 from training.resume import run_state, train
+
+pytestmark = pytest.mark.renders  # renders through the sandboxed pool (pytest -m 'not renders' leaves it out)
 
 
 class WeightsAtStart(TrainerCallback):

@@ -31,12 +31,15 @@ def answer(lang, code):
     return [{"role": "assistant", "content": f"Here you go:\n```{lang}\n{code}\n```"}]
 
 
+@pytest.mark.renders
 def test_identical_render_scores_one_and_perturbed_less(reward, target):
     parts = reward.score([answer("python", CHART), answer("python", SHIFTED)], ["python", "python"], [target, target])
     assert parts[0]["visual"] == pytest.approx(1.0, abs=1e-5) and parts[0]["total"] == pytest.approx(1.0, abs=1e-5)
     assert parts[1]["executed"] == 1.0 and parts[1]["visual"] < parts[0]["visual"]
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
 def test_failures_and_wrong_language_score_zero(reward, target):
     completions = [answer("python", "raise ValueError('x')"), answer("html", "<p>hi</p>"), "no code at all",
                    answer("python", "import time\ntime.sleep(60)")]
@@ -46,6 +49,7 @@ def test_failures_and_wrong_language_score_zero(reward, target):
     assert parts[0]["total"] == pytest.approx(0.1)
 
 
+@pytest.mark.renders
 def test_trl_callables_log_per_language(reward, target):
     logged = {}
     scores = reward.visual(prompts=[None, None], completions=[answer("python", CHART), answer("svg", "<svg/>")],
@@ -55,6 +59,7 @@ def test_trl_callables_log_per_language(reward, target):
     assert reward.format(completions=[answer("svg", "<svg/>")], lang=["python"]) == [0.0]
 
 
+@pytest.mark.renders
 def test_target_embeddings_are_cached(reward, target):
     calls = []
     original = reward.encoder.embed
@@ -78,6 +83,7 @@ def test_tiling_follows_the_aspect_ratio():
     assert crops(Image.new("RGB", (300, 300), "white"), tile=448).min() > 0.99
 
 
+@pytest.mark.renders
 def test_coarse_and_fine_weights(service, tiny_dinov2, target):
     only_coarse = VisualCodeReward(RewardConfig(encoder=tiny_dinov2, fine_weight=0.0), service=service)
     parts = only_coarse.score([answer("python", SHIFTED)], ["python"], [target])[0]
@@ -89,12 +95,14 @@ def test_extract_code_takes_one_block_in_the_language():
     assert extract_code("```svg\n<svg/>\n```\nbetter:\n```python\nx = 1\n```", "python") is None
 
 
+@pytest.mark.renders
 def test_known_hacks_score_zero(reward, target):
     completions = [c for _, c, _ in HACKS]
     parts = reward.score(completions, [lang for lang, _, _ in HACKS], [target] * len(HACKS))
     assert [p["total"] for p in parts] == [0.0] * len(HACKS)
 
 
+@pytest.mark.renders
 def test_the_smiles_hack_neither_renders_nor_earns(service, reward, target):
     assert service.render_many([("smiles", "CNCCN scale scale scale")])[0].error_kind == "syntax"
     assert reward.score(["```smiles\nCNCCN scale scale scale\n```"], ["smiles"], [target])[0]["total"] == 0.0
@@ -109,6 +117,7 @@ NEAR_UNIFORM = [
 ]
 
 
+@pytest.mark.renders
 def test_near_uniform_renders_score_zero(service, reward, target):
     """The renderer accepts these (not one flat colour); the reward sees nothing to compare."""
     assert all(r.ok for r in service.render_many(NEAR_UNIFORM)), [r.status_line() for r in service.render_many(NEAR_UNIFORM)]
@@ -116,6 +125,7 @@ def test_near_uniform_renders_score_zero(service, reward, target):
     assert [(p["blank"], p["executed"], p["visual"]) for p in parts] == [(1.0, 0.0, 0.0)] * 4
 
 
+@pytest.mark.renders
 def test_honest_answers_render_and_score(reward, target):
     parts = reward.score([c for _, c, _ in HONEST], [lang for lang, _, _ in HONEST], [target] * len(HONEST))
     assert [(p["format"], p["executed"], p["blank"]) for p in parts] == [(1.0, 1.0, 0.0)] * len(HONEST)
@@ -127,6 +137,7 @@ def test_encoder_loads_a_saved_folder(tiny_dinov2):
     assert emb.shape == (2, 64) and np.allclose(emb.norm(dim=-1).numpy(), 1.0, atol=1e-5)
 
 
+@pytest.mark.renders
 def test_reward_cli(tmp_path, tiny_dinov2, target):
     code = tmp_path / "chart.py"
     code.write_text(CHART)
@@ -167,6 +178,7 @@ def png_of(image) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.renders
 def test_reward_matches_the_release_on_one_and_many_tiles(service, tiny_dinov2, target):
     shifted, mol, other = [Image.open(io.BytesIO(r.png)).convert("RGB") for r in service.render_many(
         [("python", SHIFTED), ("smiles", "CC(=O)Oc1ccccc1C(=O)O"), ("smiles", "CC(=O)Oc1ccccc1C(=O)N")])]
@@ -177,6 +189,7 @@ def test_reward_matches_the_release_on_one_and_many_tiles(service, tiny_dinov2, 
         assert ours == pytest.approx(release_visual(reward.encoder.model, goal, render), abs=1e-4)
 
 
+@pytest.mark.renders
 def test_cls_release_is_before_the_final_layernorm_and_pooler_after(tiny_dinov2, target):
     import torch
 
@@ -204,6 +217,8 @@ def test_cls_defaults_to_the_release_and_rejects_other_values():
 
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
 def test_an_answer_is_drawn_under_its_prompts_render_conventions(service, tiny_dinov2, target):
     """A Design2Code prompt's answer is rendered at the benchmark's 1280 px viewport, as its target was."""
     from training.data import to_grpo_example

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from itertools import groupby
 
+import pytest
+
 from training.config import TrainConfig
 from training.data import sft_dataset
 from training.sampling import LengthBuckets
@@ -38,6 +40,7 @@ def test_each_pass_has_a_new_order_and_the_seed_repeats_it():
     assert list(a) != first
 
 
+@pytest.mark.renders
 def test_length_counts_the_conversation_text(demo_corpus):
     rows = sft_dataset(demo_corpus, "sft")
     for row in rows:
@@ -45,6 +48,7 @@ def test_length_counts_the_conversation_text(demo_corpus):
         assert row["length"] == text
 
 
+@pytest.mark.renders
 def test_sft_trains_on_length_buckets(demo_corpus, tmp_path):
     from training.sft import build_trainer
 

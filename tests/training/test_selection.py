@@ -39,6 +39,7 @@ def test_bad_bands_are_refused(text):
         parse_band(text)
 
 
+@pytest.mark.renders
 def test_select_cli_writes_a_scored_build_folder(demo_corpus, tmp_path):
     """The tiny random model scores 0 everywhere: the band 0:1 with no spread needed keeps one prompt per language."""
     import datasets
@@ -58,6 +59,7 @@ def test_select_cli_writes_a_scored_build_folder(demo_corpus, tmp_path):
     assert len(grpo_dataset(str(out), "virl")) == 3
 
 
+@pytest.mark.renders
 def test_select_refuses_a_bad_band_in_one_line(demo_corpus, tmp_path):
     done = subprocess.run([sys.executable, "-m", "pipelines.cli", "select", "--data", demo_corpus, "--model", "tiny:qwen2-vl",
                            "--band", "0.9:0.1", "-o", str(tmp_path / "x")], capture_output=True, text=True)

@@ -5,11 +5,14 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from training.config import TrainConfig
 from training.data import grpo_dataset, sft_dataset
 from training.prompts import GENERATE
+
+pytestmark = pytest.mark.renders  # renders through the sandboxed pool (pytest -m 'not renders' leaves it out)
 
 
 def weights(model) -> dict[str, torch.Tensor]:
@@ -83,6 +86,8 @@ def test_two_grpo_steps_change_the_weights(demo_corpus, tmp_path, tiny_dinov2, s
     assert any(k.startswith("reward/visual/") for k in logged)
 
 
+@pytest.mark.needs_chromium
+@pytest.mark.needs_tex
 def test_eval_reports_per_language(demo_corpus, tmp_path, tiny_dinov2):
     """No --split: the corpus has no ``test``, so ``virl``; -n 3 draws one row of each of its three languages."""
     done = subprocess.run([sys.executable, "-m", "pipelines.cli", "eval", "--data", demo_corpus,

@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, Sequence
 
+from core.errors import VinciError
 
-class BenchmarkError(ValueError):
+
+class BenchmarkError(VinciError, ValueError):
     """Bad benchmark input (data, outputs file); the message is one line naming the file and row."""
 
 

@@ -25,6 +25,8 @@ from collections import Counter
 from pathlib import Path
 from typing import ClassVar, Sequence
 
+from core.errors import VinciError
+
 from .base import BenchmarkError, Column, Sample, f1, mean_percent
 from .colors import color_total, filter_similar
 
@@ -32,7 +34,7 @@ TRACE = "chartmimic"
 MAX_LIST = 2000
 
 
-class TraceError(ValueError):
+class TraceError(VinciError, ValueError):
     """A trace that is not the shape the tracer writes (it came from an untrusted process)."""
 
 

@@ -19,6 +19,8 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
+from core.errors import VinciError
+
 from .html_tree import Element, parse, serialize
 
 TEXT_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "div", "span", "a", "b", "li", "table", "td",
@@ -39,7 +41,7 @@ class Block:
     color: tuple[float, float, float]
 
 
-class PoolExhausted(ValueError):
+class PoolExhausted(VinciError, ValueError):
     """More text elements than the evaluator's 4,096 colours (it fails on such a page)."""
 
 

@@ -18,7 +18,9 @@ installed, else as the same linear programme by ``scipy.optimize.linprog`` (HiGH
 Patches with the same pixels share one inner transport, two patches with no pixel at 0.001 (equal
 weights) are an assignment problem, solved by ``linear_sum_assignment``, without OpenCV a patch of one grey
 against any other splits into a closed-form grey term and a min-cost flow on the 8 x 8 grid (224 arcs instead
-of 4,096 pairings), and two equal pictures are 0 apart without solving anything.
+of 4,096 pairings), and two equal pictures are 0 apart without solving anything. ``shortcuts=False`` turns
+all of these off (every patch pair its own ``transport``, as HELM's recursion calls ``cv2.EMD`` at every patch
+pair): the same values, at the cost of running it the official way (``benchmarks/eval_benchmarks.py``).
 """
 from __future__ import annotations
 
@@ -128,16 +130,16 @@ def grid_transport(supply: np.ndarray, demand: np.ndarray) -> float:
     return float(solved.fun) / float(a.sum())
 
 
-def patch_emd(first: np.ndarray, second: np.ndarray) -> float:
+def patch_emd(first: np.ndarray, second: np.ndarray, shortcuts: bool = True) -> float:
     """EMD between two patches' pixel points (L1 over grey, x, y). Where one patch is one grey ``c``, every
     plan pays ``sum_j b_j |c - v_j|`` for the grey whatever it moves, and the rest is a flow on the grid."""
-    for constant, other in ((first, second), (second, first)) if _opencv() is None else ():  # cv2.EMD is faster still
+    for constant, other in ((first, second), (second, first)) if shortcuts and _opencv() is None else ():  # cv2.EMD is faster still
         if np.all(constant[:, 1] == constant[0, 1]):
             mass = other[:, 0].astype(np.float64) / float(np.sum(other[:, 0], dtype=np.float64))
             grey = float(np.sum(mass * np.abs(other[:, 1].astype(np.float64) - float(constant[0, 1]))))
             return grey + grid_transport(first[:, 0], second[:, 0])
     cost = np.abs(first[:, None, 1:] - second[None, :, 1:]).sum(axis=2)
-    if np.all(first[:, 0] == first[0, 0]) and np.all(second[:, 0] == second[0, 0]):
+    if shortcuts and np.all(first[:, 0] == first[0, 0]) and np.all(second[:, 0] == second[0, 0]):
         from scipy.optimize import linear_sum_assignment
 
         rows, cols = linear_sum_assignment(cost)
@@ -145,7 +147,7 @@ def patch_emd(first: np.ndarray, second: np.ndarray) -> float:
     return transport(first[:, 0], second[:, 0], cost)
 
 
-def block_emd(answer, target) -> float:
+def block_emd(answer, target, shortcuts: bool = True) -> float:
     """The block EMD of two same-size PIL pictures (the target decides the background colour)."""
     if answer.size != target.size:
         raise ValueError("pictures of different sizes")
@@ -157,7 +159,7 @@ def block_emd(answer, target) -> float:
         height = math.floor(MAX_PATCHES / (width / PATCH[0])) * PATCH[0]
         answer, target = answer.resize((width, height)), target.resize((width, height))
     first, second = np.array(answer), np.array(target)
-    if np.array_equal(first, second):
+    if shortcuts and np.array_equal(first, second):
         return 0.0  # every patch stays where it is at no cost, and no cost is negative
     background, share = most_frequent_colour(second)
     background_grey = float(_grey(background).squeeze() / 255.0)
@@ -172,9 +174,10 @@ def block_emd(answer, target) -> float:
     def points(values: bytes) -> np.ndarray:
         return pixel_points(np.frombuffer(values, dtype=np.float32), background_grey)
 
-    @lru_cache(maxsize=None)
-    def inner(a: bytes, b: bytes) -> float:
-        return 0.0 if a == b else patch_emd(points(a), points(b))
+    def solve(a: bytes, b: bytes) -> float:
+        return 0.0 if shortcuts and a == b else patch_emd(points(a), points(b), shortcuts)
+
+    inner = lru_cache(maxsize=None)(solve) if shortcuts else solve  # officially every pair is solved anew
 
     keys1 = [row.tobytes() for row in sig1[:, 1:-2]]
     keys2 = [row.tobytes() for row in sig2[:, 1:-2]]
@@ -184,7 +187,7 @@ def block_emd(answer, target) -> float:
     return transport(weights.astype(np.float32), weights.astype(np.float32), cost.astype(np.float32))
 
 
-def ems(answer_png: bytes, target_png: bytes) -> float:
+def ems(answer_png: bytes, target_png: bytes, shortcuts: bool = True) -> float:
     """EMS of an answer's picture against the target's; the answer is first resized to the target's size
     (HELM's default size handling)."""
     from PIL import Image
@@ -195,4 +198,4 @@ def ems(answer_png: bytes, target_png: bytes) -> float:
         answer = answer.resize(target.size)
     background, _ = most_frequent_colour(np.array(target))
     constant = Image.new("RGB", target.size, (255, 255, 255) if _grey(background)[0] < 127 else (0, 0, 0))
-    return 1.0 - block_emd(answer, target) / block_emd(constant, target)
+    return 1.0 - block_emd(answer, target, shortcuts) / block_emd(constant, target, shortcuts)

@@ -8,6 +8,8 @@ import pytest
 
 from filters.render.pool import RenderService
 
+pytestmark = pytest.mark.renders  # renders through the sandboxed pool (pytest -m 'not renders' leaves it out)
+
 CHART = """
 import matplotlib.pyplot as plt
 fig, axs = plt.subplots(1, 2, figsize=(5, 2.5))

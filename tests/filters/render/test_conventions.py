@@ -18,6 +18,8 @@ from filters.render import RenderPool
 from filters.render.base import resolve_conventions, renderer_class
 from sources.hub.registry import DATASETS, DESIGN2CODE_SCREENSHOT
 
+pytestmark = pytest.mark.renders  # renders through the sandboxed pool (pytest -m 'not renders' leaves it out)
+
 REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real"
 CHARTMIMIC = REAL / "chartmimic_ori500"
 DESIGN2CODE = REAL / "design2code"
@@ -136,6 +138,7 @@ def test_a_missing_module_is_named(python_pool):
     assert "No module named 'not_in_the_env'" in result.message
 
 
+@pytest.mark.needs_chromium
 def test_bad_conventions_fail_the_sample_not_the_pool(python_pool):
     assert python_pool.render("x = 1", conventions={"dpi": 300}).error_kind == "unsupported"
     assert python_pool.render("x = 1", conventions={"savefig": "tight"}).error_kind == "unsupported"
@@ -143,6 +146,7 @@ def test_bad_conventions_fail_the_sample_not_the_pool(python_pool):
         resolve_conventions(renderer_class("html"), {"viewport_width": 10**6})
 
 
+@pytest.mark.needs_chromium
 @pytest.mark.parametrize("page", ["1002", "13302", "1009", "4405", "10414"])
 def test_design2code_pages_render_as_the_benchmark_shot_them(html_pool, page):
     """Design2Code's policy (a 1280x720 viewport, full page; its screenshots show no placeholder): the
@@ -165,6 +169,7 @@ def blue_share(png: bytes) -> float:
     return float(((a[..., 2] > 200) & (a[..., 0] < 60) & (a[..., 1] < 60)).mean())
 
 
+@pytest.mark.needs_chromium
 def test_files_beside_a_page_are_served_to_it_and_nothing_else(html_pool):
     rick = (DESIGN2CODE / "rick.jpg").read_bytes()  # Design2Code's placeholder: a blue picture
     served = html_pool.render(PLACEHOLDER_PAGE, files={"rick.jpg": rick})
@@ -176,6 +181,7 @@ def test_files_beside_a_page_are_served_to_it_and_nothing_else(html_pool):
     assert blue_share(again.png) == 0
 
 
+@pytest.mark.needs_chromium
 def test_viewport_and_full_page_conventions(html_pool):
     tall = "<html><body style='margin:0'><div style='height:2000px;width:50%;background:#08f'></div></body></html>"
     full = html_pool.render(tall, conventions={"viewport_width": 1280, "viewport_height": 720})
@@ -196,6 +202,7 @@ def test_svg_size_and_molecule_size_conventions():
         assert (small.width, small.height) == (300, 300)
 
 
+@pytest.mark.needs_tex
 def test_datikz_framing_of_a_full_document():
     """DaTikZ's rows are whole documents (an article here, page number and all), framed by its builder:
     cropped to the drawing, 384 px on the longer side, padded to a white 384 x 384 square."""
@@ -214,6 +221,7 @@ def test_datikz_framing_of_a_full_document():
     assert abs((rows[-1] - rows[0] + 1) - 96) <= 2 and abs((rows[0] + rows[-1]) / 2 - 191.5) <= 2  # 4:1, centred
 
 
+@pytest.mark.needs_tex
 def test_tikz_border_convention():
     snippet = "\\begin{tikzpicture}\\draw (0,0) rectangle (1,1);\\end{tikzpicture}"
     with RenderPool("latex", 1, timeout_s=30) as pool:
@@ -222,6 +230,7 @@ def test_tikz_border_convention():
     assert wide.width - default.width == pytest.approx(2 * 16 * 200 / 72.27, abs=3)  # 16 pt more a side at 200 DPI
 
 
+@pytest.mark.needs_chromium
 def test_a_file_beside_a_page_cannot_land_outside_its_scratch_folder(html_pool, python_pool):
     for pool, code in ((html_pool, PLACEHOLDER_PAGE), (python_pool, "import matplotlib.pyplot as plt\nplt.plot([1, 2])\n")):
         result = pool.render(code, files={"../../escape.jpg": b"\xff\xd8"})

@@ -11,15 +11,15 @@ import time
 
 import pytest
 
-from filters.render import RenderService, detect_isolation
+from filters.render import RenderService
 from filters.render.jail import JailSpec
 from filters.render.pool import WorkerGone, WorkerProcess
 from filters.render.protocol import write_frame
-from filters.render.sandbox import NAMESPACES, run_limited
+from filters.render.sandbox import run_limited
 from tests.conftest import render_one
 from tests.filters.render.test_sandbox import NORMAL
 
-needs_namespaces = pytest.mark.skipif(detect_isolation() != NAMESPACES, reason="bubblewrap namespaces unavailable here")
+needs_namespaces = pytest.mark.needs_bwrap  # skipped, naming bubblewrap, where it cannot create namespaces (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,7 @@ raise RuntimeError('|'.join(k + '=' + ' '.join(fields[k].split()) for k in
 """
 
 
+@pytest.mark.renders
 @needs_namespaces
 def test_a_sample_holds_no_privilege(service, alone):
     found = dict(part.split("=", 1) for part in report(service, STATUS).split(": ", 1)[1].split("|"))
@@ -88,6 +89,7 @@ raise RuntimeError(';'.join(out))
 """
 
 
+@pytest.mark.renders
 @needs_namespaces
 def test_nothing_can_be_mounted_unshared_traced_or_written_outside_scratch(service, alone):
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -133,6 +135,7 @@ raise RuntimeError('hits=' + ','.join(hits))
 """
 
 
+@pytest.mark.renders
 @needs_namespaces
 def test_worker_memory_descriptors_and_signals_are_out_of_reach(service, alone):
     pool = service.pool("python")
@@ -215,6 +218,7 @@ def host_processes_named(name: str) -> list[str]:
     return found
 
 
+@pytest.mark.renders
 @needs_namespaces
 def test_planted_modules_files_shm_and_daemons_do_not_reach_the_next_sample(service, alone):
     assert render_one(service, "python", PLANT).ok
@@ -224,6 +228,7 @@ def test_planted_modules_files_shm_and_daemons_do_not_reach_the_next_sample(serv
     renders_as_alone(service, alone, "python")
 
 
+@pytest.mark.renders
 def test_scratch_is_bounded_and_freed_with_the_sample(service, alone):
     fill = ("import os\nfor i in range(40):\n    with open(f'/tmp/fill{i}', 'wb') as fh:\n"
             "        fh.write(b'0' * (60 << 20))\n")
@@ -233,6 +238,7 @@ def test_scratch_is_bounded_and_freed_with_the_sample(service, alone):
     assert render_one(service, "python", fill.replace("range(40)", "range(3)") + "import matplotlib.pyplot as plt\nplt.plot([1, 0])\n").ok
 
 
+@pytest.mark.renders
 def test_sample_text_is_shown_escaped_never_as_log_lines(service):
     result = render_one(service, "python", "raise RuntimeError('\\x1b[2J\\rINFO vinci.build: all rows kept')\n")
     assert "\x1b" not in result.message and "\r" not in result.message
@@ -258,6 +264,8 @@ if (found.length) { document.body.style.background = 'red'; document.getElementB
 </script></body></html>"""
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
 def test_html_pages_start_from_clean_state():
     with RenderService(workers=1, timeout_s=5.0) as svc:
         first = render_one(svc, "html", LOOKING_PAGE)
@@ -269,6 +277,8 @@ def test_html_pages_start_from_clean_state():
             assert after.ok and after.png == first.png
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
 @needs_namespaces
 def test_html_page_that_allocates_gigabytes_fails_as_memory_and_the_pool_goes_on(service, alone):
     hog = ("<html><body><script>const keep = []; for (let i = 0; i < 64; i++) { const b = new ArrayBuffer(128 << 20);"
@@ -288,6 +298,8 @@ def doc(preamble_extra: str, body: str) -> str:
             "\n\\begin{document}\n" + body + "\n\\end{document}\n")
 
 
+@pytest.mark.renders
+@pytest.mark.needs_tex
 def test_latex_samples_cannot_touch_formats_or_other_samples(service, alone):
     attack = (r"\newwrite\w \immediate\openout\w=/tmp/evil.tex \immediate\write\w{x}\immediate\closeout\w"
               r"\immediate\openout\w=vinci.fmt \immediate\write\w{garbage}\immediate\closeout\w")
@@ -314,6 +326,9 @@ def test_helper_jail_keeps_only_its_folder_writable(tmp_path):
 
 # The normal samples of the other languages after everything above --------------------------------
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
+@pytest.mark.needs_tex
 @pytest.mark.parametrize("lang", ["svg", "smiles", "html", "latex"])
 def test_other_languages_render_as_alone_after_the_attacks(service, alone, lang):
     renders_as_alone(service, alone, lang)
@@ -410,6 +425,7 @@ raise RuntimeError('hits=' + ','.join(hits))
 """
 
 
+@pytest.mark.renders
 @needs_namespaces
 def test_host_kernel_settings_and_the_workers_proc_files_are_read_only(service, alone):
     assert report(service, HOST_KNOBS).endswith("hits=")
@@ -431,6 +447,7 @@ os._exit(0)
 """
 
 
+@pytest.mark.renders
 def test_a_forged_reply_from_a_sample_costs_only_that_sample(service, alone):
     pool = service.pool("python")
     before = {w.proc.pid for w in pool._all}
@@ -442,6 +459,7 @@ def test_a_forged_reply_from_a_sample_costs_only_that_sample(service, alone):
     renders_as_alone(service, alone, "python")
 
 
+@pytest.mark.renders
 def test_cpu_time_is_measured_not_taken_from_the_sample():
     spin = "t = time.process_time()\nwhile time.process_time() - t < 1.6:\n    pass"
     with RenderService(workers=1, timeout_s=1.0) as svc:
@@ -462,6 +480,8 @@ open('out.png', 'wb').write(png)
 """
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
 def test_a_padded_png_is_reencoded_to_its_pixels(service):
     from filters.render.base import is_bare_png
 
@@ -470,6 +490,7 @@ def test_a_padded_png_is_reencoded_to_its_pixels(service):
     assert is_bare_png(result.png) and len(result.png) < 4096 and b"<html>" not in result.png
 
 
+@pytest.mark.renders
 def test_the_decoder_limits_are_the_same_for_every_sample():
     probe = "from PIL import Image\nraise RuntimeError(f'limit={Image.MAX_IMAGE_PIXELS}')\n"
     with RenderService(workers=1, timeout_s=5.0) as svc:
@@ -480,6 +501,7 @@ def test_the_decoder_limits_are_the_same_for_every_sample():
 
 # A second attacker's round --------------------------------------------------------------------------
 
+@pytest.mark.renders
 @needs_namespaces
 def test_per_user_kernel_quotas_of_the_host_uid_are_out_of_reach(service, alone):
     code = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
@@ -489,6 +511,7 @@ def test_per_user_kernel_quotas_of_the_host_uid_are_out_of_reach(service, alone)
     renders_as_alone(service, alone, "python")
 
 
+@pytest.mark.renders
 @needs_namespaces
 def test_root_only_kernel_files_read_empty(service):
     code = ("out = []\nfor p in ('/proc/kpageflags', '/proc/slabinfo', '/proc/timer_list', '/proc/vmallocinfo'):\n"
@@ -499,6 +522,8 @@ def test_root_only_kernel_files_read_empty(service):
     assert all(entry.endswith((":0", ":denied")) for entry in found), found
 
 
+@pytest.mark.renders
+@pytest.mark.needs_tex
 def test_a_document_renders_the_same_with_or_without_its_format(service):
     doc = ("\\documentclass{standalone}\n\\edef\\jn{\\jobname}\n\\begin{document}\n\\Huge job: \\texttt{\\jn}\n"
            "\\end{document}\n")
@@ -507,6 +532,7 @@ def test_a_document_renders_the_same_with_or_without_its_format(service):
     assert renders[0].png == renders[1].png == renders[2].png
 
 
+@pytest.mark.renders
 def test_the_worker_decodes_only_png_and_later_samples_see_the_same_worker():
     attack = ("from PIL import Image\nim = Image.new('RGB', (64, 64), (255, 0, 0))\n"
               "im.save('out.png', format='TGA')\n")
@@ -529,6 +555,7 @@ raise RuntimeError('set ' + open('/proc/self/autogroup').read().strip())
 AUTOGROUP = "raise RuntimeError('group ' + open('/proc/self/autogroup').read().strip())\n"
 
 
+@pytest.mark.renders
 @needs_namespaces
 def test_a_sample_that_renices_its_autogroup_does_not_slow_the_next(service, alone):
     assert report(service, RENICE_AUTOGROUP).endswith("nice 19")  # the sample's own group: allowed
@@ -556,6 +583,7 @@ raise RuntimeError(found + ' net ' + str(os.stat('/proc/self/ns/net').st_ino))
 """
 
 
+@pytest.mark.renders
 @needs_namespaces
 def test_each_sample_has_a_network_namespace_of_its_own(service, alone):
     first = report(service, ABSTRACT_SOCKET).split("net ")[1]
@@ -579,6 +607,7 @@ raise RuntimeError(f'held {held >> 20} MiB')
 """
 
 
+@pytest.mark.renders
 @needs_namespaces
 def test_memfd_pages_outside_the_address_space_limit_are_refused(service, alone):
     result = render_one(service, "python", MEMFD_HOARD)
@@ -606,6 +635,7 @@ raise RuntimeError(f'held {held} x 400 MiB')
 """
 
 
+@pytest.mark.renders
 @needs_namespaces
 def test_the_worker_memory_cgroup_counts_every_process_of_a_sample(monkeypatch, alone):
     from dataclasses import replace
@@ -631,6 +661,8 @@ READ_HOST_FILE = r"""\documentclass{standalone}
 """
 
 
+@pytest.mark.renders
+@pytest.mark.needs_tex
 @needs_namespaces
 def test_tex_reads_no_host_file_through_a_kpathsea_variable(service, alone):
     package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -655,6 +687,8 @@ document.getElementById('h').textContent = 'history.length = ' + history.length;
 </script></body></html>"""
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
 def test_an_html_page_pushing_history_late_leaves_nothing_for_the_next(alone):
     with RenderService(workers=1, timeout_s=5.0) as svc:
         first = render_one(svc, "html", HISTORY_LENGTH)
@@ -671,6 +705,7 @@ PROC_VIEW = ("import os\nraise RuntimeError('self=' + os.readlink('/proc/self') 
              "','.join(sorted(p for p in os.listdir('/proc') if p.isdigit())))\n")
 
 
+@pytest.mark.renders
 @needs_namespaces
 def test_a_sample_sees_only_its_own_processes_in_proc(service, alone):
     before = report(service, PROC_VIEW)
@@ -697,6 +732,8 @@ def host_uid_of(pid: int) -> int:
         return int(next(line for line in fh if line.startswith("Uid:")).split()[1])
 
 
+@pytest.mark.renders
+@pytest.mark.needs_tex
 @needs_namespaces
 def test_workers_and_samples_run_as_an_unprivileged_host_uid(service, alone):
     for lang in ("python", "latex", "svg"):

@@ -24,12 +24,16 @@ REAL_SNIPPETS = {
 }
 
 
+@pytest.mark.renders
+@pytest.mark.needs_tex
 @pytest.mark.parametrize("name", sorted(REAL_SNIPPETS))
 def test_real_tikz_libraries_render(service, name):
     result = render_one(service, "latex", REAL_SNIPPETS[name])
     assert result.ok, result.message
 
 
+@pytest.mark.renders
+@pytest.mark.needs_tex
 def test_document_preamble_with_a_fading_renders_every_time(service):
     doc = ("\\documentclass[border=2pt]{standalone}\n\\usepackage{tikz}\n\\usetikzlibrary{fadings,shadows}\n"
            "\\begin{document}\n\\tikz\\fill[blue, path fading=north] (0,0) rectangle (1,1);\n\\end{document}\n")

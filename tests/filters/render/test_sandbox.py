@@ -78,6 +78,7 @@ def test_isolation_level_is_reported():
     assert detect_isolation() in (NAMESPACES, "rlimits + scrubbed env + audit hook (no namespaces available)")
 
 
+@pytest.mark.renders
 def test_infinite_loop_times_out_on_its_cpu_budget(service):
     start = time.monotonic()
     result = render_one(service, "python", "while True:\n    pass\n")
@@ -86,6 +87,7 @@ def test_infinite_loop_times_out_on_its_cpu_budget(service):
     assert_still_renders(service, "python")
 
 
+@pytest.mark.renders
 def test_a_sleeper_meets_the_wall_clock_safety_deadline():
     with RenderService(workers=1, timeout_s=0.5) as svc:
         start = time.monotonic()
@@ -95,6 +97,7 @@ def test_a_sleeper_meets_the_wall_clock_safety_deadline():
         assert_still_renders(svc, "python")
 
 
+@pytest.mark.renders
 def test_verdicts_follow_cpu_time_not_machine_load(service):
     """Two busy loops beside the sample do not turn a 1.5 s-of-CPU sample into a timeout."""
     burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
@@ -109,6 +112,7 @@ def test_verdicts_follow_cpu_time_not_machine_load(service):
             proc.wait()
 
 
+@pytest.mark.renders
 def test_fork_bomb_is_contained():
     with RenderService(workers=1, timeout_s=1.0) as svc:
         _fork_bomb_is_contained(svc)
@@ -127,12 +131,14 @@ def _fork_bomb_is_contained(service):
     assert_still_renders(service, "python")
 
 
+@pytest.mark.renders
 def test_huge_allocation_is_a_memory_error(service):
     result = render_one(service, "python", "x = bytearray(50 * 1024 ** 3)\n")
     assert result.error_kind == "memory"
     assert_still_renders(service, "python")
 
 
+@pytest.mark.renders
 def test_huge_file_write_is_stopped(service):
     code = "with open('big.bin', 'wb') as fh:\n    for _ in range(10240):\n        fh.write(b'0' * (1 << 20))\n"
     result = render_one(service, "python", code)
@@ -140,6 +146,7 @@ def test_huge_file_write_is_stopped(service):
     assert_still_renders(service, "python")
 
 
+@pytest.mark.renders
 def test_spawned_processes_do_not_escape(service, tmp_path):
     marker = tmp_path / "marker"
     code = (f"import os, subprocess\nos.system('touch {marker}')\n"
@@ -153,6 +160,7 @@ def test_spawned_processes_do_not_escape(service, tmp_path):
     assert_still_renders(service, "python")
 
 
+@pytest.mark.renders
 def test_python_cannot_reach_a_local_listener(service, listener):
     code = (f"import socket\ns = socket.socket()\ns.settimeout(1)\ns.connect(('127.0.0.1', {listener.port}))\n"
             "s.sendall(b'exfiltrate')\n")
@@ -161,6 +169,7 @@ def test_python_cannot_reach_a_local_listener(service, listener):
     assert listener.seen == []
 
 
+@pytest.mark.renders
 def test_secrets_stay_outside(tmp_path, monkeypatch):
     secret_file = tmp_path / "secret.txt"
     secret_file.write_text("s3cr3t-value")
@@ -175,6 +184,7 @@ def test_secrets_stay_outside(tmp_path, monkeypatch):
     assert result.ok, result.message
 
 
+@pytest.mark.renders
 def test_input_and_show_do_not_hang(service):
     start = time.monotonic()
     code = ("import matplotlib.pyplot as plt\nplt.plot([3, 1, 2])\nplt.show()\n"
@@ -184,6 +194,7 @@ def test_input_and_show_do_not_hang(service):
     assert time.monotonic() - start < 3
 
 
+@pytest.mark.renders
 def test_gigantic_figure_is_refused(service):
     code = "import matplotlib.pyplot as plt\nplt.figure(figsize=(1000, 1000))\nplt.plot([1, 2])\n"
     result = render_one(service, "python", code)
@@ -191,6 +202,8 @@ def test_gigantic_figure_is_refused(service):
     assert_still_renders(service, "python")
 
 
+@pytest.mark.renders
+@pytest.mark.needs_tex
 def test_latex_shell_escape_and_absolute_input(service, tmp_path):
     marker = tmp_path / "pwned"
     escape = render_one(service, "latex", rf"\immediate\write18{{touch {marker}}}\begin{{tikzpicture}}\draw (0,0)--(1,1);\end{{tikzpicture}}")
@@ -203,6 +216,7 @@ def test_latex_shell_escape_and_absolute_input(service, tmp_path):
     assert_still_renders(service, "latex")
 
 
+@pytest.mark.renders
 def test_svg_entity_bomb_and_file_image(service, tmp_path):
     lol = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
            + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
@@ -220,6 +234,8 @@ def test_svg_entity_bomb_and_file_image(service, tmp_path):
     assert_still_renders(service, "svg")
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
 def test_html_requests_never_leave(service, listener, tmp_path):
     url = f"http://127.0.0.1:{listener.port}"
     code = (f"<html><body><img src='{url}/img.png'><link rel=prefetch href='{url}/pre'>"
@@ -232,6 +248,8 @@ def test_html_requests_never_leave(service, listener, tmp_path):
     assert listener.seen == []
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
 def test_html_file_iframe_shows_nothing(service, tmp_path):
     secret = tmp_path / "secret.html"
     secret.write_text("<body style='background:#ff0000'></body>")
@@ -242,6 +260,8 @@ def test_html_file_iframe_shows_nothing(service, tmp_path):
     assert not ((img[..., 0] > 200) & (img[..., 1] < 60) & (img[..., 2] < 60)).any()
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
 def test_html_busy_script_times_out_and_pool_recovers():
     with RenderService(workers=1, timeout_s=1.0) as svc:
         start = time.monotonic()
@@ -251,6 +271,8 @@ def test_html_busy_script_times_out_and_pool_recovers():
         assert_still_renders(svc, "html")
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
 def test_a_page_that_replaces_what_the_capture_calls_still_renders_and_the_next_is_unchanged(service):
     alone = render_one(service, "html", "<html><body><h1>plain</h1></body></html>")
     hostile = ("<html><body><p>mine</p><script>document.getAnimations = 5; document.createTreeWalker = null;"
@@ -263,6 +285,7 @@ def test_a_page_that_replaces_what_the_capture_calls_still_renders_and_the_next_
     assert again.png == alone.png
 
 
+@pytest.mark.renders
 def test_smiles_invalid_and_huge(service):
     assert render_one(service, "smiles", "not a smiles").error_kind == "syntax"
     huge = render_one(service, "smiles", "C" * 2000)
@@ -270,6 +293,7 @@ def test_smiles_invalid_and_huge(service):
     assert_still_renders(service, "smiles")
 
 
+@pytest.mark.renders
 def test_fallback_level_still_blocks_sockets_and_renders(tmp_path, listener):
     """Without namespaces (forced here), the audit hook refuses sockets; normal samples still render."""
     import sys
@@ -308,6 +332,7 @@ def _kill_workers_while_rendering(pool, times: int) -> threading.Thread:
     return thread
 
 
+@pytest.mark.renders
 def test_a_worker_killed_under_a_sample_is_replaced_and_the_sample_retried_once():
     sleepy = "import time\ntime.sleep(1.5)\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\n"
     with RenderService(workers=1, timeout_s=5.0) as svc:

@@ -49,6 +49,7 @@ def test_at_least_eight_visual_kinds_and_an_error_kind_per_language():
         assert any(p.error for p in kinds), lang
 
 
+@pytest.mark.renders
 @pytest.mark.parametrize("lang, name", CASES)
 def test_kind_edits_locally_and_renders_as_intended(service, lang, name):
     perturbation, found = applicable(lang, name)
@@ -69,6 +70,7 @@ def test_kind_edits_locally_and_renders_as_intended(service, lang, name):
         assert all(r.png != t.png for t, r in rendered)
 
 
+@pytest.mark.renders
 def test_verification_accepts_and_rejects_on_both_sides(service):
     perturbation, code, flawed = first_applicable("python", "python.font_size")
     target, result = service.render_many([("python", code), ("python", flawed)])
@@ -80,6 +82,7 @@ def test_verification_accepts_and_rejects_on_both_sides(service):
     assert visual_distance(target.png, target.png) == 0
 
 
+@pytest.mark.renders
 def test_error_kind_that_renders_is_rejected(service):
     ok = service.render_many([("smiles", "CCO")])[0]
     assert rejection(ok, "syntax", ok.png, 1, 40) == ("rendered_anyway", None)
@@ -117,6 +120,7 @@ def perturb_records(records, service, cfg, seed, stats):
     return work.items
 
 
+@pytest.mark.renders
 def test_stage_makes_verified_optimize_rows(service):
     cfg = PerturbConfig(per_row=2, error_share=0.25, min_distance=1, max_distance=40)
     samples = list(islice(open_source("synthetic.svg", seed=4), 6))

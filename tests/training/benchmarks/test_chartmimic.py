@@ -37,6 +37,7 @@ def scored(service):
     return {a.stem: metrics for a, (metrics, _png, _error) in zip(answers, results)}
 
 
+@pytest.mark.renders
 def test_every_pair_agrees_with_the_official_evaluator(scored):
     assert set(scored) == set(OFFICIAL)
     for pair, expected in OFFICIAL.items():
@@ -45,11 +46,13 @@ def test_every_pair_agrees_with_the_official_evaluator(scored):
         assert scored[pair]["color"] == pytest.approx(expected["color"], abs=COLOR_TOLERANCE), pair
 
 
+@pytest.mark.renders
 def test_identical_answers_score_the_maximum(scored):
     for pair in [p for p in scored if p.endswith("__identical")]:
         assert scored[pair] == {"text": 1.0, "layout": 1.0, "type": 1.0, "color": 1.0, "low_level": 1.0, "executed": 1.0}
 
 
+@pytest.mark.renders
 @pytest.mark.parametrize("pair, lowered", [
     ("bar_1__color", {"color"}), ("line_1__color", {"color"}), ("pie_1__color", {"color"}),
     ("3d_1__color", {"color"}), ("graph_1__color", {"color"}), ("treemap_1__color", {"color"}),
@@ -63,6 +66,7 @@ def test_each_change_lowers_the_metrics_it_touches(scored, pair, lowered):
         assert (scored[pair][metric] < 1.0) == (metric in lowered), (pair, metric)
 
 
+@pytest.mark.renders
 def test_a_failing_answer_scores_zero(service):
     bench = ChartMimic()
     gold = bench.load(str(FIXTURES / "direct_600"))[:1]
@@ -87,6 +91,7 @@ def test_a_malformed_trace_is_refused(text):
         parse_trace(text)
 
 
+@pytest.mark.renders
 def test_outputs_file_to_table(tmp_path, service):
     outputs = tmp_path / "outputs.jsonl"
     answers = {a.stem.split("__")[0]: a.read_text() for a in sorted((FIXTURES / "answers").glob("[blp]*__color.py"))}
@@ -109,6 +114,7 @@ def test_outputs_file_to_table(tmp_path, service):
     assert Image.open(tmp_path / "out" / "worst.png").size[0] == 620
 
 
+@pytest.mark.renders
 def test_a_reference_that_fails_is_left_out_and_named(tmp_path, service):
     folder = tmp_path / "direct_600"
     folder.mkdir()

@@ -40,6 +40,7 @@ def test_stereo_changes_only_exact_match():
     assert cis["exact"] == 0.0 and cis["exact_no_cistrans"] == 1.0 and cis["tanimoto"] == 1.0
 
 
+@pytest.mark.renders
 @pytest.mark.parametrize("kind", ["identical", "atom_changed", "invalid"])
 def test_outputs_file_to_table(tmp_path, kind):
     report = run_benchmark("chemdraw", str(FIXTURES), str(tmp_path / "out"), outputs=str(FIXTURES / f"outputs_{kind}.jsonl"))

@@ -51,6 +51,8 @@ def test_the_testset_folder_is_read_with_its_placeholder():
     assert samples[0].image == (REAL / "1002.png").read_bytes()
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
 def test_every_pair_agrees_with_the_official_evaluator(scored):
     bench, by_pair = scored
     assert set(by_pair) == set(OFFICIAL["pairs"])
@@ -67,6 +69,8 @@ def test_every_pair_agrees_with_the_official_evaluator(scored):
             assert set(bench.not_computed) == {"CLIP", "Score"} and "OpenCV" in bench.not_computed["CLIP"]
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
 def test_identical_answers_score_the_maximum_and_each_change_costs_its_own_measure(scored):
     _, by_pair = scored
     for key, (metrics, _) in by_pair.items():
@@ -91,6 +95,8 @@ def test_the_hub_parquet_layout_is_read(tmp_path):
     assert samples[0].image == shots[0]["bytes"]
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
 def test_outputs_file_to_table(tmp_path):
     """An answer without an HTML block scores 0; the table names what this machine cannot compute."""
     outputs = tmp_path / "out.jsonl"
@@ -111,6 +117,8 @@ def test_outputs_file_to_table(tmp_path):
     assert (tmp_path / "o" / "worst.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.renders
+@pytest.mark.needs_chromium
 def test_unusable_answers_score_zero_with_the_reason(tmp_path):
     """No page, a page too long for the repetition check, a page nested past Python's stack: each scores 0
     and says why; nothing is drawn for them but the ground truth."""

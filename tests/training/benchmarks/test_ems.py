@@ -21,6 +21,13 @@ def test_ems_agrees_with_helm(change):
     assert ems((FIXTURES / f"{change}.png").read_bytes(), target) == pytest.approx(OFFICIAL[change], abs=TOLERANCE)
 
 
+@pytest.mark.parametrize("change", ["identical", "color"])
+def test_without_shortcuts_every_patch_pair_is_solved_to_the_same_value(change):
+    pytest.importorskip("cv2")  # without OpenCV every pair would be a HiGHS programme: minutes
+    target, answer = (FIXTURES / "target.png").read_bytes(), (FIXTURES / f"{change}.png").read_bytes()
+    assert ems(answer, target, shortcuts=False) == pytest.approx(ems(answer, target), abs=1e-6)
+
+
 def test_identical_pictures_score_one_and_every_change_less():
     assert OFFICIAL["identical"] == 1.0
     assert all(v < 1.0 for k, v in OFFICIAL.items() if k != "identical")

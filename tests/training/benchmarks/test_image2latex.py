@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from training.benchmarks.image2latex import Image2Latex, helm_document, missing_packages
 from training.benchmarks.runner import run_benchmark
 
@@ -26,11 +28,15 @@ def test_the_answer_is_compiled_in_helms_document():
     assert bare.endswith("\\begin{document}\\draw (0,0) -- (1,1);\\end{document}")
 
 
+@pytest.mark.renders
+@pytest.mark.needs_tex
 def test_identical_answers_score_the_maximum(tmp_path):
     report = run_benchmark("image2latex", str(FIXTURES), str(tmp_path / "o"), outputs=str(FIXTURES / "outputs_identical.jsonl"))
     assert report["n"] == 2 and report["scores"] == {"Compile": 100.0, "EMS": 100.0}
 
 
+@pytest.mark.renders
+@pytest.mark.needs_tex
 def test_an_answer_that_does_not_compile_scores_zero(tmp_path):
     report = run_benchmark("image2latex", str(FIXTURES / "plot" / "validation-00000-of-00001.parquet"), str(tmp_path / "o"),
                            outputs=str(FIXTURES / "outputs_broken.jsonl"))

@@ -37,6 +37,7 @@ def vinci(*args, cwd=None, env=None):
                           env={**os.environ, **(env or {})})
 
 
+@pytest.mark.renders
 def test_cli_scores_an_outputs_file(tmp_path):
     done = vinci("eval", "--benchmark", "chemdraw", "--data", str(FIXTURES / "chemdraw"),
                  "--outputs", str(FIXTURES / "chemdraw" / "outputs_identical.jsonl"), "--output", str(tmp_path / "o"))
@@ -45,6 +46,7 @@ def test_cli_scores_an_outputs_file(tmp_path):
     assert json.loads((tmp_path / "o" / "scores.json").read_text())["scores"]["Tanimoto"] == 100.0
 
 
+@pytest.mark.renders
 @pytest.mark.parametrize("args, message", [
     (["--benchmark", "nope", "--outputs", "x.jsonl"], "no benchmark 'nope'; known: chartmimic, chemdraw, design2code, image2latex, unisvg"),
     (["--benchmark", "chemdraw"], "give exactly one of --model ID and --outputs FILE.jsonl"),
@@ -55,6 +57,7 @@ def test_cli_errors_are_one_line(tmp_path, args, message):
     assert done.returncode == 1 and done.stderr.strip() == f"error: {message}"
 
 
+@pytest.mark.renders
 @pytest.mark.parametrize("benchmark, data, first", [
     ("chemdraw", "chemdraw", ["caffeine", "aspirin"]), ("chartmimic", "chartmimic/direct_600", ["3d_1", "bar_1"]),
     ("unisvg", "unisvg/test.json", ["icon_house.png", "icon_badge.png"]),

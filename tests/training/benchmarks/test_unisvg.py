@@ -33,6 +33,7 @@ def test_only_isvgen_items_are_read():
     assert [s.id for s in UniSVG().load(str(FIXTURES))] == ["icon_house.png", "icon_badge.png", "icon_bars.png"]
 
 
+@pytest.mark.renders
 def test_every_pair_agrees_with_the_official_steps(scored):
     for key, expected in OFFICIAL.items():
         assert scored[key]["executed"] == expected["executed"], key
@@ -40,6 +41,7 @@ def test_every_pair_agrees_with_the_official_steps(scored):
             assert scored[key]["ssim"] == pytest.approx(expected["ssim"], abs=SSIM_TOLERANCE), key
 
 
+@pytest.mark.renders
 def test_identical_answers_score_the_maximum_and_changes_lower_ssim(scored):
     for key, metrics in scored.items():
         if key.startswith("identical/"):
@@ -48,6 +50,7 @@ def test_identical_answers_score_the_maximum_and_changes_lower_ssim(scored):
             assert metrics["ssim"] < 0.99, key
 
 
+@pytest.mark.renders
 def test_outputs_file_to_table(tmp_path):
     report = run_benchmark("unisvg", str(FIXTURES / "test.json"), str(tmp_path / "out"),
                            outputs=str(FIXTURES / "outputs_invalid.jsonl"))
