@@ -45,6 +45,24 @@ def test_two_sft_steps_change_the_weights(demo_corpus, tmp_path):
     assert (tmp_path / "sft" / "checkpoint-2").exists()
 
 
+def test_sft_labels_the_answer_and_never_the_picture_placeholders(demo_corpus, tmp_path):
+    """trl labels every token; an image position trained to predict the next <|image_pad|> pulls all pictures'
+    vision tokens to one vector (the canary's picture-blind SFT). The trainer's batches leave them unlabelled."""
+    from training.sft import VISION_TOKENS, build_trainer
+
+    cfg = TrainConfig.load("training/configs/tiny-sft.yaml", output_dir=str(tmp_path / "sft"))
+    trainer = build_trainer(demo_corpus, cfg)
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(4)])
+    tokenizer = trainer.processing_class.tokenizer
+    vision = torch.tensor(tokenizer.convert_tokens_to_ids(list(VISION_TOKENS)))
+    placeholders = torch.isin(batch["input_ids"], vision)
+    assert placeholders.sum() >= 4 * 3 and "pixel_values" in batch
+    assert (batch["labels"][placeholders] == -100).all()
+    fence = tokenizer("```", add_special_tokens=False)["input_ids"][0]
+    assert (batch["labels"] == fence).any()  # the answer is still trained on
+    assert ((batch["labels"] != -100) == (batch["attention_mask"].bool() & ~placeholders)).all()
+
+
 def test_two_grpo_steps_change_the_weights(demo_corpus, tmp_path, tiny_dinov2, service):
     from training.rewards import RewardConfig, VisualCodeReward
     from training.virl import build_trainer
