@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -43,10 +44,16 @@ def rows_of(folder: Path) -> list[tuple]:
     return out
 
 
+def as_at_a_terminal() -> None:
+    """Ctrl-C reaches the child as it would at a terminal: a shell starts a background job with SIGINT
+    ignored (POSIX), and a suite run as one (``make test &``, CI wrappers) would pass that on."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def build_cli(manifest: Path, out: Path, *extra: str, env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "pipelines.cli", "build", str(manifest), "--out", str(out),
                              "--workers", "1", "--no-report", *extra], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True, env=env)
+                            stderr=subprocess.PIPE, start_new_session=True, env=env, preexec_fn=as_at_a_terminal)
 
 
 @pytest.fixture(scope="session")

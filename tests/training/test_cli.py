@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from tests.pipelines.conftest import as_at_a_terminal
+
 CHART = "import matplotlib.pyplot as plt\nplt.bar(['a', 'b'], [1, 2])\n"
 
 
@@ -121,7 +123,7 @@ def test_ctrl_c_in_training_stops_at_once_and_says_how_to_resume(tmp_path, demo_
     output = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "train", "sft", "--data", demo_corpus, "--config", "tiny-sft",
                              "--output", str(output), "--set", "max_steps=5000", "--set", "save_steps=1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=as_at_a_terminal)
     deadline = time.monotonic() + 300
     while not (output / "checkpoint-2").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
