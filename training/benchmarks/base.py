@@ -75,3 +75,12 @@ def f1(precision: float, recall: float) -> float:
 
 def mean_percent(rows: list[dict], key: str) -> float:
     return 100.0 * sum(r.get(key, 0.0) for r in rows) / len(rows) if rows else 0.0
+
+
+def image_bytes(value) -> bytes:
+    """A Parquet image cell's bytes (``{"bytes": ...}`` or raw); anything else is not an image."""
+    if isinstance(value, dict):
+        value = value.get("bytes")
+    if not isinstance(value, (bytes, bytearray)):
+        raise ValueError("not an image")
+    return bytes(value)

@@ -27,7 +27,7 @@ from typing import ClassVar, Sequence
 
 from core.errors import VinciError
 
-from .base import BenchmarkError, Column, Sample, f1, mean_percent
+from .base import BenchmarkError, Column, Sample, f1, image_bytes, mean_percent
 from .colors import color_total, filter_similar
 
 TRACE = "chartmimic"
@@ -127,14 +127,6 @@ def low_level(generated: dict, golden: dict) -> dict[str, float]:
             "layout": multiset_f1(generated["layout"], golden["layout"]),
             "type": type_f1(generated["types"], golden["types"]),
             "color": color_f1(generated["colors"], golden["colors"])}
-
-
-def image_bytes(value) -> bytes:
-    if isinstance(value, dict):
-        value = value.get("bytes")
-    if not isinstance(value, (bytes, bytearray)):
-        raise ValueError("not an image")
-    return bytes(value)
 
 
 class ChartMimic:

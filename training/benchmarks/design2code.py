@@ -28,7 +28,7 @@ import os
 from pathlib import Path
 from typing import ClassVar, Sequence
 
-from .base import BenchmarkError, Column, Sample, mean_percent
+from .base import BenchmarkError, Column, Sample, image_bytes, mean_percent
 from .clip_score import DEFAULT_MODEL, ClipScorer, masked_square
 from .design2code_blocks import PoolExhausted, clean_generated, coloured, find_blocks
 from .design2code_match import block_scores
@@ -45,14 +45,6 @@ CLIP_COLUMNS = (Column("clip", "CLIP"), Column("score", "Score"))
 
 def _order(name: str):
     return (0, int(name), "") if name.isdigit() else (1, 0, name)
-
-
-def _image_bytes(value) -> bytes:
-    if isinstance(value, dict):
-        value = value.get("bytes")
-    if not isinstance(value, (bytes, bytearray)):
-        raise ValueError("not an image")
-    return bytes(value)
 
 
 class Design2Code:
@@ -114,7 +106,7 @@ class Design2Code:
                 if not isinstance(row["text"], str) or len(row["text"]) > MAX_PAGE:
                     raise BenchmarkError(f"{path}: row {i}: text is not a page of at most {MAX_PAGE:,} characters")
                 try:
-                    picture = _image_bytes(row["image"])
+                    picture = image_bytes(row["image"])
                 except ValueError:
                     raise BenchmarkError(f"{path}: row {i}: image holds no image bytes") from None
                 samples.append(Sample(str(len(samples)), picture, row["text"], {"files": {}}))

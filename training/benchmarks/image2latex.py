@@ -33,7 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar, Sequence
 
-from .base import BenchmarkError, Column, Sample, mean_percent
+from .base import BenchmarkError, Column, Sample, image_bytes, mean_percent
 from .ems import ems
 
 # HELM's preamble (utils_latex.TEX_INCLUDES): the packages, in its order
@@ -94,14 +94,6 @@ def helm_crop(png: bytes):
     return page.crop(box) if box else page
 
 
-def _image_bytes(value) -> bytes:
-    if isinstance(value, dict):
-        value = value.get("bytes")
-    if not isinstance(value, (bytes, bytearray)):
-        raise ValueError("not an image")
-    return bytes(value)
-
-
 class Image2Latex:
     name: ClassVar[str] = "image2latex"
     title: ClassVar[str] = "Image2Struct LaTeX (plot), EMS"
@@ -135,7 +127,7 @@ class Image2Latex:
                 if category.strip('"') != SUBSET:
                     continue
                 try:
-                    picture = _image_bytes(row["image"])
+                    picture = image_bytes(row["image"])
                 except ValueError:
                     raise BenchmarkError(f"{path}: row {i}: image holds no image bytes") from None
                 uid = str(row.get("uuid", len(samples))).replace('"', "")
