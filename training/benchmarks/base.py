@@ -84,3 +84,18 @@ def image_bytes(value) -> bytes:
     if not isinstance(value, (bytes, bytearray)):
         raise ValueError("not an image")
     return bytes(value)
+
+
+def parquet_rows(path, required: set[str], columns: list[str] | None = None):
+    """``(index, row)`` of a benchmark's Parquet file: unreadable files and missing columns are one line
+    naming the file (the Hub layouts' readers share this)."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same error to the user
+        raise BenchmarkError(f"{path}: not readable Parquet ({exc})") from None
+    missing = required - set(table.column_names)
+    if missing:
+        raise BenchmarkError(f"{path}: no column(s) {', '.join(sorted(missing))}; it has: {', '.join(table.column_names)}")
+    return enumerate((table.select(columns) if columns else table).to_pylist())

@@ -28,7 +28,7 @@ import os
 from pathlib import Path
 from typing import ClassVar, Sequence
 
-from .base import BenchmarkError, Column, Sample, image_bytes, mean_percent
+from .base import BenchmarkError, Column, Sample, image_bytes, mean_percent, parquet_rows
 from .clip_score import DEFAULT_MODEL, ClipScorer, masked_square
 from .design2code_blocks import PoolExhausted, clean_generated, coloured, find_blocks
 from .design2code_match import block_scores
@@ -91,18 +91,9 @@ class Design2Code:
 
     @staticmethod
     def _load_parquet(files: list[Path]) -> list[Sample]:
-        import pyarrow.parquet as pq
-
         samples = []
         for path in files:
-            try:
-                table = pq.read_table(path)
-            except Exception as exc:  # noqa: BLE001 - any unreadable file is the same error to the user
-                raise BenchmarkError(f"{path}: not readable Parquet ({exc})") from None
-            missing = {"text", "image"} - set(table.column_names)
-            if missing:
-                raise BenchmarkError(f"{path}: no column(s) {', '.join(sorted(missing))}; it has: {', '.join(table.column_names)}")
-            for i, row in enumerate(table.select(["text", "image"]).to_pylist()):
+            for i, row in parquet_rows(path, {"text", "image"}, ["text", "image"]):
                 if not isinstance(row["text"], str) or len(row["text"]) > MAX_PAGE:
                     raise BenchmarkError(f"{path}: row {i}: text is not a page of at most {MAX_PAGE:,} characters")
                 try:

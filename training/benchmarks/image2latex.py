@@ -33,7 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar, Sequence
 
-from .base import BenchmarkError, Column, Sample, image_bytes, mean_percent
+from .base import BenchmarkError, Column, Sample, image_bytes, mean_percent, parquet_rows
 from .ems import ems
 
 # HELM's preamble (utils_latex.TEX_INCLUDES): the packages, in its order
@@ -112,17 +112,9 @@ class Image2Latex:
             files = []
         if not files:
             raise BenchmarkError(f"{data}: expected i2s-latex Parquet (plot/validation-*.parquet)")
-        import pyarrow.parquet as pq
-
         samples = []
         for path in files:
-            try:
-                table = pq.read_table(path)
-            except Exception as exc:  # noqa: BLE001 - any unreadable file is the same error to the user
-                raise BenchmarkError(f"{path}: not readable Parquet ({exc})") from None
-            if "image" not in table.column_names:
-                raise BenchmarkError(f"{path}: no column 'image'; it has: {', '.join(table.column_names)}")
-            for i, row in enumerate(table.to_pylist()):
+            for i, row in parquet_rows(path, {"image"}):
                 category = str(row.get("category", f'"{SUBSET}"'))
                 if category.strip('"') != SUBSET:
                     continue
