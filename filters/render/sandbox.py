@@ -54,6 +54,9 @@ SAFE_ENV = {
     "PYTHONHASHSEED": "0",
     "PYTHONDONTWRITEBYTECODE": "1",
     "TZ": "UTC",
+    # pandas imports pyarrow, whose jemalloc starts a purging thread: a worker must stay single-threaded
+    # to fork a sample straight into its namespaces (``jail.fork_into_namespaces``); jemalloc purges inline.
+    "JE_ARROW_MALLOC_CONF": "background_thread:false",
 }
 SANDBOX_UID = 1000
 # The host uid a worker runs as when vinci runs as root (``VINCI_SANDBOX_HOST_UID`` overrides; 0 keeps

@@ -43,6 +43,7 @@ class Worker:
         self.in_pid_namespace = os.environ.get("VINCI_PID_NAMESPACE") == "1"
         self.scratch_root = tempfile.mkdtemp(prefix="vinci-scratch-")
         self.jailed = False
+        self.cloning = False  # samples are born in their namespaces (``jail.fork_into_namespaces``)
 
     def serve(self) -> None:
         jail.make_non_dumpable()
@@ -102,14 +103,28 @@ class Worker:
         return "in its own user, mount and IPC namespaces; only its scratch folder is writable"
 
     def probe_jail(self) -> tuple[bool, dict]:
-        """Enter a sample jail once in a child and read back what a sample really holds."""
+        """Enter a sample jail once in a child and read back what a sample really holds: a child born in its
+        namespaces where the kernel allows it (``cloning``), else one that unshares them and forks again."""
+        for cloning in (True, False):
+            jailed, credentials = self.probe_once(cloning)
+            if jailed:
+                self.cloning = cloning
+                return jailed, credentials
+        return jailed, credentials
+
+    def probe_once(self, cloning: bool) -> tuple[bool, dict]:
         read_fd, write_fd = os.pipe()
-        pid = os.fork()
+        try:
+            pid, ids = self.fork(cloning)
+        except jail.JailUnavailable:
+            os.close(read_fd)
+            os.close(write_fd)
+            return False, {}
         if pid == 0:
             try:
                 os.close(read_fd)
                 try:
-                    jail.enter_jail(self.jail_spec, fork_sample=True)
+                    jail.enter_jail(self.jail_spec, fork_sample=True, cloned=ids)
                     write_frame(write_fd, {"ok": True, "credentials": jail.credentials()})
                 except OSError as exc:
                     jail.drop_privileges()
@@ -127,9 +142,16 @@ class Worker:
         if frame is None:
             return False, {}
         header, _ = frame
-        if not header["ok"]:
+        if not header["ok"] and not cloning:
             print(f"vinci worker: no per-sample namespaces ({header['error']}); samples share the worker's", file=sys.stderr)
         return bool(header["ok"]), header.get("credentials", {})
+
+    @staticmethod
+    def fork(cloning: bool) -> tuple[int, tuple[int, int] | None]:
+        """``os.fork``, or with ``cloning`` a fork whose child is born in its namespaces (then the ids to map)."""
+        if cloning:
+            return jail.fork_into_namespaces()
+        return os.fork(), None
 
     def run_sample(self, code: str, timeout_s: float, files: dict[str, str | bytes], conventions: dict | None,
                    trace: str | None = None) -> tuple[bytes, str | None]:
@@ -175,10 +197,13 @@ class Worker:
                    trace: str | None = None) -> tuple[bytes, str | None]:
         fallback_dir = None if self.jailed else tempfile.mkdtemp(dir=self.scratch_root)
         read_fd, write_fd = os.pipe()
-        pid = os.fork()
+        try:
+            pid, ids = self.fork(self.cloning and fallback_dir is None)
+        except jail.JailUnavailable:  # a thread appeared in the worker: the two-fork way, never unjailed
+            pid, ids = os.fork(), None
         if pid == 0:
             os.close(read_fd)
-            self.child(code, files, timeout_s, conventions, write_fd, fallback_dir, trace)
+            self.child(code, files, timeout_s, conventions, write_fd, fallback_dir, trace, ids)
         os.close(write_fd)
         deadline = time.monotonic() + wall_deadline_s(timeout_s)
         try:
@@ -209,7 +234,7 @@ class Worker:
         return reply_payload(*frame)
 
     def child(self, code: str, files: dict[str, str | bytes], timeout_s: float, conventions: dict | None, write_fd: int,
-              fallback_dir: str | None, trace: str | None = None) -> None:
+              fallback_dir: str | None, trace: str | None = None, cloned: tuple[int, int] | None = None) -> None:
         """Runs in the forked child: jail, render, reply, exit without cleanup handlers."""
         try:
             scrub_freed_memory(False)  # the sample's own frees need no scrubbing: its memory dies with it
@@ -222,7 +247,7 @@ class Worker:
             os.closerange(write_fd + 1, 1 << 16)
             try:
                 if fallback_dir is None:
-                    jail.enter_jail(self.jail_spec, fork_sample=True)
+                    jail.enter_jail(self.jail_spec, fork_sample=True, cloned=cloned)
                     workdir, home = jail.SCRATCH, jail.HOME
                 else:
                     jail.drop_privileges()
