@@ -6,7 +6,8 @@ language is timed alternately under both versions (``--rounds`` times, medians o
 Beside wall time it reports CPU per sample where cgroup v1 ``cpuacct`` is writable: the timing
 process and the workers it starts are counted in a group of their own, plus what a version's own
 worker cages counted (``RenderResult.cpu_s``, where the version has it). CPU moves far less than
-wall time when other jobs share the machine.
+wall time when other jobs share the machine. ``same bytes``: how many samples gave the same picture
+(SHA-256 of the PNG) or failed the same way under both versions.
 
     python benchmarks/render_compare.py [--base REF] [--n 20] [--rounds 2] [--langs python,html] [--folder DIR]
 
@@ -29,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from core.languages import LANGS, LANGUAGES  # noqa: E402
 
 TIMER = r"""
-import json, os, sys, time
+import hashlib, json, os, sys, time
 from itertools import islice
 from pathlib import Path
 group = Path(f"/sys/fs/cgroup/cpuacct/vinci-bench-{os.getpid()}")
@@ -51,18 +52,19 @@ else:
     codes = [s.code for s in islice(open_source(source, seed=0), n)]
 with RenderPool(lang, 1, timeout_s=30) as pool:
     pool.render(codes[0])
-    times, ok, cpu0, caged = [], 0, used(), 0.0
+    times, ok, cpu0, caged, digests = [], 0, used(), 0.0, []
     for code in codes:
         t = time.perf_counter()
         result = pool.render(code)
         times.append((time.perf_counter() - t) * 1000)
         ok += result.ok
+        digests.append(hashlib.sha256(result.png).hexdigest() if result.ok else result.error_kind)
         caged += getattr(result, "cpu_s", 0.0)
     cpu_ms = (used() - cpu0 + caged) / len(codes) * 1000 if group else None
 if group:
     Path("/sys/fs/cgroup/cpuacct/cgroup.procs").write_text(str(os.getpid()))
     group.rmdir()
-print(json.dumps({"ms": times, "ok": ok, "cpu_ms": cpu_ms}))
+print(json.dumps({"ms": times, "ok": ok, "cpu_ms": cpu_ms, "digests": digests}))
 """
 
 
@@ -72,6 +74,13 @@ def time_tree(tree: Path, lang: str, n: int, folder: str = "") -> dict:
     out = subprocess.run([sys.executable, "-c", TIMER, lang, source, str(n), folder], cwd=tree, capture_output=True, text=True,
                          env={"PYTHONPATH": str(tree), "PATH": "/usr/local/bin:/usr/bin:/bin"}, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def same_bytes(base: list, new: list) -> str:
+    """How many samples rendered to the same picture (or failed the same way) under both versions."""
+    if len(base) != len(new) or not base:
+        return "-"
+    return f"{sum(b == n for b, n in zip(base, new))}/{len(base)}"
 
 
 def main() -> None:
@@ -92,17 +101,19 @@ def main() -> None:
                 runs: dict[str, list[float]] = {"base": [], "new": []}
                 cpu: dict[str, list[float]] = {"base": [], "new": []}
                 ok = {"base": 0, "new": 0}
+                digests: dict[str, list] = {"base": [], "new": []}
                 for _ in range(args.rounds):
                     for name, tree in (("base", base), ("new", ROOT)):
                         got = time_tree(tree, lang, args.n, str(Path(args.folder).resolve()) if args.folder else "")
                         runs[name] += got["ms"]
                         ok[name] += got["ok"]
+                        digests[name] += got.get("digests", [])
                         if got.get("cpu_ms") is not None:
                             cpu[name].append(got["cpu_ms"])
                 b, w = statistics.median(runs["base"]), statistics.median(runs["new"])
                 cb, cw = (statistics.median(cpu[k]) if cpu[k] else float("nan") for k in ("base", "new"))
                 print(f"{lang:<8} {b:>9.1f} {w:>9.1f} {w / b:>9.2f} {cb:>12.1f} {cw:>11.1f} {cw / cb:>9.2f}  "
-                      f"{ok['base']}/{ok['new']}", flush=True)
+                      f"{ok['base']}/{ok['new']}  {same_bytes(digests['base'], digests['new'])}", flush=True)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False)
 

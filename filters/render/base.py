@@ -278,6 +278,33 @@ def _inflates_to(stream: bytes, size: int) -> bool:
     return len(out) == size and inflater.eof and not inflater.unused_data and not inflater.unconsumed_tail
 
 
+class CheckedPicture(bytes):
+    """A PNG that vinci's own code encoded in the worker from pixels it checked as ``normalize_png`` checks
+    them (``encode_checked``): the worker passes it on without decoding it again. A sample's bytes, which
+    come through a pipe, are never one."""
+
+    width: int
+    height: int
+
+
+def encode_checked(image, canvas: Canvas) -> CheckedPicture:
+    """An RGB picture (PIL) as the PNG ``normalize_png`` would give for it -- the same canvas limit, the same
+    blank check, the same encoder -- without the PNG's decode that ``normalize_png`` would add."""
+    width, height = image.size
+    if width * height > canvas.max_pixels or max(width, height) > canvas.max_side:
+        raise RenderError("forbidden", f"render of {width}x{height} pixels exceeds the canvas limit")
+    if image.mode != "RGB":
+        raise ValueError(f"encode_checked takes an RGB picture, not {image.mode}")
+    lo, hi = image.convert("L").getextrema()
+    if hi - lo < 2:
+        raise RenderError("blank", f"the render is a single flat colour ({width}x{height})")
+    out = io.BytesIO()
+    image.save(out, format="PNG", compress_level=6)
+    png = CheckedPicture(out.getvalue())
+    png.width, png.height = width, height
+    return png
+
+
 def normalize_png(data: bytes, canvas: Canvas, written_by_sample: bool = True) -> tuple[bytes, int, int]:
     """Decode any renderer output, flatten it on white, reject blanks, re-encode deterministically.
 
@@ -287,6 +314,8 @@ def normalize_png(data: bytes, canvas: Canvas, written_by_sample: bool = True) -
     ``written_by_sample``: the sample wrote these bytes itself (a Python script's ``savefig``), so they
     are kept only if their IDAT holds exactly the rows (``is_bare_png``).
     """
+    if isinstance(data, CheckedPicture) and not written_by_sample:
+        return bytes(data), data.width, data.height
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = canvas.max_pixels

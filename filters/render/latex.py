@@ -23,7 +23,7 @@ import tempfile
 from collections import Counter, OrderedDict
 from typing import Any
 
-from .base import Canvas, Convention, RenderError, Renderer, resolve_conventions
+from .base import Canvas, Convention, RenderError, Renderer, encode_checked, resolve_conventions
 from .jail import JailSpec
 from .sandbox import run_limited
 
@@ -230,10 +230,13 @@ class LatexRenderer(Renderer):
                 preamble = PREAMBLE.replace(f"[border={DEFAULT_BORDER}]", f"[border={border}]", 1)
                 source = preamble + source if fmt else source.replace(PREAMBLE, preamble, 1)
                 fmt = None
-        png = self._compile(source, fmt, workdir, timeout_s, settings["rasteriser"])
-        return reframe(png, crop, long_side, square) if (crop or long_side or square) else png
+        image = self._compile(source, fmt, workdir, timeout_s, settings["rasteriser"])
+        if crop or long_side or square:
+            image = reframe(image, crop, long_side, square)
+        return encode_checked(image, self.canvas)  # pixels checked here: the worker does not decode the PNG again
 
-    def _compile(self, source: str, fmt: str | None, workdir: str, timeout_s: float, rasteriser: str = "pdfium") -> bytes:
+    def _compile(self, source: str, fmt: str | None, workdir: str, timeout_s: float, rasteriser: str = "pdfium"):
+        """The first page of the compiled document as an RGB picture (PIL)."""
         with open(os.path.join(workdir, "main.tex"), "w", encoding="utf-8") as fh:
             fh.write(source)
         cmd = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error"]
@@ -255,11 +258,9 @@ class LatexRenderer(Renderer):
             return self._rasterise_poppler(pdf, workdir, timeout_s)
         return self._rasterise(pdf)
 
-    def _rasterise(self, pdf_path: str, draw: bool = True) -> bytes:
-        """The first page drawn by pdfium at DPI; with ``draw=False`` only the page checks (one page at
-        least, within the canvas limit at DPI)."""
-        import io
-
+    def _rasterise(self, pdf_path: str, draw: bool = True):
+        """The first page drawn by pdfium at DPI, as an RGB picture (PIL); with ``draw=False`` only the page
+        checks (one page at least, within the canvas limit at DPI)."""
         import pypdfium2 as pdfium
 
         pdf = pdfium.PdfDocument(pdf_path)
@@ -272,23 +273,19 @@ class LatexRenderer(Renderer):
             if width * height * scale * scale > self.canvas.max_pixels or max(width, height) * scale > self.canvas.max_side:
                 raise RenderError("forbidden", f"page of {width:.0f}x{height:.0f} pt exceeds the canvas limit at {DPI} DPI")
             if not draw:
-                return b""
+                return None
             image = page.render(scale=scale, fill_color=(255, 255, 255, 255)).to_pil()
-            out = io.BytesIO()
-            image.convert("RGB").save(out, format="PNG", compress_level=6)
-            return out.getvalue()
+            return image if image.mode == "RGB" else image.convert("RGB")
         finally:
             pdf.close()
 
-    def _rasterise_poppler(self, pdf_path: str, workdir: str, timeout_s: float) -> bytes:
+    def _rasterise_poppler(self, pdf_path: str, workdir: str, timeout_s: float):
         """The first page drawn by ``pdftoppm`` at DPI, as ``pdf2image`` draws it (HELM's Image2Struct).
 
         The PDF is untrusted, so pdftoppm runs as pdflatex does: the sample's limits, in the jail with
         nothing but its scratch folder writable and only its own files visible; without the jail it is
         refused, never run on the host. The page is checked against the canvas limit first, so it never
         draws an oversized page."""
-        import io
-
         from PIL import Image
 
         if not self.jailed:
@@ -305,11 +302,9 @@ class LatexRenderer(Renderer):
             raise RenderError("runtime", f"pdftoppm could not draw the PDF ({describe_exit(done.returncode, 'pdftoppm')})")
         try:
             with Image.open(drawn) as image:
-                out = io.BytesIO()
-                image.convert("RGB").save(out, format="PNG", compress_level=6)
+                return image.convert("RGB")
         except (OSError, Image.DecompressionBombError) as exc:
             raise RenderError("runtime", f"pdftoppm wrote no readable picture ({exc})") from None
-        return out.getvalue()
 
     def teardown(self) -> None:
         shutil.rmtree(self._home, ignore_errors=True)
@@ -355,14 +350,11 @@ def without_page_numbers(code: str) -> str:
     return code[:found.end()] + NO_PAGE_STYLE + "\n" + code[found.end():] if found else code
 
 
-def reframe(png: bytes, crop: bool, long_side: int, square: bool) -> bytes:
-    """A page as a dataset framed it: cropped to its drawing, scaled to a longer side, padded to a square
-    (DaTikZ: margins cropped, rasterised to 384 px, padded to 384 x 384 on white)."""
-    import io
-
+def reframe(image, crop: bool, long_side: int, square: bool):
+    """A page (an RGB picture) as a dataset framed it: cropped to its drawing, scaled to a longer side,
+    padded to a square (DaTikZ: margins cropped, rasterised to 384 px, padded to 384 x 384 on white)."""
     from PIL import Image, ImageChops, ImageOps
 
-    image = Image.open(io.BytesIO(png)).convert("RGB")
     if crop:
         box = ImageChops.difference(image, Image.new("RGB", image.size, "white")).getbbox()
         if box is None:
@@ -374,9 +366,7 @@ def reframe(png: bytes, crop: bool, long_side: int, square: bool) -> bytes:
     if square:
         side = max(image.size)
         image = ImageOps.pad(image, (side, side), color="white")
-    out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=6)
-    return out.getvalue()
+    return image
 
 
 def _read(path: str) -> str:
