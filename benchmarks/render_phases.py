@@ -64,7 +64,8 @@ def forking(real, name):
         return got
     return fork
 os.fork = forking(os.fork, "fork (parent side)")
-jail.fork_into_namespaces = forking(jail.fork_into_namespaces, "clone into namespaces (parent side)")
+if hasattr(jail, "fork_into_namespaces"):  # absent before the one-fork change: the script runs on older trees too
+    jail.fork_into_namespaces = forking(jail.fork_into_namespaces, "clone into namespaces (parent side)")
 lang = sys.argv[1]
 for owner, attr, name in [
         (jail, "new_namespaces", "sample.user/mount/ipc/pid/net namespaces"), (jail, "private_tmp", "sample.private /tmp, /dev, /proc"),
@@ -82,6 +83,7 @@ real_write = worker.write_frame
 def write_frame(fd, header, payload=b""):
     if IN_SAMPLE[0] and header.get("ok") is not None and "seq" not in header:
         add("sample.all until its reply", time.process_time(), 0.0)
+        add("sample.minor page faults (count, not ms)", resource.getrusage(resource.RUSAGE_SELF).ru_minflt / 1000, 0.0)
     header = {**header, "phases": PHASES.copy()}
     real_write(fd, header, payload)
     if "seq" in header:

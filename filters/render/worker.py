@@ -98,8 +98,8 @@ class Worker:
         if not self.jailed:
             return "in a fresh scratch folder of the worker, without namespaces of its own"
         if self.renderer.mode == "fork":
-            return ("in its own user, mount, IPC, PID and network namespaces and session, with its own /proc "
-                    "and a private bounded /tmp")
+            return (("forked straight into" if self.cloning else "in") + " its own user, mount, IPC, PID and network "
+                    "namespaces and session, with its own /proc and a private bounded /tmp")
         return "in its own user, mount and IPC namespaces; only its scratch folder is writable"
 
     def probe_jail(self) -> tuple[bool, dict]:

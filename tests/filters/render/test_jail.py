@@ -909,3 +909,56 @@ def test_a_sample_with_a_huge_error_message_is_reported_with_its_start(service):
     """Before: the sample's own reply was over a frame, so it read 'exited with status 0 before replying'."""
     result = render_one(service, "python", "raise ValueError('\\x01' * 3_000_000)\n")
     assert result.error_kind == "runtime" and result.first_line().startswith("ValueError: \\x01"), result.message
+
+
+# One fork a sample ------------------------------------------------------------------------------
+
+BORN = """
+import os
+raise RuntimeError(f"pid={os.getpid()}|ppid={os.getppid()}|procs={sorted(p for p in os.listdir('/proc') if p.isdigit())}|"
+                   f"map={' '.join(open('/proc/self/uid_map').read().split())}|sid={os.getsid(0)}")
+"""
+
+
+@pytest.mark.renders
+@needs_namespaces
+def test_a_sample_is_forked_straight_into_its_namespaces(service, alone):
+    """One fork of the worker a sample (``jail.fork_into_namespaces``): the sample is PID 1 of a namespace
+    that holds nothing else, its parent (the worker) is outside it, its uid maps to the worker's and nothing
+    else, it leads its own session -- what the middle process of the two-fork way gave, without it."""
+    pool = service.pool("python")
+    assert pool._all[0].ready["confinement"].startswith("forked straight into"), pool._all[0].ready["confinement"]
+    found = dict(part.split("=", 1) for part in report(service, BORN).split(": ", 1)[1].split("|"))
+    assert found["pid"] == "1" and found["ppid"] == "0" and found["procs"] == "['1']" and found["sid"] == "1", found
+    assert found["map"] == "1000 1000 1", found
+    renders_as_alone(service, alone, "python")
+
+
+CLONE_WITH_A_THREAD = r"""
+import os, threading, sys
+from filters.render import jail
+pid, ids = jail.fork_into_namespaces()
+if pid == 0:
+    os._exit(0 if os.getpid() == 1 else 3)
+_, status = os.waitpid(pid, 0)
+print("alone", os.waitstatus_to_exitcode(status), ids == (os.getuid(), os.getgid()))
+stop = threading.Event()
+threading.Thread(target=stop.wait).start()
+try:
+    jail.fork_into_namespaces()
+    print("cloned with a thread")
+except jail.JailUnavailable as exc:
+    print("refused:", exc)
+stop.set()
+"""
+
+
+@needs_namespaces
+def test_a_worker_with_a_second_thread_does_not_clone():
+    """A raw ``clone`` skips glibc's fork handlers, so it is only taken in a single-threaded process: with a
+    second thread it is refused (the worker then forks twice, as before)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    out = subprocess.run([sys.executable, "-c", CLONE_WITH_A_THREAD], capture_output=True, text=True, timeout=60,
+                         env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"}, check=True).stdout.splitlines()
+    assert out[0] == "alone 0 True"
+    assert out[1] == "refused: the worker has more than one thread"

@@ -128,10 +128,25 @@ def test_clone_flags_and_socket_families():
 def test_a_jail_builder_keeps_only_what_it_names():
     blob = seccomp.program(seccomp.JAIL_BUILDER)
     table = {name: nr for nr, name in syscall_table().items()}
-    for name in seccomp.JAIL_BUILDER:
+    for name in seccomp.JAIL_BUILDER - {seccomp.CLONE_NAMESPACES}:
         assert run_bpf(blob, table[name]) == ALLOW
     for name in seccomp.DENIED - seccomp.JAIL_BUILDER:
         assert run_bpf(blob, table[name]) == EPERM, name
+
+
+def test_only_a_jail_builder_may_clone_into_new_namespaces():
+    """A worker that builds jails forks each sample straight into its namespaces (the power of the ``unshare``
+    it keeps); without ``CLONE_NAMESPACES`` -- every sample, every other worker -- those flags are refused."""
+    clone = pyseccomp.resolve_syscall(pyseccomp.Arch.X86_64, "clone")
+    from filters.render.jail import SAMPLE_NAMESPACES
+
+    sample_flags = SAMPLE_NAMESPACES | 0x11  # user, mount, IPC, PID, network; SIGCHLD
+    builder = seccomp.program(seccomp.JAIL_BUILDER)
+    assert run_bpf(builder, clone, args=(sample_flags,)) == ALLOW
+    for allow in (frozenset(), seccomp.JAIL_BUILDER - {seccomp.CLONE_NAMESPACES}):
+        blob = seccomp.program(allow)
+        assert run_bpf(blob, clone, args=(sample_flags,)) == EPERM
+        assert run_bpf(blob, clone, args=(0x11,)) == ALLOW
 
 
 def test_the_installed_filter_refuses_in_a_real_process():
