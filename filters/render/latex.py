@@ -65,9 +65,6 @@ POPPLER_VISIBLE = ("/usr/bin", "/usr/lib", "/usr/lib64", "/usr/share/fonts", "/u
 TEX_ENV = {
     "openin_any": "p", "openout_any": "p", "shell_escape": "f",
     "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1", "max_print_line": "1000",
-    # pdftex reads its ~19.5 MB format into fresh heap memory on every run: on transparent huge pages that
-    # is ~10 ms less kernel time (page faults) a run; the PDF is the same
-    "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1",
 }
 
 
