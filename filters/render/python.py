@@ -175,7 +175,6 @@ class PythonRenderer(Renderer):
             raise RenderError("forbidden", f"figure of {width:.0f}x{height:.0f} px exceeds the canvas limit")
         import numpy as np
         from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from PIL import Image
 
         try:
             figure.set_dpi(DPI)
@@ -194,10 +193,8 @@ class PythonRenderer(Renderer):
             raise RenderError("runtime", f"{type(exc).__name__} while drawing: {exc}") from None
         if rgba.shape[0] * rgba.shape[1] > self.canvas.max_pixels or max(rgba.shape[:2]) > self.canvas.max_side:
             raise RenderError("forbidden", f"picture of {rgba.shape[1]}x{rgba.shape[0]} px exceeds the canvas limit")
-        alpha = rgba[..., 3:4].astype(np.uint16)
-        rgb = (rgba[..., :3].astype(np.uint16) * alpha + 255 * (255 - alpha)) // 255
         buf = io.BytesIO()
-        Image.fromarray(rgb.astype(np.uint8), "RGB").save(buf, format="PNG", compress_level=6)
+        flatten_on_white(rgba).save(buf, format="PNG", compress_level=6)
         return buf.getvalue()
 
     def _image_file(self, workdir: str) -> bytes:
@@ -217,6 +214,22 @@ class PythonRenderer(Renderer):
 
     def teardown(self) -> None:
         self._plt.close("all")
+
+
+def flatten_on_white(rgba) -> Any:
+    """An RGBA canvas (a ``(height, width, 4)`` uint8 array) as RGB on white, rounded down as
+    ``(c * a + 255 * (255 - a)) // 255``. Most figures are opaque, and where every alpha is 255 that is the
+    colour itself: PIL drops the alpha band then (~1 ms for 800 x 600, against ~10 ms for the arithmetic)."""
+    import numpy as np
+    from PIL import Image
+
+    rgba = np.ascontiguousarray(rgba)
+    if rgba.size and int(rgba[..., 3].min()) == 255:
+        height, width = rgba.shape[:2]
+        return Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1).convert("RGB")
+    alpha = rgba[..., 3:4].astype(np.uint16)
+    rgb = (rgba[..., :3].astype(np.uint16) * alpha + 255 * (255 - alpha)) // 255
+    return Image.fromarray(rgb.astype(np.uint8), "RGB")
 
 
 def picture_options(kwargs: dict, rc) -> dict:
