@@ -107,3 +107,23 @@ def test_poppler_is_refused_without_the_jail(tmp_path):
     with pytest.raises(RenderError) as refused:
         renderer._rasterise_poppler(str(pdf), str(tmp_path), 5.0)
     assert refused.value.kind == "forbidden" and not (tmp_path / "page.ppm").exists()
+
+
+FORMAT_SNIPPETS = {
+    "text and colour": r"\begin{tikzpicture}\node[draw, fill=blue!20] {Text $x^2$};\draw[->, red] (0,0) -- (2,1);"
+                       r"\end{tikzpicture}",
+    "pgfplots": r"\begin{tikzpicture}\begin{axis}[title=Data]\addplot[blue] coordinates {(0,0) (1,2) (2,1)};"
+                r"\end{axis}\end{tikzpicture}",
+}
+
+
+@pytest.mark.renders
+@pytest.mark.needs_tex
+@pytest.mark.parametrize("name", sorted(FORMAT_SNIPPETS))
+def test_a_snippet_renders_the_same_from_the_format_as_compiled_in_full(service, name):
+    """vinci's format holds the preamble and what pdflatex would read at ``\\begin{document}`` (``FORMAT_PRELOADS``);
+    a package the format lacks makes the snippet compile the whole preamble instead: the same picture."""
+    from_format = render_one(service, "latex", FORMAT_SNIPPETS[name])
+    in_full = render_one(service, "latex", "\\usepackage{ifthen}\n" + FORMAT_SNIPPETS[name])
+    assert from_format.ok and in_full.ok, (from_format.message, in_full.message)
+    assert from_format.png == in_full.png
