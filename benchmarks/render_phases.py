@@ -1,6 +1,6 @@
 """Where a sample's CPU goes, phase by phase and process by process, in the real sandboxed worker.
 
-    python benchmarks/render_phases.py [--langs python,latex] [--n 30]
+    python benchmarks/render_phases.py [--langs python,latex] [--n 30] [--probes]
 
 The worker is started exactly as the pool starts it (bubblewrap, the launcher as root, its cgroup cage),
 only its entry point wraps the functions a sample passes through with CPU timers (``time.process_time``
@@ -11,8 +11,8 @@ per sample of each phase, in ms of CPU (and wall where it differs), and the cage
 Phases: ``worker.*`` run in the warm worker, ``sample.*`` in a forked Python sample (after its fork),
 ``middle+exits`` is what ``wait4`` counted for the sample's process tree beyond the sample's own time at
 its reply (the second fork's middle process, both exits, the PID namespace's teardown); for LaTeX
-``helper.jail`` is the CPU of pdflatex's child before ``exec`` (fork's copy-on-write faults, namespaces,
-the bare root, privileges dropped) and ``pdflatex+exit`` the rest of that child's life.
+``helper.fork+jail+pdflatex+exit`` is the whole life of pdflatex's process; ``--probes`` adds, per sample,
+the same pdflatex without the jail and ``/bin/true`` with and without it, which splits that figure.
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def forking(real, name):
 os.fork = forking(os.fork, "fork (parent side)")
 if hasattr(jail, "fork_into_namespaces"):  # absent before the one-fork change: the script runs on older trees too
     jail.fork_into_namespaces = forking(jail.fork_into_namespaces, "clone into namespaces (parent side)")
-lang = sys.argv[1]
+lang, PROBES = sys.argv[1], sys.argv[2:] == ["probes"]
 for owner, attr, name in [
         (jail, "new_namespaces", "sample.user/mount/ipc/pid/net namespaces"), (jail, "private_tmp", "sample.private /tmp, /dev, /proc"),
         (jail, "drop_privileges", "sample.capabilities + seccomp"), (worker, "write_support_files", "sample.support files"),
@@ -105,8 +105,8 @@ if lang == "python":
 else:
     from filters.render import latex
     from PIL import Image
-    timed(latex.LatexRenderer, "render", "worker.render (all, less the /bin/true probes)")
-    timed(latex.LatexRenderer, "_rasterise", "worker.pdfium raster + encode")
+    timed(latex.LatexRenderer, "render", "worker.render (all)")
+    timed(latex.LatexRenderer, "_rasterise", "worker.pdfium raster")
     timed(Image.Image, "save", "worker.PNG encode")
     real_run = latex.run_limited
     def children_cpu():
@@ -117,14 +117,13 @@ else:
         done = real_run(cmd, cwd, env, timeout_s, limits, jail_spec)
         add("worker.Popen + wait (parent side)", time.process_time() - c, time.perf_counter() - t)
         add("helper.fork+jail+pdflatex+exit", children_cpu() - before, 0.0)
-        for name, spec in (("helper.fork+exec+exit of /bin/true, jailed", jail_spec), ("helper.fork+exec+exit of /bin/true", None)):
-            before = children_cpu()
-            real_run(["/usr/bin/true"], cwd, env, timeout_s, limits, spec)
-            add(name, children_cpu() - before, 0.0)
-        if True:
-            before = children_cpu()
-            real_run(cmd, cwd, env, timeout_s, limits, None)
-            add("DIAG pdflatex again, unjailed", children_cpu() - before, 0.0)
+        if PROBES:  # the same command again without the jail, and /bin/true with and without it
+            for name, probe, spec in (("probe: pdflatex again, unjailed", cmd, None),
+                                      ("probe: fork+jail+exec+exit of /bin/true", ["/usr/bin/true"], jail_spec),
+                                      ("probe: fork+exec+exit of /bin/true", ["/usr/bin/true"], None)):
+                before = children_cpu()
+                real_run(probe, cwd, env, timeout_s, limits, spec)
+                add(name, children_cpu() - before, 0.0)
         return done
     latex.run_limited = run_limited
 sys.argv = ["worker", lang]
@@ -132,15 +131,15 @@ worker.main()
 """
 
 
-def profiled_command(lang: str, isolation: str) -> tuple[list[str], dict | None]:
+def profiled_command(lang: str, isolation: str, probes: bool = False) -> tuple[list[str], dict | None]:
     cmd, env = sandbox.worker_command(lang, isolation)
     at = cmd.index("filters.render.worker")
-    return cmd[:at - 1] + ["-c", PROFILED_WORKER, lang], env
+    return cmd[:at - 1] + ["-c", PROFILED_WORKER, lang, *(["probes"] if probes else [])], env
 
 
-def profile(lang: str, n: int) -> tuple[dict[str, list[float]], dict[str, list[float]], list[float]]:
+def profile(lang: str, n: int, probes: bool = False) -> tuple[dict[str, list[float]], dict[str, list[float]], list[float]]:
     codes = [s.code for s in islice(open_source(LANGUAGES[lang].synthetic_source, seed=0), n + 1)]
-    pool_module.worker_command = profiled_command
+    pool_module.worker_command = lambda lang, isolation: profiled_command(lang, isolation, probes)
     worker = pool_module.WorkerProcess(lang, sandbox.detect_isolation()).wait_ready()
     cpu: dict[str, list[float]] = defaultdict(list)
     wall: dict[str, list[float]] = defaultdict(list)
@@ -157,8 +156,10 @@ def profile(lang: str, n: int) -> tuple[dict[str, list[float]], dict[str, list[f
                 print(f"  sample {i} failed: {header.get('kind')}: {header.get('message', '')[:120]}")
             phases = header.get("phases", {})
             sample = phases.get("sample.all until its reply", (0.0, 0.0))[0]
-            if "child life (wait4)" in phases and lang == "python":
-                phases["middle+exits"] = (phases.pop("child life (wait4)")[0] - sample, 0.0)
+            if "child life (wait4)" in phases:
+                life = phases.pop("child life (wait4)")[0]
+                if lang == "python":
+                    phases["middle+exits"] = (life - sample, 0.0)
             for name, (c, w) in phases.items():
                 cpu[name].append(c * 1000)
                 wall[name].append(w * 1000)
@@ -171,9 +172,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--langs", default="python,latex")
     parser.add_argument("--n", type=int, default=30)
+    parser.add_argument("--probes", action="store_true",
+                        help="LaTeX: after each sample, its pdflatex again without the jail, and /bin/true with and "
+                             "without it (what the jail costs; the cage's count then includes them)")
     args = parser.parse_args()
     for lang in args.langs.split(","):
-        cpu, wall, caged = profile(lang, args.n)
+        cpu, wall, caged = profile(lang, args.n, args.probes)
         print(f"\n{lang}: {args.n} generated samples, median per sample; the cage counted {statistics.median(caged) * 1000:.1f} ms CPU")
         print(f"  {'phase':<52} {'CPU ms':>8} {'wall ms':>8}")
         for name in sorted(cpu):
