@@ -16,7 +16,8 @@ The worker holds warm state and must outlive every sample, so a sample is never 
   need ptrace rights that a capability-less sample lacks), and the sample keeps only the one
   descriptor it replies on.
 
-``enter_jail`` is called in a forked child (Python samples) or as the ``preexec_fn`` of a helper
+``enter_jail`` is called in a forked child (Python samples: born in its namespaces by one ``clone``,
+``fork_into_namespaces``, where the worker is single-threaded) or as the ``preexec_fn`` of a helper
 program (pdflatex). Where the kernel refuses nested namespaces it raises ``JailUnavailable`` and
 the worker falls back to capability drop, ``no_new_privs``, seccomp and a fresh scratch folder.
 """
@@ -346,7 +347,8 @@ def enter_jail(spec: JailSpec, *, fork_sample: bool, cloned: tuple[int, int] | N
 
 
 def become_pid_init() -> None:
-    """Fork once more so the sample is PID 1 of its namespace; the middle process relays its end.
+    """Fork once more so the sample is PID 1 of its namespace; the middle process relays its end (the way
+    of a child that could not be born in its namespaces: ``fork_into_namespaces`` needs no middle process).
 
     The middle process waits and then dies the same way the sample did, so the worker reads the
     sample's own exit status and CPU time. The sample, in a process group of its own, dies with the
