@@ -1,0 +1,124 @@
+"""Where perturbation renders go: per (language, perturbation kind), how many attempts are kept, dropped
+too similar / too different, or fail to render -- and which of the drops a pre-render check catches.
+
+    python benchmarks/perturb_waste.py [--n 150] [--per-row 2] [--out /tmp/perturb_waste]
+
+Each language's generator gives ``--n`` rows (seed 7, as ``benchmarks/scale.py``); each row is rendered,
+then drawn ``--per-row`` attempts exactly as the build's perturb step draws them
+(``Perturb.draw``: the row's own seeded stream, the demo manifest's settings), and every attempt is
+rendered and judged by ``verify`` -- with the pre-render checks switched off, so the table shows what
+the checks would have saved and whether they ever caught an attempt the render kept (they must not).
+One JSON line per attempt goes to ``OUT/LANG.jsonl`` (code, verdict, distance, check verdict).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from itertools import islice
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.languages import LANGUAGES  # noqa: E402
+from filters.execution import render_job  # noqa: E402
+from filters.quality import code_reason  # noqa: E402
+from pipelines.manifest import PerturbConfig  # noqa: E402
+from pipelines.perturb.precheck import doomed  # noqa: E402
+from pipelines.perturb.stage import Perturb  # noqa: E402
+from pipelines.perturb.verify import verify  # noqa: E402
+from core.records import Record, record_id  # noqa: E402
+from core.verdicts import drop_of  # noqa: E402
+from filters.dedup import normalize_code  # noqa: E402
+from sources.base import open_source  # noqa: E402
+
+# The demo manifest's perturbation settings (manifests/demo.yaml), with more attempts per row.
+DEMO = dict(error_share=0.2, min_distance=1.0, max_distance=40.0, max_kinds=2)
+
+
+def parents(service, lang: str, n: int) -> list[Record]:
+    """The first ``n`` rows of the language's generator that render, as the first pass records them."""
+    samples = list(islice(open_source(LANGUAGES[lang].synthetic_source, seed=7), n))
+    results = service.render_many([render_job(lang, s.code, s.meta) for s in samples])
+    return [Record(id=record_id(lang, normalize_code(lang, s.code)), task="generate", lang=lang, code=s.code,
+                   image=r.png, source=s.source, source_ref=s.source_ref, license=s.license, phash="0" * 16,
+                   meta={k: v for k, v in s.meta.items() if k != "files"})
+            for s, r in zip(samples, results) if r.ok]
+
+
+def measure(service, lang: str, n: int, per_row: float, out: Path) -> list[dict]:
+    cfg = PerturbConfig(per_row=per_row, **DEMO)
+    step = Perturb(cfg, seed=0)
+    rows = parents(service, lang, n)
+    draws = [a for r in rows for a in step.draw(r)]
+    tried = [a for a in draws if a.applied]
+    results = service.render_many([render_job(lang, a.flawed, a.parent.meta) for a in tried])
+    for a, result in zip(tried, results):
+        a.result = result
+    lines = []
+    for a in tried:
+        verdict, distance = verify(a.parent, a.flawed, a.name, a.result, a.error, cfg)
+        caught = doomed(a.parent, a.flawed, a.error)
+        drop = drop_of(verdict)
+        lines.append({"lang": lang, "row": a.parent.id, "name": a.name, "kind": a.applied[0].kind,
+                      "error": a.error, "reason": "kept" if drop is None else drop.reason,
+                      "norm_equal": normalize_code(lang, a.flawed) == normalize_code(lang, a.parent.code),
+                      "distance": distance, "caught": caught.reason if caught else None,
+                      "code_reason": code_reason(lang, a.flawed, 20, 20000),
+                      "cpu_s": a.result.cpu_s, "parent_code": a.parent.code, "flawed": a.flawed})
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{lang}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    print(f"{lang}: {len(rows)} rows rendered, {len(draws)} draws, {len(tried)} perturbation renders", flush=True)
+    return lines
+
+
+def table(lines: list[dict]) -> None:
+    """Per (language, kind): attempts, kept, drops by reason, and the drops a pre-render check catches."""
+    cells: dict = defaultdict(Counter)
+    for x in lines:
+        c = cells[(x["lang"], x["kind"])]
+        c["attempts"] += 1
+        c[x["reason"]] += 1
+        if x["caught"]:
+            c["caught"] += 1
+            c["caught_kept"] += x["reason"] == "kept"
+        if x["code_reason"]:
+            c["bad_code"] += 1
+    print("| lang | kind | attempts | kept | too similar | too different | failed render | caught before render "
+          "(of them kept) | flawed code fails code check |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    totals: dict = defaultdict(Counter)
+    for (lang, kind), c in sorted(cells.items()):
+        failed = sum(v for k, v in c.items() if k.startswith(("failed_", "rendered_anyway", "wrong_error_")))
+        print(f"| {lang} | {kind} | {c['attempts']} | {c['kept']} | {c['too_similar']} | {c['too_different']} | "
+              f"{failed} | {c['caught']} ({c['caught_kept']}) | {c['bad_code']} |")
+        totals[lang].update(c)
+    for lang, c in totals.items():
+        failed = sum(v for k, v in c.items() if k.startswith(("failed_", "rendered_anyway", "wrong_error_")))
+        print(f"| **{lang}** | all | {c['attempts']} | {c['kept']} | {c['too_similar']} | {c['too_different']} | "
+              f"{failed} | {c['caught']} ({c['caught_kept']}) | {c['bad_code']} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=150)
+    parser.add_argument("--per-row", type=float, default=2.0)
+    parser.add_argument("--lang", action="append", default=None)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/perturb_waste"))
+    parser.add_argument("--table-only", action="store_true", help="tabulate OUT/*.jsonl without rendering")
+    args = parser.parse_args()
+    langs = args.lang or list(LANGUAGES)
+    if args.table_only:
+        lines = [json.loads(x) for lang in langs if (args.out / f"{lang}.jsonl").exists()
+                 for x in (args.out / f"{lang}.jsonl").read_text().splitlines()]
+    else:
+        from filters.render import RenderService
+
+        with RenderService(workers=1, timeout_s=30.0) as service:
+            lines = [x for lang in langs for x in measure(service, lang, args.n, args.per_row, args.out)]
+    table(lines)
+
+
+if __name__ == "__main__":
+    main()
