@@ -17,6 +17,7 @@ import json
 import sys
 from collections import Counter, defaultdict
 from itertools import islice
+from types import SimpleNamespace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -52,6 +53,7 @@ def measure(service, lang: str, n: int, per_row: float, out: Path) -> list[dict]
     step = Perturb(cfg, seed=0)
     rows = parents(service, lang, n)
     draws = [a for r in rows for a in step.draw(r)]
+    known = dict(zip(map(id, draws), doomed(draws)))  # judged as the step judges them; rendered all the same
     tried = [a for a in draws if a.applied]
     results = service.render_many([render_job(lang, a.flawed, a.parent.meta) for a in tried])
     for a, result in zip(tried, results):
@@ -59,7 +61,7 @@ def measure(service, lang: str, n: int, per_row: float, out: Path) -> list[dict]
     lines = []
     for a in tried:
         verdict, distance = verify(a.parent, a.flawed, a.name, a.result, a.error, cfg)
-        caught = doomed(a.parent, a.flawed, a.error)
+        caught = known[id(a)]
         drop = drop_of(verdict)
         lines.append({"lang": lang, "row": a.parent.id, "name": a.name, "kind": a.applied[0].kind,
                       "error": a.error, "reason": "kept" if drop is None else drop.reason,
@@ -71,6 +73,17 @@ def measure(service, lang: str, n: int, per_row: float, out: Path) -> list[dict]
     (out / f"{lang}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     print(f"{lang}: {len(rows)} rows rendered, {len(draws)} draws, {len(tried)} perturbation renders", flush=True)
     return lines
+
+
+def recheck(lines: list[dict]) -> None:
+    """The pre-render checks of today's code over stored attempts (in their draw order, row by row)."""
+    rows: dict = {}
+    attempts = []
+    for x in lines:
+        parent = rows.setdefault(x["row"], SimpleNamespace(id=x["row"], lang=x["lang"], code=x["parent_code"]))
+        attempts.append(SimpleNamespace(parent=parent, lang=x["lang"], flawed=x["flawed"], error=x["error"], applied=[1]))
+    for x, drop in zip(lines, doomed(attempts)):
+        x["caught"] = drop.reason if drop else None
 
 
 def table(lines: list[dict]) -> None:
@@ -112,6 +125,7 @@ def main() -> None:
     if args.table_only:
         lines = [json.loads(x) for lang in langs if (args.out / f"{lang}.jsonl").exists()
                  for x in (args.out / f"{lang}.jsonl").read_text().splitlines()]
+        recheck(lines)
     else:
         from filters.render import RenderService
 
