@@ -1,7 +1,8 @@
 """Where perturbation renders go: per (language, perturbation kind), how many attempts are kept, dropped
 too similar / too different, or fail to render -- and which of the drops a pre-render check catches.
 
-    python benchmarks/perturb_waste.py [--n 150] [--per-row 2] [--out /tmp/perturb_waste]
+    python benchmarks/perturb_waste.py [--n 150] [--per-row 2] [--lang L] [--commented] [--out /tmp/perturb_waste]
+    python benchmarks/perturb_waste.py --table-only --out /tmp/perturb_waste   (today's checks over stored attempts)
 
 Each language's generator gives ``--n`` rows (seed 7, as ``benchmarks/scale.py``); each row is rendered,
 then drawn ``--per-row`` attempts exactly as the build's perturb step draws them
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+from dataclasses import replace
 import sys
 from collections import Counter, defaultdict
 from itertools import islice
@@ -34,13 +37,26 @@ from core.verdicts import drop_of  # noqa: E402
 from filters.dedup import normalize_code  # noqa: E402
 from sources.base import open_source  # noqa: E402
 
+# Code as people keep it: each statement beside a commented-out earlier version (``--commented``).
+COMMENTABLE = {"latex": (re.compile(r"^(\s*)(\\(?:draw|node|fill|filldraw|path|addplot)\b.*)$", re.M), "% "),
+               "python": (re.compile(r"^(\s*)((?:ax\w*|plt)\..*)$", re.M), "# ")}
+
+
+def commented_copies(lang: str, code: str) -> str:
+    """``code`` with a commented-out copy above each statement line (languages in ``COMMENTABLE``)."""
+    pattern, mark = COMMENTABLE[lang]
+    return pattern.sub(lambda m: f"{m.group(1)}{mark}{m.group(2)}\n{m.group(0)}", code)
+
+
 # The demo manifest's perturbation settings (manifests/demo.yaml), with more attempts per row.
 DEMO = dict(error_share=0.2, min_distance=1.0, max_distance=40.0, max_kinds=2)
 
 
-def parents(service, lang: str, n: int) -> list[Record]:
+def parents(service, lang: str, n: int, commented: bool = False) -> list[Record]:
     """The first ``n`` rows of the language's generator that render, as the first pass records them."""
     samples = list(islice(open_source(LANGUAGES[lang].synthetic_source, seed=7), n))
+    if commented:
+        samples = [replace(s, code=commented_copies(lang, s.code)) for s in samples]
     results = service.render_many([render_job(lang, s.code, s.meta) for s in samples])
     return [Record(id=record_id(lang, normalize_code(lang, s.code)), task="generate", lang=lang, code=s.code,
                    image=r.png, source=s.source, source_ref=s.source_ref, license=s.license, phash="0" * 16,
@@ -48,10 +64,10 @@ def parents(service, lang: str, n: int) -> list[Record]:
             for s, r in zip(samples, results) if r.ok]
 
 
-def measure(service, lang: str, n: int, per_row: float, out: Path) -> list[dict]:
+def measure(service, lang: str, n: int, per_row: float, out: Path, commented: bool = False) -> list[dict]:
     cfg = PerturbConfig(per_row=per_row, **DEMO)
     step = Perturb(cfg, seed=0)
-    rows = parents(service, lang, n)
+    rows = parents(service, lang, n, commented)
     draws = [a for r in rows for a in step.draw(r)]
     known = dict(zip(map(id, draws), doomed(draws)))  # judged as the step judges them; rendered all the same
     tried = [a for a in draws if a.applied]
@@ -86,31 +102,34 @@ def recheck(lines: list[dict]) -> None:
         x["caught"] = drop.reason if drop else None
 
 
+FAILED = ("failed_", "rendered_anyway", "wrong_error_")
+
+
 def table(lines: list[dict]) -> None:
-    """Per (language, kind): attempts, kept, drops by reason, and the drops a pre-render check catches."""
+    """Per (language, kind): attempts, kept, drops by reason, and what the pre-render checks catch; per
+    language, the same for each row's first attempt alone (what a build with ``per_row`` <= 1 draws)."""
     cells: dict = defaultdict(Counter)
+    firsts: dict = defaultdict(Counter)
+    seen = set()
     for x in lines:
-        c = cells[(x["lang"], x["kind"])]
-        c["attempts"] += 1
-        c[x["reason"]] += 1
-        if x["caught"]:
-            c["caught"] += 1
-            c["caught_kept"] += x["reason"] == "kept"
-        if x["code_reason"]:
-            c["bad_code"] += 1
-    print("| lang | kind | attempts | kept | too similar | too different | failed render | caught before render "
-          "(of them kept) | flawed code fails code check |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    totals: dict = defaultdict(Counter)
-    for (lang, kind), c in sorted(cells.items()):
-        failed = sum(v for k, v in c.items() if k.startswith(("failed_", "rendered_anyway", "wrong_error_")))
+        counters = [cells[(x["lang"], x["kind"])], cells[(x["lang"], "**all**")]]
+        if x["row"] not in seen:
+            seen.add(x["row"])
+            counters.append(cells[(x["lang"], "**first attempt of each row**")])
+        for c in counters:
+            c["attempts"] += 1
+            c["failed" if x["reason"].startswith(FAILED) else x["reason"]] += 1
+            if x["caught"]:
+                c[x["caught"]] += 1
+                c[x["caught"] + ":kept"] += x["reason"] == "kept"
+            c["bad_code"] += bool(x["code_reason"])
+    print("| lang | kind | attempts | kept | too similar | too different | failed render | comment_only "
+          "(render kept) | duplicate_attempt (render kept) | flawed code fails the code check |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for (lang, kind), c in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1].startswith("*"), kv[0][1])):
         print(f"| {lang} | {kind} | {c['attempts']} | {c['kept']} | {c['too_similar']} | {c['too_different']} | "
-              f"{failed} | {c['caught']} ({c['caught_kept']}) | {c['bad_code']} |")
-        totals[lang].update(c)
-    for lang, c in totals.items():
-        failed = sum(v for k, v in c.items() if k.startswith(("failed_", "rendered_anyway", "wrong_error_")))
-        print(f"| **{lang}** | all | {c['attempts']} | {c['kept']} | {c['too_similar']} | {c['too_different']} | "
-              f"{failed} | {c['caught']} ({c['caught_kept']}) | {c['bad_code']} |")
+              f"{c['failed']} | {c['comment_only']} ({c['comment_only:kept']}) | "
+              f"{c['duplicate_attempt']} ({c['duplicate_attempt:kept']}) | {c['bad_code']} |")
 
 
 def main() -> None:
@@ -119,6 +138,8 @@ def main() -> None:
     parser.add_argument("--per-row", type=float, default=2.0)
     parser.add_argument("--lang", action="append", default=None)
     parser.add_argument("--out", type=Path, default=Path("/tmp/perturb_waste"))
+    parser.add_argument("--commented", action="store_true",
+                        help="give each statement a commented-out copy first (LaTeX, Python): code as people keep it")
     parser.add_argument("--table-only", action="store_true", help="tabulate OUT/*.jsonl without rendering")
     args = parser.parse_args()
     langs = args.lang or list(LANGUAGES)
@@ -130,7 +151,7 @@ def main() -> None:
         from filters.render import RenderService
 
         with RenderService(workers=1, timeout_s=30.0) as service:
-            lines = [x for lang in langs for x in measure(service, lang, args.n, args.per_row, args.out)]
+            lines = [x for lang in langs for x in measure(service, lang, args.n, args.per_row, args.out, args.commented)]
     table(lines)
 
 

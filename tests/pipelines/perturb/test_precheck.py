@@ -3,12 +3,12 @@ code that only a looser normaliser calls "the same" is rendered (its picture dif
 from __future__ import annotations
 
 import random
-import re
 from itertools import islice
 from types import SimpleNamespace
 
 import pytest
 
+from benchmarks.perturb_waste import commented_copies
 from core.normalise import markup_layout, python_tokens
 from core.records import Record
 from core.stats import Stats
@@ -21,8 +21,6 @@ from pipelines.perturb.stage import Perturb
 from pipelines.perturb.verify import verify
 from sources.base import open_source
 
-TIKZ_STATEMENT = re.compile(r"^(\s*)(\\(?:draw|node|fill|filldraw|path|addplot)\b.*)$", re.M)
-
 
 def records(service, lang: str, spec: str, n: int, edit=lambda code: code) -> list[Record]:
     samples = [s for s in islice(open_source(spec, seed=7), n)]
@@ -33,16 +31,11 @@ def records(service, lang: str, spec: str, n: int, edit=lambda code: code) -> li
                    license=s.license, phash="0" * 16) for i, (s, c, r) in enumerate(zip(samples, codes, results))]
 
 
-def commented_copies(code: str) -> str:
-    """A TikZ file as people keep them: each statement line beside a commented-out earlier version."""
-    return TIKZ_STATEMENT.sub(lambda m: f"{m.group(1)}% {m.group(2)}\n{m.group(0)}", code)
-
-
 @pytest.mark.renders
 @pytest.mark.needs_tex
 def test_an_edit_of_a_commented_out_tikz_statement_is_dropped_unrendered_and_the_render_agrees(service):
     cfg = PerturbConfig(per_row=3, error_share=0.2, max_kinds=1)
-    rows = records(service, "latex", "synthetic.latex", 5, commented_copies)
+    rows = records(service, "latex", "synthetic.latex", 5, lambda code: commented_copies("latex", code))
     draws = [a for r in rows for a in Perturb(cfg, seed=0).draw(r) if a.applied]
     known = doomed(draws)
     results = service.render_many([("latex", a.flawed) for a in draws])
