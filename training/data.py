@@ -87,11 +87,17 @@ def user_turn(row: dict) -> tuple[list[dict], list]:
 
 
 def to_sft_example(row: dict) -> dict:
-    """A conversation, and its ``length`` in characters of text (what ``length_buckets`` batches by)."""
-    messages, images = user_turn(row)
-    messages.append({"role": "assistant", "content": [{"type": "text", "text": fenced(row["lang"], row["code"])}]})
-    length = sum(len(part.get("text") or "") for m in messages for part in m["content"])
-    return {"messages": messages, "images": images, "length": length}
+    """A prompt and its completion (trl's conversational prompt-completion type), and the ``length`` in characters
+    of their text (what ``length_buckets`` batches by).
+
+    As a prompt-completion pair, trl trains on the answer only (``completion_only_loss``), as Qwen-VL's own
+    fine-tuning does: a model trained on whole conversations also learns to write the fixed instruction and, for
+    an optimize row, the *flawed* code it is asked to correct; and where answers are short (a SMILES string is ~9
+    tokens after a ~50-token instruction) the instruction's tokens take most of each step's gradient."""
+    prompt, images = user_turn(row)
+    completion = [{"role": "assistant", "content": [{"type": "text", "text": fenced(row["lang"], row["code"])}]}]
+    length = sum(len(part.get("text") or "") for m in prompt + completion for part in m["content"])
+    return {"prompt": prompt, "completion": completion, "images": images, "length": length}
 
 
 def to_grpo_example(row: dict) -> dict:
