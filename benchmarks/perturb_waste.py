@@ -16,25 +16,26 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from dataclasses import replace
 import sys
 from collections import Counter, defaultdict
+from dataclasses import replace
 from itertools import islice
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.atomic import write_text  # noqa: E402
 from core.languages import LANGUAGES  # noqa: E402
+from core.records import Record, record_id  # noqa: E402
+from core.verdicts import drop_of  # noqa: E402
+from filters.dedup import normalize_code  # noqa: E402
 from filters.execution import render_job  # noqa: E402
 from filters.quality import code_reason  # noqa: E402
 from pipelines.manifest import PerturbConfig  # noqa: E402
 from pipelines.perturb.precheck import doomed  # noqa: E402
 from pipelines.perturb.stage import Perturb  # noqa: E402
 from pipelines.perturb.verify import verify  # noqa: E402
-from core.records import Record, record_id  # noqa: E402
-from core.verdicts import drop_of  # noqa: E402
-from filters.dedup import normalize_code  # noqa: E402
 from sources.base import open_source  # noqa: E402
 
 # Code as people keep it: each statement beside a commented-out earlier version (``--commented``).
@@ -86,7 +87,7 @@ def measure(service, lang: str, n: int, per_row: float, out: Path, commented: bo
                       "code_reason": code_reason(lang, a.flawed, 20, 20000),
                       "cpu_s": a.result.cpu_s, "parent_code": a.parent.code, "flawed": a.flawed})
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{lang}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    write_text(out / f"{lang}.jsonl", "".join(json.dumps(x) + "\n" for x in lines))
     print(f"{lang}: {len(rows)} rows rendered, {len(draws)} draws, {len(tried)} perturbation renders", flush=True)
     return lines
 
@@ -123,13 +124,14 @@ def table(lines: list[dict]) -> None:
                 c[x["caught"]] += 1
                 c[x["caught"] + ":kept"] += x["reason"] == "kept"
             c["bad_code"] += bool(x["code_reason"])
+            c["norm_equal"] += x["norm_equal"]
     print("| lang | kind | attempts | kept | too similar | too different | failed render | comment_only "
-          "(render kept) | duplicate_attempt (render kept) | flawed code fails the code check |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "(render kept) | duplicate_attempt (render kept) | same code under `core.normalise` | flawed code fails the code check |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for (lang, kind), c in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1].startswith("*"), kv[0][1])):
         print(f"| {lang} | {kind} | {c['attempts']} | {c['kept']} | {c['too_similar']} | {c['too_different']} | "
               f"{c['failed']} | {c['comment_only']} ({c['comment_only:kept']}) | "
-              f"{c['duplicate_attempt']} ({c['duplicate_attempt:kept']}) | {c['bad_code']} |")
+              f"{c['duplicate_attempt']} ({c['duplicate_attempt:kept']}) | {c['norm_equal']} | {c['bad_code']} |")
 
 
 def main() -> None:
