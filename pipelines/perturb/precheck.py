@@ -22,9 +22,9 @@ import re
 import tokenize
 from html.parser import HTMLParser
 
+from core.normalise import LATEX_COMMENT
 from core.verdicts import Drop
 
-TEX_COMMENT = re.compile(r"(?<!\\)%[^\n]*")
 CODING = re.compile(r"^[ \t\f]*#.*?coding[:=]")
 VERBATIM = {"textarea", "title", "xmp", "noscript", "noembed", "noframes", "iframe", "plaintext"}
 
@@ -43,7 +43,7 @@ def python_program(code: str) -> str:
 def tex_program(code: str) -> str:
     """TeX with each comment's text cut after its ``%``: the ``%`` stays, for it also eats the line end.
     (An escaped ``\\%`` is text; ``\\\\%`` is left as it is: a missed comment, never a wrong one.)"""
-    return TEX_COMMENT.sub("%", code)
+    return LATEX_COMMENT.sub("%", code)
 
 
 class _Comments(HTMLParser):

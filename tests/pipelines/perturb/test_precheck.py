@@ -3,6 +3,7 @@ code that only a looser normaliser calls "the same" is rendered (its picture dif
 from __future__ import annotations
 
 import random
+import re
 from itertools import islice
 from types import SimpleNamespace
 
@@ -31,11 +32,21 @@ def records(service, lang: str, spec: str, n: int, edit=lambda code: code) -> li
                    license=s.license, phash="0" * 16) for i, (s, c, r) in enumerate(zip(samples, codes, results))]
 
 
+TIKZ_STATEMENT_LINE = re.compile(r"^(\s*)(\\(?:draw|node|fill|filldraw|path|addplot)\b.*);[ \t]*$", re.M)
+
+
+def earlier_versions_inside(code: str) -> str:
+    """Each one-line TikZ statement with its earlier version kept as a comment before its ``;`` (coordinates
+    and node texts in a comment inside a live statement, where a perturbation's pattern can still land)."""
+    return TIKZ_STATEMENT_LINE.sub(lambda m: f"{m.group(1)}{m.group(2)} % earlier: {m.group(2)}\n{m.group(1)};", code)
+
+
 @pytest.mark.renders
 @pytest.mark.needs_tex
-def test_an_edit_of_a_commented_out_tikz_statement_is_dropped_unrendered_and_the_render_agrees(service):
-    cfg = PerturbConfig(per_row=3, error_share=0.2, max_kinds=1)
-    rows = records(service, "latex", "synthetic.latex", 5, lambda code: commented_copies("latex", code))
+def test_an_edit_of_a_tikz_comment_is_dropped_unrendered_and_the_render_agrees(service):
+    cfg = PerturbConfig(per_row=3, error_share=0.2, max_kinds=1, kinds=["coordinates", "node_text", "plot_data",
+                                                                         "undefined_command", "missing_end"])
+    rows = records(service, "latex", "synthetic.latex", 6, earlier_versions_inside)
     draws = [a for r in rows for a in Perturb(cfg, seed=0).draw(r) if a.applied]
     known = doomed(draws)
     results = service.render_many([("latex", a.flawed) for a in draws])
@@ -54,7 +65,19 @@ def test_an_edit_of_a_commented_out_tikz_statement_is_dropped_unrendered_and_the
         if verdict is True:
             assert drop is None or drop.reason == "duplicate_attempt"
         earlier.setdefault(key, verdict)
-    assert caught >= 2, "no attempt edited a commented-out statement: the test shows nothing"
+    assert caught >= 2, "no attempt edited a comment: the test shows nothing"
+
+
+def test_tikz_statements_are_found_in_what_tex_reads():
+    """A commented-out statement is no target (its edit would change nothing), and the search for a live
+    statement's ``;`` does not run through a comment into the next statement."""
+    code = commented_copies("latex", next(iter(open_source("synthetic.latex", seed=7))).code)
+    assert "% \\" in code
+    for lang_kind in ("latex.color", "latex.line_style", "latex.remove_command", "latex.missing_end"):
+        for seed in range(20):
+            flawed = registry("latex")[lang_kind].apply(code, random.Random(seed))
+            assert flawed is None or not same_program("latex", code, flawed), (lang_kind, seed)
+
 
 
 @pytest.mark.renders
