@@ -75,7 +75,9 @@ def draw_attempt(record: Record, rng: random.Random, cfg) -> Attempt | None:
 
 class Perturb(Filter):
     """The perturb pass's step: draw ``per_row`` attempts per clean row, render them, keep the verified ones
-    as optimize rows. A draw where no configured kind applies is a ``not_applicable`` drop."""
+    as optimize rows. A draw where no configured kind applies is a ``not_applicable`` drop; an attempt whose
+    verdict is certain without its render (``precheck``: ``comment_only``, ``duplicate_attempt``) is dropped
+    unrendered, after every draw, so the rows' random streams are those of a build without the checks."""
 
     name = "perturb"
     resources = StepResources(renders=True)

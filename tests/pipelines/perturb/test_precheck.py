@@ -43,7 +43,7 @@ def earlier_versions_inside(code: str) -> str:
 
 @pytest.mark.renders
 @pytest.mark.needs_tex
-def test_an_edit_of_a_tikz_comment_is_dropped_unrendered_and_the_render_agrees(service):
+def test_an_edit_of_a_tikz_comment_is_dropped_unrendered_and_the_render_agrees(service, monkeypatch):
     cfg = PerturbConfig(per_row=3, error_share=0.2, max_kinds=1, kinds=["coordinates", "node_text", "plot_data",
                                                                          "undefined_command", "missing_end"])
     rows = records(service, "latex", "synthetic.latex", 6, earlier_versions_inside)
@@ -66,6 +66,10 @@ def test_an_edit_of_a_tikz_comment_is_dropped_unrendered_and_the_render_agrees(s
             assert drop is None or drop.reason == "duplicate_attempt"
         earlier.setdefault(key, verdict)
     assert caught >= 2, "no attempt edited a comment: the test shows nothing"
+    _, stats, renders = run_step(service, rows, cfg, True, monkeypatch, seed=0)
+    table = stats.table()["perturb"]["latex"]
+    assert table["dropped:comment_only"] == caught  # counted by the filter base class, into stats.json
+    assert renders == len(draws) - caught - table.get("dropped:duplicate_attempt", 0)
 
 
 def test_tikz_statements_are_found_in_what_tex_reads():
@@ -142,11 +146,11 @@ class CountingService:
         return self.service.render_many(jobs)
 
 
-def run_step(service, rows, cfg, checks: bool, monkeypatch):
+def run_step(service, rows, cfg, checks: bool, monkeypatch, seed: int = 3):
     if not checks:
         monkeypatch.setattr(stage, "doomed", lambda draws: [None] * len(draws))
     counting, stats = CountingService(service), Stats()
-    step = Perturb(cfg, seed=3)
+    step = Perturb(cfg, seed=seed)
     step.setup(counting)
     work = SimpleNamespace(items=list(rows), stats=stats)
     step(work)
