@@ -64,7 +64,8 @@ class _Comments(HTMLParser):
         self.verbatim += tag in VERBATIM
 
     def handle_endtag(self, tag: str) -> None:
-        self.verbatim -= tag in VERBATIM and self.verbatim > 0
+        if tag in VERBATIM and self.verbatim:
+            self.verbatim -= 1
 
     def handle_comment(self, data: str) -> None:
         line, col = self.getpos()
