@@ -962,3 +962,25 @@ def test_a_worker_with_a_second_thread_does_not_clone():
                          env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"}, check=True).stdout.splitlines()
     assert out[0] == "alone 0 True"
     assert out[1] == "refused: the worker has more than one thread"
+
+
+TWO_FORKS_WHERE_CLONE_IS_REFUSED = r"""
+from filters.render import jail, worker
+jail.make_non_dumpable()  # as the worker is
+def refuse():
+    raise jail.JailUnavailable(1, "refused")
+jail.fork_into_namespaces = refuse
+w = worker.Worker("python", 0, 1)
+w.jailed, creds = w.probe_jail()
+print(w.jailed, w.cloning, creds.get("NoNewPrivs"), creds.get("CapEff"), w.confinement().split(" its own")[0])
+"""
+
+
+@needs_namespaces
+def test_a_worker_that_cannot_clone_jails_its_samples_the_two_fork_way():
+    """Where the kernel (or a thread) refuses the clone, the worker's probe falls back to unshare and a second fork:
+    still jailed, no capability, ``no_new_privs`` -- never unjailed for want of the cheaper way."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    out = subprocess.run([sys.executable, "-c", TWO_FORKS_WHERE_CLONE_IS_REFUSED], capture_output=True, text=True,
+                         timeout=60, env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"}, check=True).stdout.strip()
+    assert out == "True False 1 0000000000000000 in", out
