@@ -56,6 +56,10 @@ PREAMBLE = (
 # and expl3's PDF backend (l3backend-pdftex.def, read three times) -- loaded once, into vinci's format: their
 # hooks find them loaded and skip them. ~13 ms of a ~80 ms run; the PDFs are byte-identical.
 FORMAT_PRELOADS = "\\makeatletter\\GPT@LoadSuppPdf\\makeatother\n\\ExplSyntaxOn\\sys_load_backend:n{}\\ExplSyntaxOff\n"
+# The same for a document's own format, written so as to change no catcode its preamble left and to define
+# nothing it lacks (a preamble without graphicx has no MetaPost support to load).
+DOCUMENT_PRELOADS = ("\\ifcsname GPT@LoadSuppPdf\\endcsname\\csname GPT@LoadSuppPdf\\endcsname\\fi\n"
+                     "\\ifcsname sys_load_backend:n\\endcsname\\csname sys_load_backend:n\\endcsname{}\\fi\n")
 USEPACKAGE = re.compile(r"^\s*\\usepackage(?:\[[^\]]*\])?\{([^}]*)\}\s*(%.*)?$", re.M)
 FORBIDDEN_LOG = re.compile(r"Not (?:reading from|writing to) |runsystem\(|I can't (?:find|write on) file `/")
 MISSING_PACKAGE = re.compile(r"! LaTeX Error: File `([\w.-]+\.(?:sty|cls))' not found")
@@ -203,7 +207,7 @@ class LatexRenderer(Renderer):
         self._seen[key] += 1
         if self._seen[key] < 2:
             return None
-        self._formats[key] = self._build_format(f"doc-{key}", preamble, timeout_s, untrusted=True)
+        self._formats[key] = self._build_format(f"doc-{key}", preamble + DOCUMENT_PRELOADS, timeout_s, untrusted=True)
         if len(self._formats) > MAX_DOCUMENT_FORMATS:
             _, old = self._formats.popitem(last=False)
             if old:
