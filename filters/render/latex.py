@@ -90,6 +90,14 @@ def late_libraries(body: str) -> str:
     return "".join(f"\\usetikzlibrary{{{name}}}\n" for name in wanted)
 
 
+def changes_catcodes(preamble: str) -> bool:
+    """A preamble that may leave a character's catcode changed for the body (``\\makeatletter`` without its
+    ``\\makeatother``, any ``\\catcode``, ``\\ExplSyntaxOn`` left on): a format dumped from it gives the body
+    other catcodes than the plain compile does (``@`` an other character again), so it compiles the plain way."""
+    return (preamble.count("\\makeatletter") > preamble.count("\\makeatother") or "\\catcode" in preamble
+            or preamble.count("\\ExplSyntaxOn") > preamble.count("\\ExplSyntaxOff"))
+
+
 def describe_exit(returncode: int, program: str = "pdflatex") -> str:
     if returncode < 0:
         try:
@@ -198,7 +206,7 @@ class LatexRenderer(Renderer):
 
     def _document_format(self, preamble: str, timeout_s: float) -> str | None:
         """A format for a preamble seen before; ``None`` the first time (or if it cannot be dumped)."""
-        if any(name in preamble for name in LATE_LIBRARIES):
+        if any(name in preamble for name in LATE_LIBRARIES) or changes_catcodes(preamble):
             return None
         key = hashlib.sha1(preamble.encode()).hexdigest()[:16]
         if key in self._formats:

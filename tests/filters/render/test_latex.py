@@ -127,3 +127,28 @@ def test_a_snippet_renders_the_same_from_the_format_as_compiled_in_full(service,
     in_full = render_one(service, "latex", "\\usepackage{ifthen}\n" + FORMAT_SNIPPETS[name])
     assert from_format.ok and in_full.ok, (from_format.message, in_full.message)
     assert from_format.png == in_full.png
+
+
+@pytest.mark.renders
+@pytest.mark.needs_tex
+@pytest.mark.parametrize("preamble", ["\\usepackage{tikz}\n", "\\usepackage{tikz}\n\\makeatletter\n\\def\\my@label{Pic $x^2$}\n"])
+def test_a_document_renders_as_compiled_plain_every_time(service, preamble):
+    """From its second render a document compiles from a format of its own preamble, which also holds what
+    ``\\begin{document}`` would read (``DOCUMENT_PRELOADS``): the plain compile's picture. A preamble that leaves
+    a catcode changed (``@`` a letter for the body) is always compiled plain: a format would give the body ``@``
+    as an other character again (it failed from the second render on)."""
+    label = "\\my@label" if "makeatletter" in preamble else "Pic $x^2$"
+    doc = (f"\\documentclass{{standalone}}\n{preamble}\\begin{{document}}\n"
+           f"\\tikz\\node[draw, fill=red!20] {{{label}}};\n\\end{{document}}\n")
+    renders = [render_one(service, "latex", doc) for _ in range(3)]  # plain, then format-built, then format
+    assert all(r.ok for r in renders), [r.message for r in renders]
+    assert renders[0].png == renders[1].png == renders[2].png
+
+
+def test_preambles_that_leave_catcodes_changed_get_no_format():
+    from filters.render.latex import changes_catcodes
+
+    assert changes_catcodes("\\documentclass{article}\n\\makeatletter\n\\def\\a@b{}\n")
+    assert changes_catcodes("\\documentclass{article}\n\\catcode`\\@=11\n")
+    assert changes_catcodes("\\documentclass{article}\n\\ExplSyntaxOn\n")
+    assert not changes_catcodes("\\documentclass{article}\n\\makeatletter\\def\\a@b{}\\makeatother\n\\usepackage{tikz}\n")
