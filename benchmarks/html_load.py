@@ -13,6 +13,9 @@ version and worker count, alternating ``--rounds`` times:
 * whether both versions drew the same bytes for every page.
 
     python benchmarks/html_load.py [--base REF] [--n 60] [--workers 1,2] [--rounds 2]
+
+Runs take ~20 s each on 2 cores (a few minutes in all); the CPU of one run moves by ±10% with other jobs on
+the machine, hence the rounds and the min-max column. ``--base HEAD`` gives today's table twice.
 """
 from __future__ import annotations
 
@@ -131,17 +134,18 @@ def main() -> None:
 
 def report(runs: dict[tuple[str, int], list[dict]], counts: list[int], n: int) -> None:
     print(f"{n} generated pages per run, medians of {len(next(iter(runs.values())))} runs")
-    print(f"{'version':<8} {'workers':>7} {'pages/s':>8} {'CPU ms/page':>12} {'pages/core-s':>13} "
+    print(f"{'version':<8} {'workers':>7} {'pages/s':>8} {'CPU ms/page':>12} {'runs min-max':>13} {'pages/core-s':>13} "
           + " ".join(f"{k[:11]:>11}" for k in KINDS) + "  ok  same bytes")
     for workers in counts:
         base_digests = runs[("base", workers)][0]["digests"]
         for name in ("base", "new"):
             got = runs[(name, workers)]
             pages_s = statistics.median(n / r["wall"] for r in got)
-            cpu_ms = statistics.median(r["cpu"] / n * 1000 for r in got)
+            per_run = [r["cpu"] / n * 1000 for r in got]
+            cpu_ms, spread = statistics.median(per_run), f"{min(per_run):.0f}-{max(per_run):.0f}"
             kinds = [statistics.median(r["kinds"].get(k, 0.0) / n * 1000 for r in got) for k in KINDS]
             same = all(r["digests"] == base_digests for r in got)
-            print(f"{name:<8} {workers:>7} {pages_s:>8.2f} {cpu_ms:>12.1f} {1000 / cpu_ms:>13.2f} "
+            print(f"{name:<8} {workers:>7} {pages_s:>8.2f} {cpu_ms:>12.1f} {spread:>13} {1000 / cpu_ms:>13.2f} "
                   + " ".join(f"{v:>11.1f}" for v in kinds) + f"  {min(r['ok'] for r in got):>3}  {same}")
     print("(process columns: CPU ms per page by process kind, from /proc; 'other' is the sandbox's own launchers)")
 

@@ -43,12 +43,6 @@ LAUNCH_ARGS = [
     "--disable-partial-raster", "--disable-low-res-tiling", "--disable-checker-imaging",
     "--run-all-compositor-stages-before-draw", "--disable-threaded-animation", "--disable-threaded-scrolling",
     "--num-raster-threads=1", "--disable-skia-runtime-opts", "--force-color-profile=srgb", "--disable-lcd-text",
-    # The display compositor (software, with --disable-gpu) runs as a thread of the browser process, not
-    # in a GPU process of its own: the same pixels for ~6% less CPU per page (no frames and shared memory
-    # handed across one more process). Nothing of a sample's is isolated by it: both processes are
-    # unsandboxed, in the worker's cage, and outlive every page; a crash of either takes the browser down,
-    # and ``_recover`` relaunches it.
-    "--in-process-gpu",
 ]
 DETERMINISM_SCRIPT = """
 (() => {
