@@ -129,17 +129,6 @@ def clip_for(content: Any, viewport: dict[str, int], full_page: bool, max_side: 
     return {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
 
 
-def beyond_viewport(content: Any, viewport: dict[str, int], full_page: bool) -> bool:
-    """Whether the capture must draw past the viewport. A full-page capture of a page whose scroll size
-    is measured and fits the viewport (most pages) cannot be scrolled, so the frame the viewport already
-    has holds the same pixels; a beyond-viewport capture would raster and composite it once more on a
-    surface of its own. A viewport capture stays beyond it: the page may have scrolled, and the
-    capture shows the top of the document, as it always did."""
-    fits = isinstance(content, list) and len(content) == 2 and all(isinstance(v, (int, float)) for v in content) \
-        and content[0] <= viewport["width"] and content[1] <= viewport["height"]
-    return not (full_page and fits)
-
-
 def chromium_executable() -> str | None:
     """Debian's Chromium where installed; ``None`` lets Playwright use its own browser if it has one.
 
@@ -298,10 +287,8 @@ class HtmlRenderer(Renderer):
         for frame in subframes:
             if frame["url"] and not frame["url"].startswith("chrome-error:"):  # a blocked navigation left no document
                 self._prepare(frame["id"])
-        content = self._prepare(main["id"])
-        clip = clip_for(content, viewport, full_page, self.canvas.max_side)
-        shot = self._cdp.send("Page.captureScreenshot", {"format": "png", "clip": clip,
-                                                         "captureBeyondViewport": beyond_viewport(content, viewport, full_page)})
+        clip = clip_for(self._prepare(main["id"]), viewport, full_page, self.canvas.max_side)
+        shot = self._cdp.send("Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True})
         return base64.b64decode(shot["data"])
 
     def _prepare(self, frame_id: str):
