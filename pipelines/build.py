@@ -192,13 +192,19 @@ class Build:
         return files
 
     def plan_perturbations(self, units: list[Unit]) -> None:
-        """Decide the split over the first pass's rows and write, per unit, the ids of its ``sft`` parents."""
+        """Decide the split over the first pass's rows and write, per unit, the ids of its ``sft`` parents: each
+        id once, in the unit of its first row -- the row the build writes (an exact duplicate's twin in a later
+        unit would be perturbed for nothing: same draws, same optimize ids, dropped as ``exact_duplicate``)."""
         files = [self.units_dir / f"{u.name}.parquet" for u in units]
         cols, bounds = read_light(files)
         split_of = self.split_generate_rows(cols, Stats())
+        planned: set[str] = set()
         for unit, (lo, hi) in zip(units, bounds):
-            parents = [cols["id"][i] for i in range(lo, hi)
-                       if cols["task"][i] == "generate" and split_of.get(cols["id"][i]) == "sft"]
+            parents = []
+            for i in range(lo, hi):
+                if cols["task"][i] == "generate" and split_of.get(cols["id"][i]) == "sft" and cols["id"][i] not in planned:
+                    planned.add(cols["id"][i])
+                    parents.append(cols["id"][i])
             write_text(plan_path(self.plan_dir, unit.name), json.dumps(parents))
 
     def split_generate_rows(self, cols: dict, stats: Stats) -> dict[str, str]:

@@ -87,11 +87,17 @@ def user_turn(row: dict) -> tuple[list[dict], list]:
 
 
 def to_sft_example(row: dict) -> dict:
-    """A conversation, and its ``length`` in characters of text (what ``length_buckets`` batches by)."""
-    messages, images = user_turn(row)
-    messages.append({"role": "assistant", "content": [{"type": "text", "text": fenced(row["lang"], row["code"])}]})
-    length = sum(len(part.get("text") or "") for m in messages for part in m["content"])
-    return {"messages": messages, "images": images, "length": length}
+    """A prompt and its completion (trl's conversational prompt-completion type), and the ``length`` in characters
+    of their text (what ``length_buckets`` batches by).
+
+    As a prompt-completion pair, trl trains on the answer only (``completion_only_loss``), as Qwen-VL's own
+    fine-tuning does: a model trained on whole conversations also learns to write the fixed instruction and, for
+    an optimize row, the *flawed* code it is asked to correct; and where answers are short (a SMILES string is ~9
+    tokens after a ~50-token instruction) the instruction's tokens take most of each step's gradient."""
+    prompt, images = user_turn(row)
+    completion = [{"role": "assistant", "content": [{"type": "text", "text": fenced(row["lang"], row["code"])}]}]
+    length = sum(len(part.get("text") or "") for m in prompt + completion for part in m["content"])
+    return {"prompt": prompt, "completion": completion, "images": images, "length": length}
 
 
 def to_grpo_example(row: dict) -> dict:
@@ -101,16 +107,41 @@ def to_grpo_example(row: dict) -> dict:
             "render": json.dumps(row_conventions(row) or {}, sort_keys=True)}
 
 
+def examples_version() -> str:
+    """A hash of the source that turns rows into training examples. ``datasets`` keys its map cache on a
+    fingerprint that did not change when ``to_sft_example`` did: a corpus loaded before the change kept giving the
+    old examples (whole conversations) from its cache, so every cached transform here is keyed on this as well."""
+    from . import prompts
+
+    digest = hashlib.sha256()
+    for module in (__file__, prompts.__file__, fenced.__code__.co_filename):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def transformed(ds, how: str, function, **kwargs):
+    """``ds.filter``/``ds.map`` of ``function``, cached under the dataset's fingerprint, the function's name and
+    ``examples_version`` (a streamed dataset has no cache)."""
+    if not hasattr(ds, "_fingerprint"):
+        return getattr(ds, how)(function, **kwargs)
+    key = hashlib.sha256(f"{ds._fingerprint}:{how}:{function.__qualname__}:{examples_version()}".encode()).hexdigest()[:16]
+    return getattr(ds, how)(function, new_fingerprint=key, **kwargs)
+
+
 def sft_dataset(data: str, split: str = "sft", streaming: bool = False, limit: int | None = None):
     ds = load_split(data, split, streaming)
     if limit is not None:
         ds = ds.take(limit) if streaming else ds.select(range(min(limit, len(ds))))
-    return ds.map(to_sft_example, remove_columns=list(ds.column_names or []))
+    return transformed(ds, "map", to_sft_example, remove_columns=list(ds.column_names or []))
 
 
 def grpo_dataset(data: str, split: str = "virl", streaming: bool = False, limit: int | None = None):
     ds = load_split(data, split, streaming)
-    ds = ds.filter(lambda row: row["task"] == "generate")
+    ds = transformed(ds, "filter", is_generate)
     if limit is not None:
         ds = ds.take(limit) if streaming else ds.select(range(min(limit, len(ds))))
-    return ds.map(to_grpo_example, remove_columns=list(ds.column_names or []))
+    return transformed(ds, "map", to_grpo_example, remove_columns=list(ds.column_names or []))
+
+
+def is_generate(row: dict) -> bool:
+    return row["task"] == "generate"

@@ -6,12 +6,21 @@ import random
 import re
 from dataclasses import dataclass
 
+from core.normalise import LATEX_COMMENT
+
 from .base import perturbation
 
 COMMANDS = re.compile(r"\\(draw|node|fill|filldraw|path|addplot|shade|shadedraw|coordinate)\b")
 COLORS = ["red", "blue", "teal", "orange", "violet", "olive", "purple", "cyan", "magenta", "brown", "green", "black", "gray"]
 COLOR_WORD = re.compile(r"\b(" + "|".join(COLORS) + r")\b(!\d+(!\w+)?)?")
 COORD = re.compile(r"\((-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\)")
+
+
+def live(code: str) -> str:
+    """``code`` with each comment's text blanked (same length, so offsets hold): statements are located in
+    what TeX reads, never in a commented-out ``\\draw`` (its edit changes nothing; a ``;`` search through it
+    ran into the next live statement)."""
+    return LATEX_COMMENT.sub(lambda m: "%" + " " * (len(m.group()) - 1), code)
 
 
 @dataclass
@@ -40,6 +49,7 @@ def matching(code: str, i: int, open_c: str, close_c: str) -> int | None:
 def statements(code: str) -> list[Statement]:
     """Each TikZ path command up to its terminating ``;`` at brace depth 0, with its option list."""
     out = []
+    code = live(code)
     body_start = code.find("\\begin{document}")
     for m in COMMANDS.finditer(code, max(body_start, 0)):
         j, depth = m.end(), 0
@@ -73,6 +83,7 @@ def splice(code: str, a: int, b: int, text: str) -> str:
 def option_lists(code: str) -> list[tuple[int, int]]:
     """Option lists of statements, environments (``tikzpicture``, ``axis``) and styles."""
     spans = [s.options for s in statements(code) if s.options]
+    code = live(code)
     for m in re.finditer(r"\\begin\{(tikzpicture|axis|scope)\}\[", code):
         close = matching(code, m.end() - 1, "[", "]")
         if close:
@@ -188,7 +199,7 @@ def remove_command(code: str, rng: random.Random) -> str | None:
 
 @perturbation("latex", "axis_option")
 def axis_option(code: str, rng: random.Random) -> str | None:
-    m = re.search(r"\\begin\{axis\}\[", code)
+    m = re.search(r"\\begin\{axis\}\[", live(code))
     if not m:
         return None
     close = matching(code, m.end() - 1, "[", "]")
@@ -224,7 +235,7 @@ def plot_data(code: str, rng: random.Random) -> str | None:
 
 @perturbation("latex", "missing_end", error="syntax")
 def missing_end(code: str, rng: random.Random) -> str | None:
-    ends = list(re.finditer(r"\\end\{(tikzpicture|axis|scope)\}", code))
+    ends = list(re.finditer(r"\\end\{(tikzpicture|axis|scope)\}", live(code)))
     if not ends:
         return None
     m = rng.choice(ends)

@@ -35,11 +35,12 @@ def plan_path(plan_dir: Path, unit_name: str) -> Path:
 
 
 def read_parents(unit_file: Path, ids: set[str]) -> list[Record]:
-    """The generate rows of a unit file whose ids are in ``ids``, in file order."""
-    out = []
+    """The first generate row of each id in ``ids``, in file order (the one the build writes)."""
+    out, ids = [], set(ids)
     for batch in pq.ParquetFile(unit_file).iter_batches(batch_size=256):
         for row in batch.to_pylist():
             if row["task"] == "generate" and row["id"] in ids:
+                ids.discard(row["id"])
                 for key in IMAGE_COLUMNS:
                     row[key] = row[key]["bytes"] if row.get(key) else None
                 out.append(Record.from_row(row))

@@ -14,7 +14,8 @@ from core.steps import Filter, StepResources
 from core.verdicts import Drop
 from filters.execution import render_job
 
-from .base import Perturbation, optimize_row, registry
+from .base import Perturbation, optimize_id, optimize_row, registry
+from .precheck import doomed
 from .verify import verify
 
 
@@ -74,7 +75,9 @@ def draw_attempt(record: Record, rng: random.Random, cfg) -> Attempt | None:
 
 class Perturb(Filter):
     """The perturb pass's step: draw ``per_row`` attempts per clean row, render them, keep the verified ones
-    as optimize rows. A draw where no configured kind applies is a ``not_applicable`` drop."""
+    as optimize rows. A draw where no configured kind applies is a ``not_applicable`` drop; an attempt whose
+    verdict is certain without its render (``precheck``: ``comment_only``, ``duplicate_attempt``) is dropped
+    unrendered, after every draw, so the rows' random streams are those of a build without the checks."""
 
     name = "perturb"
     resources = StepResources(renders=True)
@@ -106,13 +109,18 @@ class Perturb(Filter):
         return [draw_attempt(record, rng, self.cfg) or Attempt(record, [], record.code) for _ in range(n)]
 
     def verdicts(self, draws: Sequence[Attempt]):
-        tried = [a for a in draws if a.applied]
+        """Attempts whose verdict is known without a render (``precheck``) are dropped unrendered."""
+        known = doomed(draws)
+        tried = [a for a, drop in zip(draws, known) if a.applied and drop is None]
         results = self.service.render_many([render_job(a.lang, a.flawed, a.parent.meta) for a in tried])
         for a, result in zip(tried, results):
             a.result = result
-        for a in draws:
+        for a, drop in zip(draws, known):
             if not a.applied:
                 yield Drop("not_applicable", "no perturbation of the configured kinds applies to this code")
+            elif drop is not None:
+                yield Drop(drop.reason, drop.error, detail={"flawed_code": a.flawed, "perturbation": a.name,
+                                                             "row_id": optimize_id(a.parent, a.flawed), "distance": None})
             else:
                 verdict, a.distance = verify(a.parent, a.flawed, a.name, a.result, a.error, self.cfg)
                 yield verdict

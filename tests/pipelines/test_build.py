@@ -118,6 +118,22 @@ def test_no_flawed_render_for_a_held_out_or_dropped_row(tmp_path, tiny_manifest)
     assert parents and set(parents) <= sft_ids
 
 
+def test_an_exact_duplicate_twin_in_a_later_unit_is_not_perturbed(tmp_path, tiny_manifest):
+    """The generator repeats an NCI molecule at samples 7 and 10 (units 1 and 2): dedup writes the first; only
+    it is planned and perturbed, so no optimize row is dropped as exact_duplicate (each was a wasted render)."""
+    m = tiny_manifest(sources=[{"source": "synthetic.smiles", "n": 12}], splits={"virl": 0, "test": 0, "sft": "rest"},
+                      perturb={"per_row": 1, "error_share": 0.2, "min_distance": 1, "max_distance": 40})
+    out = tmp_path / "out"
+    table = Build(load_manifest(m), out, workers=1, progress=False).run().table()
+    assert table["dedup"]["smiles"].get("dropped:exact_duplicate", 0) >= 1  # the twin is there
+    plans = [json.loads(p.read_text()) for p in sorted((out / "work" / "perturb_plan").glob("*.json"))]
+    planned = [i for plan in plans for i in plan]
+    sft_ids = {r[1] for r in rows_of(out) if r[0] == "sft" and r[4] == "generate"}
+    assert len(planned) == len(set(planned)) and set(planned) == sft_ids
+    assert table["perturb"]["smiles"]["in"] == len(sft_ids)  # per_row 1: one attempt per written sft row
+    assert "dropped:exact_duplicate" not in table["optimize"]["smiles"]
+
+
 def test_the_build_records_cpu_per_step_and_language(reference):
     """stats.json holds CPU seconds per (step, language): each render step of each language cost something,
     and the card says where the time went."""

@@ -61,7 +61,7 @@ def test_refine_folder_trains_as_sft_data(scored, tmp_path):
     examples = sft_dataset(str(out), "sft")
     assert len(examples) == 3
     assert sorted(len(e["images"]) for e in examples) == [1, 2, 2]
-    assert all(e["messages"][1]["content"][0]["text"].startswith("```") for e in examples)
+    assert all(e["completion"][0]["content"][0]["text"].startswith("```") for e in examples)
 
 
 def test_rewriting_a_refine_folder_replaces_its_rows(scored, tmp_path):

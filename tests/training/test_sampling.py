@@ -44,7 +44,7 @@ def test_each_pass_has_a_new_order_and_the_seed_repeats_it():
 def test_length_counts_the_conversation_text(demo_corpus):
     rows = sft_dataset(demo_corpus, "sft")
     for row in rows:
-        text = sum(len(part["text"] or "") for m in row["messages"] for part in m["content"] if part["type"] == "text")
+        text = sum(len(part["text"] or "") for m in row["prompt"] + row["completion"] for part in m["content"] if part["type"] == "text")
         assert row["length"] == text
 
 

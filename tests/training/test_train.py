@@ -21,12 +21,12 @@ def weights(model) -> dict[str, torch.Tensor]:
 
 def test_rows_become_trl_conversations(demo_corpus):
     sft = sft_dataset(demo_corpus, "sft")
-    tasks = {("optimize" if len(r["images"]) > 1 or "below" in r["messages"][0]["content"][-1]["text"] else "generate") for r in sft}
+    tasks = {("optimize" if len(r["images"]) > 1 or "below" in r["prompt"][0]["content"][-1]["text"] else "generate") for r in sft}
     assert tasks == {"generate", "optimize"}
     row = sft[0]
-    assert row["messages"][0]["role"] == "user" and row["messages"][1]["role"] == "assistant"
-    assert row["messages"][1]["content"][0]["text"].startswith("```")
-    assert sum(part["type"] == "image" for part in row["messages"][0]["content"]) == len(row["images"])
+    assert [m["role"] for m in row["prompt"]] == ["user"] and [m["role"] for m in row["completion"]] == ["assistant"]
+    assert row["completion"][0]["content"][0]["text"].startswith("```")
+    assert sum(part["type"] == "image" for part in row["prompt"][0]["content"]) == len(row["images"])
     grpo = grpo_dataset(demo_corpus, "virl")
     assert len(grpo) == 6 and set(grpo.column_names) == {"prompt", "image", "lang", "solution", "render"}
     assert set(grpo["render"]) == {"{}"}  # the demo's rows are drawn with vinci's defaults
@@ -45,22 +45,26 @@ def test_two_sft_steps_change_the_weights(demo_corpus, tmp_path):
     assert (tmp_path / "sft" / "checkpoint-2").exists()
 
 
-def test_sft_labels_the_answer_and_never_the_picture_placeholders(demo_corpus, tmp_path):
-    """trl labels every token; an image position trained to predict the next <|image_pad|> pulls all pictures'
-    vision tokens to one vector (the canary's picture-blind SFT). The trainer's batches leave them unlabelled."""
+def test_sft_labels_the_answer_and_nothing_of_the_prompt(demo_corpus, tmp_path):
+    """Only the answer is trained on: never the picture placeholders (an image position trained to predict the next
+    <|image_pad|> pulls all pictures' vision tokens to one vector: the canary's picture-blind SFT), never the
+    instruction, and never an optimize row's flawed code (which the model would otherwise learn to write)."""
     from training.sft import VISION_TOKENS, build_trainer
 
     cfg = TrainConfig.load("training/configs/tiny-sft.yaml", output_dir=str(tmp_path / "sft"))
     trainer = build_trainer(demo_corpus, cfg)
-    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(4)])
+    examples = [trainer.train_dataset[i] for i in range(len(trainer.train_dataset))]
+    picked = [e for e in examples if len(e["images"]) == 2][:2] + [e for e in examples if len(e["images"]) == 1][:2]
+    answers = [e["completion"][0]["content"][0]["text"] for e in picked]
+    batch = trainer.data_collator(picked)
     tokenizer = trainer.processing_class.tokenizer
     vision = torch.tensor(tokenizer.convert_tokens_to_ids(list(VISION_TOKENS)))
     placeholders = torch.isin(batch["input_ids"], vision)
-    assert placeholders.sum() >= 4 * 3 and "pixel_values" in batch
+    assert placeholders.sum() >= 6 * 3 and "pixel_values" in batch
     assert (batch["labels"][placeholders] == -100).all()
-    fence = tokenizer("```", add_special_tokens=False)["input_ids"][0]
-    assert (batch["labels"] == fence).any()  # the answer is still trained on
-    assert ((batch["labels"] != -100) == (batch["attention_mask"].bool() & ~placeholders)).all()
+    for i, answer in enumerate(answers):
+        labelled = batch["labels"][i][batch["labels"][i] != -100]
+        assert tokenizer.decode(labelled) == answer + "<|im_end|>\n"
 
 
 def test_two_grpo_steps_change_the_weights(demo_corpus, tmp_path, tiny_dinov2, service):
