@@ -107,6 +107,12 @@ class PipeDriver:
         self.call("Emulation.setDeviceMetricsOverride", {**html.VIEWPORT, "deviceScaleFactor": 1, "mobile": False},
                   session=True)
         self.call("Page.addScriptToEvaluateOnNewDocument", {"source": html.DETERMINISM_SCRIPT}, session=True)
+        # what Playwright's context sets that can change a page's work or pixels
+        self.call("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]},
+                  session=True)
+        self.call("Emulation.setFocusEmulationEnabled", {"enabled": True}, session=True)
+        self.call("Emulation.setLocaleOverride", {"locale": "en-US"}, session=True)
+        self.call("Emulation.setTimezoneOverride", {"timezoneId": "UTC"}, session=True)
         self.call("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}, session=True)
 
     def post(self, method: str, params: dict, session: bool) -> int:
