@@ -397,7 +397,7 @@ def plot(sft_log: list[dict], virl_log: list[dict], path: Path, langs: tuple[str
     # Two languages of clearly different answer lengths are told apart by tokens a step; more are drawn as one.
     steps = step_languages(sft_log) if len(langs) == 2 else [(e["step"], e["loss"], "all") for e in sft_log if "loss" in e]
     for lang in sorted({p[2] for p in steps}):
-        a.plot(*zip(*[(step, loss) for step, loss, which in steps if which == lang]), lw=0.8, label=f"SFT loss (text tokens), {lang} batches")
+        a.plot(*zip(*[(step, loss) for step, loss, which in steps if which == lang]), lw=0.8, label=f"SFT loss (answer tokens), {lang} batches")
     a.set_xlabel("SFT step")
     a.set_ylabel("loss")
     a.set_yscale("log")
