@@ -76,8 +76,11 @@ class Profile:
     vocab: int = 2000
     sft_lr: float = 2e-3
     sft_warmup: int = 30
+    sft_schedule: str = "constant_with_warmup"  # trl's lr_scheduler_type for SFT (ViRL's is constant)
+    balance_languages: bool = False  # SFT batches: as many of each language (training/sampling.py)
     virl_lr: float = 1e-4
     virl_beta: float = 0.0  # GRPO's KL weight against the SFT model (trl's ``beta``)
+    virl_temperature: float = 1.0  # GRPO's sampling temperature
     batch: int = 8
     virl_batch: int = 8
     generations: int = 4
@@ -118,9 +121,11 @@ PROFILES = {
     # ViRL at lr 2e-4 without a KL term lost the format on both languages (seed 0, format 1.00 -> 0.00); 5e-5 with
     # trl's former default KL weight 0.04 keeps the policy near the SFT model (not yet run to the end: see README).
     # Exact-duplicate pictures only are clustered (phash radius 0): a grid picture's hash is near many others'.
-    "canary": Profile(rows_per_lang=1200, test=128, virl=64, sft_steps=1000, virl_steps=60, source_options=CANARY_SOURCES,
+    # SFT batches hold both languages in equal numbers (training/sampling.py: with one language a batch, SMILES or
+    # SVG answers stopped depending on the picture, whichever had fewer steps).
+    "canary": Profile(rows_per_lang=1200, test=128, virl=64, sft_steps=1200, virl_steps=60, source_options=CANARY_SOURCES,
                       min_code_chars=1, phash_radius=0, draw={}, max_pixels=168 * 168, virl_lr=5e-5, virl_beta=0.04, virl_batch=16,
-                      criteria=True),
+                      balance_languages=True, criteria=True),
     # One H200: a 45 M-parameter Qwen2-VL (448-px pictures, 256 image tokens) on all five languages, the pixel
     # reward for ViRL and a random DINOv2 of dinov2-large's shape scored beside it. Not yet run (see README).
     "gpu": Profile(rows_per_lang=2000, test=320, virl=160, sft_steps=2500, virl_steps=60, langs=ALL_LANGS, virl_langs=ALL_LANGS,
@@ -387,15 +392,17 @@ def step_languages(sft_log: list[dict]) -> list[tuple[int, float, str]]:
     return [(step, loss, "smiles" if s else "svg") for (step, loss, _), s in zip(points, short)]
 
 
-def plot(sft_log: list[dict], virl_log: list[dict], path: Path, langs: tuple[str, ...] = LANGS) -> None:
+def plot(sft_log: list[dict], virl_log: list[dict], path: Path, langs: tuple[str, ...] = LANGS, mixed_batches: bool = False) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    # Two languages of clearly different answer lengths are told apart by tokens a step; more are drawn as one.
-    steps = step_languages(sft_log) if len(langs) == 2 else [(e["step"], e["loss"], "all") for e in sft_log if "loss" in e]
+    # Two languages of clearly different answer lengths are told apart by tokens a step; more, or batches that
+    # hold every language (``balance_languages``), are drawn as one.
+    one_each = len(langs) == 2 and not mixed_batches
+    steps = step_languages(sft_log) if one_each else [(e["step"], e["loss"], "all") for e in sft_log if "loss" in e]
     for lang in sorted({p[2] for p in steps}):
         a.plot(*zip(*[(step, loss) for step, loss, which in steps if which == lang]), lw=0.8, label=f"SFT loss (answer tokens), {lang} batches")
     a.set_xlabel("SFT step")
@@ -566,7 +573,9 @@ def main() -> None:
         log("init evaluated")
         t = time.monotonic()
         sft = train("sft", data, init_model, out, {"split": "sft", "learning_rate": profile.sft_lr, "warmup_steps": profile.sft_warmup,
-                                                     "length_buckets": True, "max_steps": profile.sft_steps,
+                                                     "lr_scheduler_type": profile.sft_schedule,
+                                                     "length_buckets": True, "balance_languages": profile.balance_languages,
+                                                     "max_steps": profile.sft_steps,
                                                      "per_device_train_batch_size": profile.batch, "gradient_accumulation_steps": 1,
                                                      "logging_steps": 1, "seed": args.seed}, profile.device)
         timings["sft_s"] = round(time.monotonic() - t, 1)
@@ -581,7 +590,7 @@ def main() -> None:
         virl = train("virl", virl_prompts_folder(data, out, profile.virl_langs), str(sft), out, {
             "split": "virl", "learning_rate": profile.virl_lr, "warmup_steps": 0, "max_steps": profile.virl_steps,
             "per_device_train_batch_size": profile.virl_batch, "gradient_accumulation_steps": 1,
-            "num_generations": profile.generations, "max_completion_length": budget, "temperature": 1.0,
+            "num_generations": profile.generations, "max_completion_length": budget, "temperature": profile.virl_temperature,
             "beta": profile.virl_beta, "logging_steps": 1, "seed": args.seed,
             "reward": {"encoder": profile.reward, "workers": profile.render_workers, "timeout_s": 10}}, profile.device)
         timings["virl_s"] = round(time.monotonic() - t, 1)
@@ -613,7 +622,7 @@ def main() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=1))
         path.with_suffix(".md").write_text(markdown(result))
-        plot(sft_log, virl_log, path.with_suffix(".png"), profile.langs)
+        plot(sft_log, virl_log, path.with_suffix(".png"), profile.langs, profile.balance_languages)
     if profile.criteria and not result["passed"]:
         raise SystemExit(1)
 

@@ -83,6 +83,7 @@ class TrainConfig(Strict):
     lora: LoraSettings | None = None
     max_minutes: float | None = Field(None, gt=0)  # stop after this much wall-clock training (a fixed budget)
     length_buckets: bool = False  # SFT batches of similar length in random order (training/sampling.py): less padding
+    balance_languages: bool = False  # SFT: every batch holds each language in equal numbers (training/sampling.py; wins over length_buckets)
     limit: int | None = Field(None, gt=0)
     streaming: bool = False
     reward: RewardConfig = Field(default_factory=RewardConfig)

@@ -87,8 +87,8 @@ def user_turn(row: dict) -> tuple[list[dict], list]:
 
 
 def to_sft_example(row: dict) -> dict:
-    """A prompt and its completion (trl's conversational prompt-completion type), and the ``length`` in characters
-    of their text (what ``length_buckets`` batches by).
+    """A prompt and its completion (trl's conversational prompt-completion type), the ``length`` in characters
+    of their text (what ``length_buckets`` batches by) and the ``lang`` (what ``balance_languages`` balances).
 
     As a prompt-completion pair, trl trains on the answer only (``completion_only_loss``), as Qwen-VL's own
     fine-tuning does: a model trained on whole conversations also learns to write the fixed instruction and, for
@@ -97,7 +97,7 @@ def to_sft_example(row: dict) -> dict:
     prompt, images = user_turn(row)
     completion = [{"role": "assistant", "content": [{"type": "text", "text": fenced(row["lang"], row["code"])}]}]
     length = sum(len(part.get("text") or "") for m in prompt + completion for part in m["content"])
-    return {"prompt": prompt, "completion": completion, "images": images, "length": length}
+    return {"prompt": prompt, "completion": completion, "images": images, "length": length, "lang": row["lang"]}
 
 
 def to_grpo_example(row: dict) -> dict:

@@ -4,6 +4,12 @@ A corpus of short answers (SMILES, ~25 tokens) and long ones (SVG, ~200) padded 
 the long one's length. ``transformers``' ``group_by_length`` sorts rows within mega-batches of 50 batches and
 keeps that order, so a small model sees 25 long-answer batches in a row and then 25 short ones, and forgets
 one language while it learns the other; here the batches are shuffled after grouping.
+
+``BalancedLanguages`` is the other choice: every batch holds each language in equal numbers, a rarer language's
+rows drawn again (a fresh shuffle each time) to keep up. Measured on the canary (150 SMILES rows beside 378 SVG
+rows, a 1.5 M model from scratch), each way for 1,000-1,500 steps: proportional one-language batches left SMILES
+answers one molecule for every picture; balanced one-language batches (as many SMILES as SVG batches) made SMILES
+depend on the picture and SVG stop; only batches holding both languages made both depend on it.
 """
 from __future__ import annotations
 
@@ -47,12 +53,56 @@ class LengthBuckets(Sampler[int]):
         return (i for batch in batches for i in batch)
 
 
-def with_length_buckets(trainer_class):
-    """``trainer_class`` whose training batches come from ``LengthBuckets`` over the dataset's ``length`` column."""
+class BalancedLanguages(Sampler[int]):
+    """Indices whose every ``batch_size`` consecutive run holds each group (language) in equal numbers (the first
+    groups in turn take the remainder); a pass lasts until the largest group has been drawn once."""
 
-    class LengthBucketed(trainer_class):
+    def __init__(self, groups: Sequence[str], batch_size: int, seed: int = 0):
+        self.rows: dict[str, list[int]] = {}
+        for i, group in enumerate(groups):
+            self.rows.setdefault(group, []).append(i)
+        if batch_size < len(self.rows):
+            raise ValueError(f"a batch of {batch_size} cannot hold {len(self.rows)} languages")
+        self.batch_size = batch_size
+        self.seed = seed
+        self.passes = 0
+        self.shares = [batch_size // len(self.rows)] * len(self.rows)
+
+    def __len__(self) -> int:
+        return self._batches() * self.batch_size
+
+    def _batches(self) -> int:
+        share = self.batch_size // max(1, len(self.rows))
+        return max((len(rows) + share - 1) // share for rows in self.rows.values()) if self.rows else 0
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed + self.passes)
+        self.passes += 1
+        names = sorted(self.rows)
+        streams = {name: self._stream(self.rows[name], generator) for name in names}
+        extra = self.batch_size - sum(self.shares)
+        for b in range(self._batches()):
+            bonus = {names[(b + k) % len(names)] for k in range(extra)}
+            for name, share in zip(names, self.shares):
+                for _ in range(share + (name in bonus)):
+                    yield next(streams[name])
+
+    @staticmethod
+    def _stream(rows: list[int], generator) -> Iterator[int]:
+        while True:
+            for i in torch.randperm(len(rows), generator=generator).tolist():
+                yield rows[i]
+
+
+def with_sampler(trainer_class, kind: str):
+    """``trainer_class`` whose training batches come from ``LengthBuckets`` over the dataset's ``length`` column
+    (``kind`` "length") or from ``BalancedLanguages`` over its ``lang`` column ("languages")."""
+
+    class Sampled(trainer_class):
         def _get_train_sampler(self, train_dataset=None):
             dataset = train_dataset if train_dataset is not None else self.train_dataset
+            if kind == "languages":
+                return BalancedLanguages(dataset["lang"], self.args.train_batch_size, self.args.seed)
             return LengthBuckets(dataset["length"], self.args.train_batch_size, self.args.seed)
 
-    return LengthBucketed
+    return Sampled

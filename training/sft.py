@@ -6,7 +6,7 @@ from .config import TrainConfig
 from .data import sft_dataset
 from .models import load_model, load_processor, resolve
 from .resume import Outcome, train
-from .sampling import with_length_buckets
+from .sampling import with_sampler
 
 # Placeholders the processor writes around and for each picture: inputs, never answers.
 VISION_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
@@ -55,7 +55,10 @@ def build_trainer(data: str, cfg: TrainConfig):
     processor = load_processor(path)
     model = load_model(path, bf16=cfg.bf16)
     dataset = sft_dataset(data, cfg.split, cfg.streaming, cfg.limit)
-    trainer_class = with_length_buckets(SFTTrainer) if cfg.length_buckets else SFTTrainer
+    if cfg.balance_languages:
+        trainer_class = with_sampler(SFTTrainer, "languages")
+    else:
+        trainer_class = with_sampler(SFTTrainer, "length") if cfg.length_buckets else SFTTrainer
     trainer = trainer_class(model=model, args=args, train_dataset=dataset, processing_class=processor, peft_config=peft_config(cfg),
                             callbacks=budget_callbacks(cfg.max_minutes))
     trainer.data_collator = without_vision_labels(trainer.data_collator, getattr(processor, "tokenizer", processor))

@@ -7,7 +7,7 @@ import pytest
 
 from training.config import TrainConfig
 from training.data import sft_dataset
-from training.sampling import LengthBuckets
+from training.sampling import BalancedLanguages, LengthBuckets
 
 # Two languages of very different answer lengths, interleaved: short rows have even indices.
 LENGTHS = [20 + (i % 5) if i % 2 == 0 else 400 + (i % 7) for i in range(203)]
@@ -40,6 +40,32 @@ def test_each_pass_has_a_new_order_and_the_seed_repeats_it():
     assert list(a) != first
 
 
+def test_balanced_batches_hold_each_language_in_equal_numbers():
+    """150 SMILES rows beside 378 SVG rows (the canary's mix): 4 + 4 in every batch of 8, the SVG rows each once a
+    pass, the SMILES rows drawn again rather than left short, and a new draw each pass."""
+    groups = ["smiles"] * 150 + ["svg"] * 378
+    sampler = BalancedLanguages(groups, batch_size=8, seed=0)
+    first = list(sampler)
+    assert len(first) == len(sampler) == 95 * 8  # ceil(378 / 4) batches
+    for batch in runs(first, 8):
+        assert sorted(groups[i] for i in batch) == ["smiles"] * 4 + ["svg"] * 4
+    svg = [i for i in first if groups[i] == "svg"]
+    assert len(svg) == 380 and set(svg) == set(range(150, 528))  # each once, and 2 drawn again to fill the last batch
+    assert set(range(150)) <= set(first)
+    assert list(sampler) != first
+    assert list(BalancedLanguages(groups, 8, seed=0)) == first
+
+
+def test_an_odd_batch_gives_the_remainder_to_each_language_in_turn():
+    groups = ["a"] * 10 + ["b"] * 30 + ["c"] * 5
+    batches = runs(list(BalancedLanguages(groups, batch_size=4, seed=0)), 4)
+    counts = [sorted(groups[i] for i in b) for b in batches]
+    assert all(len(set(c)) == 3 for c in counts)
+    assert {tuple(c) for c in counts} == {("a", "a", "b", "c"), ("a", "b", "b", "c"), ("a", "b", "c", "c")}
+    with pytest.raises(ValueError, match="cannot hold 3 languages"):
+        BalancedLanguages(groups, batch_size=2)
+
+
 @pytest.mark.renders
 def test_length_counts_the_conversation_text(demo_corpus):
     rows = sft_dataset(demo_corpus, "sft")
@@ -56,6 +82,21 @@ def test_sft_trains_on_length_buckets(demo_corpus, tmp_path):
     trainer = build_trainer(demo_corpus, cfg)
     sampler = trainer._get_train_sampler()
     assert isinstance(sampler, LengthBuckets) and sampler.lengths == trainer.train_dataset["length"]
+    trainer.train()
+    assert trainer.state.global_step == 2
+
+
+@pytest.mark.renders
+def test_sft_balances_languages_from_the_rows_own_language(demo_corpus, tmp_path):
+    from training.sft import build_trainer
+
+    cfg = TrainConfig.load("training/configs/tiny-sft.yaml", output_dir=str(tmp_path / "sft"), balance_languages=True)
+    trainer = build_trainer(demo_corpus, cfg)
+    sampler = trainer._get_train_sampler()
+    langs = trainer.train_dataset["lang"]
+    assert isinstance(sampler, BalancedLanguages)
+    assert {lang: sorted(rows) for lang, rows in sampler.rows.items()} == {
+        lang: [i for i, x in enumerate(langs) if x == lang] for lang in set(langs)}
     trainer.train()
     assert trainer.state.global_step == 2
     plain = build_trainer(demo_corpus, TrainConfig.load("training/configs/tiny-sft.yaml", output_dir=str(tmp_path / "plain")))
