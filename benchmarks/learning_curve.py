@@ -81,6 +81,7 @@ class Profile:
     virl_lr: float = 1e-4
     virl_beta: float = 0.0  # GRPO's KL weight against the SFT model (trl's ``beta``)
     virl_temperature: float = 1.0  # GRPO's sampling temperature
+    virl_scale_rewards: str = "group"  # trl's advantage scaling: by the std of a prompt's group, of the batch, or none
     batch: int = 8
     virl_batch: int = 8
     generations: int = 4
@@ -591,7 +592,7 @@ def main() -> None:
             "split": "virl", "learning_rate": profile.virl_lr, "warmup_steps": 0, "max_steps": profile.virl_steps,
             "per_device_train_batch_size": profile.virl_batch, "gradient_accumulation_steps": 1,
             "num_generations": profile.generations, "max_completion_length": budget, "temperature": profile.virl_temperature,
-            "beta": profile.virl_beta, "logging_steps": 1, "seed": args.seed,
+            "beta": profile.virl_beta, "scale_rewards": profile.virl_scale_rewards, "logging_steps": 1, "seed": args.seed,
             "reward": {"encoder": profile.reward, "workers": profile.render_workers, "timeout_s": 10}}, profile.device)
         timings["virl_s"] = round(time.monotonic() - t, 1)
         t = time.monotonic()
