@@ -66,25 +66,24 @@ class BalancedLanguages(Sampler[int]):
         self.batch_size = batch_size
         self.seed = seed
         self.passes = 0
-        self.shares = [batch_size // len(self.rows)] * len(self.rows)
+        self.share = batch_size // max(1, len(self.rows))
 
     def __len__(self) -> int:
         return self._batches() * self.batch_size
 
     def _batches(self) -> int:
-        share = self.batch_size // max(1, len(self.rows))
-        return max((len(rows) + share - 1) // share for rows in self.rows.values()) if self.rows else 0
+        return max((len(rows) + self.share - 1) // self.share for rows in self.rows.values()) if self.rows else 0
 
     def __iter__(self) -> Iterator[int]:
         generator = torch.Generator().manual_seed(self.seed + self.passes)
         self.passes += 1
         names = sorted(self.rows)
         streams = {name: self._stream(self.rows[name], generator) for name in names}
-        extra = self.batch_size - sum(self.shares)
+        extra = self.batch_size - self.share * len(names)
         for b in range(self._batches()):
             bonus = {names[(b + k) % len(names)] for k in range(extra)}
-            for name, share in zip(names, self.shares):
-                for _ in range(share + (name in bonus)):
+            for name in names:
+                for _ in range(self.share + (name in bonus)):
                     yield next(streams[name])
 
     @staticmethod

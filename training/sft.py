@@ -55,10 +55,8 @@ def build_trainer(data: str, cfg: TrainConfig):
     processor = load_processor(path)
     model = load_model(path, bf16=cfg.bf16)
     dataset = sft_dataset(data, cfg.split, cfg.streaming, cfg.limit)
-    if cfg.balance_languages:
-        trainer_class = with_sampler(SFTTrainer, "languages")
-    else:
-        trainer_class = with_sampler(SFTTrainer, "length") if cfg.length_buckets else SFTTrainer
+    sampler = "languages" if cfg.balance_languages else "length" if cfg.length_buckets else None
+    trainer_class = with_sampler(SFTTrainer, sampler) if sampler else SFTTrainer
     trainer = trainer_class(model=model, args=args, train_dataset=dataset, processing_class=processor, peft_config=peft_config(cfg),
                             callbacks=budget_callbacks(cfg.max_minutes))
     trainer.data_collator = without_vision_labels(trainer.data_collator, getattr(processor, "tokenizer", processor))
