@@ -6,7 +6,8 @@ byte-level BPE trained on the corpus's code) with ``vinci train sft`` for a fixe
 language. Profiles fix steps and seeds, never minutes (a wall-clock budget made results depend on the machine's
 load); the minutes each stage took are reported. What buys steps on one busy core: SFT batches of one length
 bucket each (``length_buckets``), the build's code-length cap, ~25-36 image tokens a picture; and what lets the
-picture be read at all: white normalises to 0, so a blank patch embeds to zero.
+picture be read at all: white normalises to 0, so a blank patch embeds to zero, and (canary) SFT batches that hold
+both languages in equal numbers (``balance_languages``).
 
 Execution rate alone proves nothing (a model that copies one training answer executes 100%). What is measured is
 whether the output depends on the picture: each output's similarity to **its own** target against the same
@@ -76,12 +77,9 @@ class Profile:
     vocab: int = 2000
     sft_lr: float = 2e-3
     sft_warmup: int = 30
-    sft_schedule: str = "constant_with_warmup"  # trl's lr_scheduler_type for SFT (ViRL's is constant)
-    balance_languages: bool = False  # SFT batches: as many of each language (training/sampling.py)
+    balance_languages: bool = False  # SFT batches hold every language in equal numbers (else one length bucket each)
     virl_lr: float = 1e-4
     virl_beta: float = 0.0  # GRPO's KL weight against the SFT model (trl's ``beta``)
-    virl_temperature: float = 1.0  # GRPO's sampling temperature
-    virl_scale_rewards: str = "group"  # trl's advantage scaling: by the std of a prompt's group, of the batch, or none
     batch: int = 8
     virl_batch: int = 8
     generations: int = 4
@@ -120,7 +118,7 @@ PROFILES = {
     "smoke": Profile(rows_per_lang=150, test=12, virl=12, sft_steps=20, virl_steps=4, virl_langs=("smiles",)),
     # A task a 1.5 M model can learn on two cores: the picture determines a short answer (CANARY_SOURCES).
     # ViRL at lr 2e-4 without a KL term lost the format on both languages (seed 0, format 1.00 -> 0.00); 5e-5 with
-    # trl's former default KL weight 0.04 keeps the policy near the SFT model (not yet run to the end: see README).
+    # trl's former default KL weight 0.04 keeps the policy near the SFT model.
     # Exact-duplicate pictures only are clustered (phash radius 0): a grid picture's hash is near many others'.
     # SFT batches hold both languages in equal numbers (training/sampling.py: with one language a batch, SMILES or
     # SVG answers stopped depending on the picture, whichever had fewer steps).
@@ -574,8 +572,8 @@ def main() -> None:
         log("init evaluated")
         t = time.monotonic()
         sft = train("sft", data, init_model, out, {"split": "sft", "learning_rate": profile.sft_lr, "warmup_steps": profile.sft_warmup,
-                                                     "lr_scheduler_type": profile.sft_schedule,
-                                                     "length_buckets": True, "balance_languages": profile.balance_languages,
+                                                     "length_buckets": not profile.balance_languages,
+                                                     "balance_languages": profile.balance_languages,
                                                      "max_steps": profile.sft_steps,
                                                      "per_device_train_batch_size": profile.batch, "gradient_accumulation_steps": 1,
                                                      "logging_steps": 1, "seed": args.seed}, profile.device)
@@ -591,8 +589,8 @@ def main() -> None:
         virl = train("virl", virl_prompts_folder(data, out, profile.virl_langs), str(sft), out, {
             "split": "virl", "learning_rate": profile.virl_lr, "warmup_steps": 0, "max_steps": profile.virl_steps,
             "per_device_train_batch_size": profile.virl_batch, "gradient_accumulation_steps": 1,
-            "num_generations": profile.generations, "max_completion_length": budget, "temperature": profile.virl_temperature,
-            "beta": profile.virl_beta, "scale_rewards": profile.virl_scale_rewards, "logging_steps": 1, "seed": args.seed,
+            "num_generations": profile.generations, "max_completion_length": budget, "temperature": 1.0,
+            "beta": profile.virl_beta, "logging_steps": 1, "seed": args.seed,
             "reward": {"encoder": profile.reward, "workers": profile.render_workers, "timeout_s": 10}}, profile.device)
         timings["virl_s"] = round(time.monotonic() - t, 1)
         t = time.monotonic()

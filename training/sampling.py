@@ -93,15 +93,13 @@ class BalancedLanguages(Sampler[int]):
                 yield rows[i]
 
 
-def with_sampler(trainer_class, kind: str):
-    """``trainer_class`` whose training batches come from ``LengthBuckets`` over the dataset's ``length`` column
-    (``kind`` "length") or from ``BalancedLanguages`` over its ``lang`` column ("languages")."""
+def with_sampler(trainer_class, sampler_class: type[LengthBuckets] | type[BalancedLanguages], column: str):
+    """``trainer_class`` whose training batches come from ``sampler_class`` over the dataset's ``column``
+    (``LengthBuckets`` over ``length``, ``BalancedLanguages`` over ``lang``)."""
 
     class Sampled(trainer_class):
         def _get_train_sampler(self, train_dataset=None):
             dataset = train_dataset if train_dataset is not None else self.train_dataset
-            if kind == "languages":
-                return BalancedLanguages(dataset["lang"], self.args.train_batch_size, self.args.seed)
-            return LengthBuckets(dataset["length"], self.args.train_batch_size, self.args.seed)
+            return sampler_class(dataset[column], self.args.train_batch_size, self.args.seed)
 
     return Sampled

@@ -6,7 +6,7 @@ from .config import TrainConfig
 from .data import sft_dataset
 from .models import load_model, load_processor, resolve
 from .resume import Outcome, train
-from .sampling import with_sampler
+from .sampling import BalancedLanguages, LengthBuckets, with_sampler
 
 # Placeholders the processor writes around and for each picture: inputs, never answers.
 VISION_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
@@ -55,8 +55,8 @@ def build_trainer(data: str, cfg: TrainConfig):
     processor = load_processor(path)
     model = load_model(path, bf16=cfg.bf16)
     dataset = sft_dataset(data, cfg.split, cfg.streaming, cfg.limit)
-    sampler = "languages" if cfg.balance_languages else "length" if cfg.length_buckets else None
-    trainer_class = with_sampler(SFTTrainer, sampler) if sampler else SFTTrainer
+    sampler = (BalancedLanguages, "lang") if cfg.balance_languages else (LengthBuckets, "length") if cfg.length_buckets else None
+    trainer_class = with_sampler(SFTTrainer, *sampler) if sampler else SFTTrainer
     trainer = trainer_class(model=model, args=args, train_dataset=dataset, processing_class=processor, peft_config=peft_config(cfg),
                             callbacks=budget_callbacks(cfg.max_minutes))
     trainer.data_collator = without_vision_labels(trainer.data_collator, getattr(processor, "tokenizer", processor))
